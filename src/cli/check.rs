@@ -1,0 +1,116 @@
+//! `anonymize check JOB`: validates the job file, the key and every input file's header, and
+//! prints the plan (each column's action and output name). Reads no rows, writes nothing.
+//!
+//! Example:
+//! ```text
+//! $ anonymize check jobs/marketing_research.toml
+//! job marketing_research (jobs/marketing_research.toml)
+//! key: environment variable ANONYMIZE_KEY, key_id 3f9c0a1b2c3d4e5f
+//! output: jobs/../out/marketing_research
+//!
+//! table users: 1 csv file(s) from jobs/../sample_data/users/*.csv
+//!   k = 10 distinct user_id per class, at most 2% of rows suppressed
+//!   column       action        method     role   output
+//!   user_id      pseudonymize  -          -      user_id
+//!   ...
+//! ```
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::job::{ColumnAction, Job, Role};
+use crate::run::{RunOptions, plan};
+
+/// Check a job file, its key and its inputs' headers; print the plan.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  anonymize check jobs/marketing_research.toml")]
+pub struct Args {
+    /// The job file (TOML).
+    pub job: PathBuf,
+    /// The run date `{run_date}` in input patterns stands for. Default: today.
+    #[arg(long, value_parser = super::parse_date)]
+    pub run_date: Option<chrono::NaiveDate>,
+    /// A table's input files, instead of the job's `input` (repeatable).
+    #[arg(long, value_parser = parse_input)]
+    pub input: Vec<(String, String)>,
+}
+
+fn parse_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((t, p)) if !t.is_empty() && !p.is_empty() => Ok((t.to_string(), p.to_string())),
+        _ => Err(format!("`{s}` is not TABLE=GLOB")),
+    }
+}
+
+pub fn execute(a: Args) -> Result<(), Error> {
+    let job = Job::load(&a.job)?;
+    let key = job.key.load()?;
+    let opts = RunOptions {
+        run_date: a.run_date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        output: None,
+        inputs: a.input,
+    };
+    let planned = plan(&job, &opts)?;
+
+    let mut out = String::new();
+    let _ = writeln!(out, "job {} ({})", job.name, job.path.display());
+    if let Some(p) = &job.purpose {
+        let _ = writeln!(out, "purpose: {p}");
+    }
+    let _ = writeln!(out, "key: {}, key_id {}", job.key.describe(), key.id());
+    let _ = writeln!(out, "output: {}", job.output.display());
+    for p in &planned {
+        let t = p.table;
+        let _ = writeln!(
+            out,
+            "\ntable {}: {} {:?} file(s) from {}",
+            t.name,
+            p.source.files.len(),
+            p.source.format,
+            p.pattern
+        );
+        if let Some(r) = &t.retention {
+            let _ = writeln!(out, "  retention: rows older than {} days by `{}` are removed", r.days, r.column);
+        }
+        let who = t.subject.as_deref().unwrap_or("rows (no subject column)");
+        match t.privacy {
+            Some(pr) => {
+                let _ = writeln!(
+                    out,
+                    "  k = {} distinct {who} per class, at most {}% of rows suppressed",
+                    pr.k,
+                    pr.max_suppression * 100.0
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  no quasi-identifiers: no k-anonymity");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<13} {:<11} {:<11} output",
+            "column", "action", "method", "role"
+        );
+        for name in &p.source.columns {
+            let Some(c) = t.column(name) else {
+                let _ = writeln!(out, "  {name:<16} {:<13} {:<11} {:<11} -", "drop (unlisted)", "-", "-");
+                continue;
+            };
+            let (action, method) = c.describe();
+            let role = match c.role {
+                Role::Quasi => "quasi",
+                Role::Sensitive => "sensitive",
+                Role::Insensitive => "-",
+            };
+            let output = if matches!(c.action, ColumnAction::Drop) { "-" } else { c.output.as_str() };
+            let _ = writeln!(
+                out,
+                "  {name:<16} {action:<13} {:<11} {role:<11} {output}",
+                method.unwrap_or("-")
+            );
+        }
+    }
+    print!("{out}");
+    Ok(())
+}

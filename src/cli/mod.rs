@@ -1,0 +1,95 @@
+//! The command line: one file a subcommand, each with its usage and a worked example.
+//!
+//! Raw arguments (clap) are turned into the library's validated types here and nowhere else;
+//! the subcommands return the library's [`Error`], whose [`ExitCode`] the binary exits with.
+
+pub mod check;
+pub mod keygen;
+pub mod run;
+pub mod sample;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, ExitCode};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "anonymize",
+    version,
+    about = "Turns raw user and activity exports into de-identified, k-anonymous Parquet datasets",
+    after_help = "Exit codes: 0 ok; 1 other failure; 2 usage, job file or key error; \
+                  3 input data error; 4 privacy constraint not met.\n\
+                  Quick start:\n  export ANONYMIZE_KEY=$(anonymize keygen)\n  \
+                  anonymize run jobs/marketing_research.toml"
+)]
+pub struct Cli {
+    /// Log format on standard error: `text` for people, `json` (one event a line) for
+    /// schedulers and log collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// More log detail (-v: debug, -vv: trace). `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors and warnings on standard error.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Run(run::Args),
+    Check(check::Args),
+    Sample(sample::Args),
+    Keygen(keygen::Args),
+}
+
+impl Cli {
+    pub fn execute(self) -> Result<(), Error> {
+        match self.command {
+            Command::Run(a) => run::execute(a),
+            Command::Check(a) => check::execute(a),
+            Command::Sample(a) => sample::execute(a),
+            Command::Keygen(a) => keygen::execute(a),
+        }
+    }
+}
+
+/// Sets up `tracing` on standard error.
+pub fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    // Our events at the chosen level; polars' own at warnings only, they are not for users.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,anonymize={level}")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// A `YYYY-MM-DD` argument.
+pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date in the form YYYY-MM-DD"))
+}
+
+pub fn exit_code_of(e: &Error) -> ExitCode {
+    e.exit_code()
+}

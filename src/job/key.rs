@@ -1,0 +1,127 @@
+//! The pseudonym key: where it comes from, how long it must be, and how it stays secret.
+//!
+//! There is no built-in or default key: a job names an environment variable or a file, and a
+//! run without a usable key refuses to start. The key's bytes live only in [`Key`], whose
+//! `Debug` prints nothing of them; errors name the variable or the file, never the content.
+
+use std::path::PathBuf;
+
+use hmac::{KeyInit, Mac};
+
+use crate::error::{Error, Result};
+
+/// Shortest key accepted: HMAC-SHA256's block output size, 256 bits.
+pub const MIN_KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Env(String),
+    File(PathBuf),
+}
+
+/// Key material. Never printed, logged or written.
+#[derive(Clone)]
+pub struct Key(Vec<u8>);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(<redacted>)")
+    }
+}
+
+impl KeySource {
+    pub fn describe(&self) -> String {
+        match self {
+            KeySource::Env(v) => format!("environment variable {v}"),
+            KeySource::File(p) => format!("key file {}", p.display()),
+        }
+    }
+
+    pub fn load(&self) -> Result<Key> {
+        let raw = match self {
+            KeySource::Env(var) => match std::env::var_os(var) {
+                None => {
+                    return Err(Error::Job(format!(
+                        "no key: environment variable {var} is not set (make one with `anonymize keygen`)"
+                    )));
+                }
+                Some(v) => v.into_encoded_bytes(),
+            },
+            KeySource::File(path) => std::fs::read(path).map_err(|e| {
+                Error::Job(format!("no key: cannot read key file {}: {e}", path.display()))
+            })?,
+        };
+        let key = raw.trim_ascii().to_vec();
+        if key.len() < MIN_KEY_BYTES {
+            return Err(Error::Job(format!(
+                "the key from {} is {} bytes; at least {MIN_KEY_BYTES} are required \
+                 (make one with `anonymize keygen`)",
+                self.describe(),
+                key.len()
+            )));
+        }
+        Ok(Key(key))
+    }
+}
+
+impl Key {
+    /// Wraps key bytes, checking the length (for tests and library users).
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Key> {
+        let key = bytes.into();
+        if key.len() < MIN_KEY_BYTES {
+            return Err(Error::Job(format!(
+                "the key is {} bytes; at least {MIN_KEY_BYTES} are required",
+                key.len()
+            )));
+        }
+        Ok(Key(key))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// A fingerprint that tells keys apart without revealing anything of them: the HMAC of a
+    /// fixed label. Two datasets with the same `key_id` have joinable pseudonyms.
+    pub fn id(&self) -> String {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC takes keys of any length");
+        mac.update(b"anonymize key id v1");
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+}
+
+/// A fresh random key for `anonymize keygen`: 32 random bytes as 64 hex characters.
+pub fn generate() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_key_is_refused_and_debug_hides_it() {
+        assert!(Key::new(b"too short".to_vec()).is_err());
+        let k = Key::new(vec![b'x'; 32]).unwrap();
+        assert_eq!(format!("{k:?}"), "Key(<redacted>)");
+    }
+
+    #[test]
+    fn key_id_differs_per_key_and_is_stable() {
+        let a = Key::new(vec![b'a'; 32]).unwrap();
+        let b = Key::new(vec![b'b'; 32]).unwrap();
+        assert_eq!(a.id(), a.clone().id());
+        assert_ne!(a.id(), b.id());
+        assert_eq!(a.id().len(), 16);
+    }
+
+    #[test]
+    fn generated_keys_are_long_enough_and_differ() {
+        let (a, b) = (generate(), generate());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert!(Key::new(a.into_bytes()).is_ok());
+    }
+}

@@ -1,0 +1,240 @@
+//! The job file as written: plain serde types, one per TOML table, each field documented.
+//!
+//! These types only describe the shape; [`super::validate`] turns them into a [`super::Job`] that
+//! the pipeline can trust. Every struct rejects unknown keys so that a typo (`max_supression`) is
+//! an error at its line, not a silently ignored setting. Actions are a plain enum field rather
+//! than an internally tagged enum because serde's tagged enums buffer the table and then report
+//! unknown keys at the wrong line.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// A whole job file (`jobs/*.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// Name of the job; recorded in the report and in the Parquet metadata.
+    pub name: String,
+    /// Why this processing is allowed (the policy clause). Recorded in the report.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// Output directory, relative to the job file. `--output` overrides it.
+    pub output: PathBuf,
+    /// Where the pseudonym key comes from.
+    pub key: KeySpec,
+    /// The tables to read, by name. The name is the output sub-directory.
+    pub tables: IndexMap<String, TableSpec>,
+}
+
+/// `[key]`: exactly one of `env` or `file`. There is no built-in key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// Name of an environment variable holding the key (at least 32 bytes).
+    #[serde(default)]
+    pub env: Option<String>,
+    /// Path of a file holding the key (at least 32 bytes; surrounding white space is ignored),
+    /// relative to the job file.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+/// `[tables.NAME]`: one input table and what to do with each of its columns.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// Input files: a path or glob, relative to the job file. `{run_date}` is replaced by the
+    /// run date (`YYYY-MM-DD`). `--input TABLE=GLOB` overrides it.
+    pub input: String,
+    /// `csv`, `ndjson` or `parquet`. Default: from the file extension.
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// CSV field delimiter, one ASCII character. Default `,`.
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// The column that identifies a person. k counts distinct values of this column. Omitted:
+    /// every row is a different person.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// What to do with an input column the job does not name: `error` (default) or `drop`.
+    #[serde(default)]
+    pub unlisted: Unlisted,
+    /// Remove rows older than `days` days before the run date, before anything else.
+    #[serde(default)]
+    pub retention: Option<RetentionSpec>,
+    /// k-anonymity settings. Required when a column has `role = "quasi"`.
+    #[serde(default)]
+    pub privacy: Option<PrivacySpec>,
+    /// One entry per input column, in any order. The output keeps the input's column order.
+    pub columns: IndexMap<String, ColumnSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Ndjson,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unlisted {
+    #[default]
+    Error,
+    Drop,
+}
+
+/// `retention = { column = "ts", days = 1826 }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSpec {
+    /// The timestamp or date column that dates a row (as named in the input).
+    pub column: String,
+    /// Rows dated more than this many days before the run date are removed.
+    pub days: u32,
+}
+
+/// `[tables.NAME.privacy]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySpec {
+    /// Every equivalence class (rows sharing all quasi-identifier values) must hold at least
+    /// `k` distinct subjects.
+    pub k: u32,
+    /// Share of the table's rows (after retention) that may be suppressed to reach k, from 0 to 1.
+    /// Default 0.
+    #[serde(default)]
+    pub max_suppression: f64,
+}
+
+/// One column's entry: `name = { action = "...", ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// `drop`, `keep`, `pseudonymize` or `generalize`.
+    pub action: Action,
+    /// With `generalize`: `age`, `truncate`, `ip_prefix`, `bins`, `hierarchy`, `url`, `user_agent`.
+    #[serde(default)]
+    pub method: Option<Method>,
+    /// `quasi` (a quasi-identifier for k-anonymity), `sensitive`, or `insensitive` (default).
+    #[serde(default)]
+    pub role: Role,
+    /// Output column name. Default: the input name.
+    #[serde(default, rename = "as")]
+    pub rename: Option<String>,
+    /// With `keep`: the output type, `string` (default), `int`, `float`, `bool`, `date` or
+    /// `timestamp`. Values that do not parse become null and are counted.
+    #[serde(default, rename = "type")]
+    pub value_type: Option<ValueType>,
+    /// With `pseudonymize`: hex characters of the pseudonym, an even number from 16 to 64.
+    /// Default 32 (128 bits: collision-free at any realistic scale, half the size of 64).
+    #[serde(default)]
+    pub length: Option<usize>,
+    /// With `age`: band width in years. Default 10.
+    #[serde(default)]
+    pub band: Option<u32>,
+    /// With `age`: ages from this value up form one open band (`"80+"`). Default: none.
+    #[serde(default)]
+    pub top: Option<u32>,
+    /// With `truncate`: `hour`, `day`, `week` (Monday), `month` or `year`.
+    #[serde(default)]
+    pub to: Option<TruncateTo>,
+    /// With `ip_prefix`: IPv4 prefix length, 0–32. Default 24.
+    #[serde(default)]
+    pub v4: Option<u8>,
+    /// With `ip_prefix`: IPv6 prefix length, 0–128. Default 48.
+    #[serde(default)]
+    pub v6: Option<u8>,
+    /// With `bins`: strictly increasing bin edges; values fall in `[edge, next edge)`.
+    #[serde(default)]
+    pub edges: Option<Vec<f64>>,
+    /// With `hierarchy`: the hierarchy CSV (ARX format: `value;level1;…;*`, no header), relative
+    /// to the job file.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// With `hierarchy`: the level to generalize to; 0 is the original value.
+    #[serde(default)]
+    pub level: Option<usize>,
+    /// With `hierarchy`: the hierarchy file's delimiter. Default `;`.
+    #[serde(default)]
+    pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Drop,
+    Keep,
+    Pseudonymize,
+    Generalize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Age,
+    Truncate,
+    IpPrefix,
+    Bins,
+    Hierarchy,
+    Url,
+    UserAgent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Quasi,
+    Sensitive,
+    #[default]
+    Insensitive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    String,
+    Int,
+    Float,
+    Bool,
+    Date,
+    Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TruncateTo {
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Age => "age",
+            Method::Truncate => "truncate",
+            Method::IpPrefix => "ip_prefix",
+            Method::Bins => "bins",
+            Method::Hierarchy => "hierarchy",
+            Method::Url => "url",
+            Method::UserAgent => "user_agent",
+        }
+    }
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Drop => "drop",
+            Action::Keep => "keep",
+            Action::Pseudonymize => "pseudonymize",
+            Action::Generalize => "generalize",
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! From a parsed [`JobSpec`] to a [`Job`] the pipeline can trust, in stages: the file's shape
+//! (TOML, unknown keys), then the job level (key, output), then each table, then each column.
+//! Every message starts with the job file and the key path of what it is about
+//! (`jobs/x.toml: tables.users.columns.birth_date: ...`), so a data engineer finds it at once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::key::KeySource;
+use super::spec::{Action, ColumnSpec, JobSpec, Method, Role, TableSpec};
+use super::{Column, ColumnAction, Generalizer, Job, Privacy, Retention, Table};
+use crate::error::{Error, Result};
+use crate::transform::hierarchy::Hierarchy;
+
+/// Parses the TOML text. Errors name the line and the key path.
+pub fn parse(path: &Path, text: &str) -> Result<JobSpec> {
+    let at = |span: Option<std::ops::Range<usize>>| match span {
+        Some(span) => format!("{}:{}", path.display(), line_of(text, span.start)),
+        None => path.display().to_string(),
+    };
+    let de = toml::de::Deserializer::parse(text)
+        .map_err(|e| Error::Job(format!("{}: not valid TOML: {}", at(e.span()), e.message())))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = inner.message().trim_end().to_string();
+        if key.is_empty() || key == "." {
+            Error::Job(format!("{}: {msg}", at(inner.span())))
+        } else {
+            Error::Job(format!("{}: {key}: {msg}", at(inner.span())))
+        }
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Output names a table may not use: the hive partition key.
+const RESERVED_OUTPUTS: &[&str] = &["run_date"];
+
+pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
+    let file = path.display().to_string();
+    let fail = |key: &str, msg: String| Error::Job(format!("{file}: {key}: {msg}"));
+    let dir = Job::dir(path);
+
+    if spec.name.trim().is_empty() {
+        return Err(fail("name", "must not be empty".into()));
+    }
+    let key = match (spec.key.env, spec.key.file) {
+        (Some(env), None) if !env.is_empty() => KeySource::Env(env),
+        (None, Some(f)) => KeySource::File(dir.join(f)),
+        (Some(_), Some(_)) => {
+            return Err(fail("key", "give either `env` or `file`, not both".into()));
+        }
+        _ => {
+            return Err(fail(
+                "key",
+                "give `env = \"VARIABLE\"` or `file = \"path\"`: there is no built-in key".into(),
+            ));
+        }
+    };
+    if spec.tables.is_empty() {
+        return Err(fail("tables", "the job names no table".into()));
+    }
+
+    let mut tables = Vec::with_capacity(spec.tables.len());
+    for (name, t) in spec.tables {
+        tables.push(validate_table(&file, &dir, name, t)?);
+    }
+    Ok(Job {
+        name: spec.name,
+        purpose: spec.purpose,
+        path: path.to_path_buf(),
+        sha256,
+        output: dir.join(spec.output),
+        key,
+        tables,
+    })
+}
+
+fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<Table> {
+    let here = format!("tables.{name}");
+    let fail = |key: &str, msg: String| Error::Job(format!("{file}: {here}{key}: {msg}"));
+
+    if name.is_empty() || name.starts_with('.') || name.starts_with('_') || name.contains(['/', '\\'])
+    {
+        return Err(fail(
+            "",
+            "a table name is a directory name: no slashes, no leading `.` or `_`".into(),
+        ));
+    }
+    let delimiter = match t.delimiter.as_deref() {
+        None => b',',
+        Some(d) => single_ascii(d).ok_or_else(|| {
+            fail(".delimiter", format!("must be one ASCII character, got {d:?}"))
+        })?,
+    };
+    if t.columns.is_empty() {
+        return Err(fail(".columns", "the table names no column".into()));
+    }
+
+    let mut columns = Vec::with_capacity(t.columns.len());
+    for (col, spec) in t.columns {
+        let key = format!("{here}.columns.{col}");
+        columns.push(validate_column(file, dir, &key, col, spec)?);
+    }
+
+    // Output names must be unique: two columns written under one name would lose one of them.
+    for (i, c) in columns.iter().enumerate() {
+        if matches!(c.action, ColumnAction::Drop) {
+            continue;
+        }
+        if RESERVED_OUTPUTS.contains(&c.output.as_str()) {
+            return Err(fail(
+                &format!(".columns.{}", c.name),
+                format!("output name `{}` is the partition column; choose another `as`", c.output),
+            ));
+        }
+        if let Some(other) = columns[..i]
+            .iter()
+            .find(|o| !matches!(o.action, ColumnAction::Drop) && o.output == c.output)
+        {
+            return Err(fail(
+                &format!(".columns.{}", c.name),
+                format!("output name `{}` is also used by column `{}`", c.output, other.name),
+            ));
+        }
+    }
+
+    if let Some(subject) = &t.subject {
+        if !columns.iter().any(|c| &c.name == subject) {
+            return Err(fail(
+                ".subject",
+                format!("`{subject}` is not a column of the table"),
+            ));
+        }
+    }
+    let retention = match t.retention {
+        None => None,
+        Some(r) => {
+            if !columns.iter().any(|c| c.name == r.column) {
+                return Err(fail(
+                    ".retention.column",
+                    format!("`{}` is not a column of the table", r.column),
+                ));
+            }
+            if r.days == 0 {
+                return Err(fail(".retention.days", "must be at least 1".into()));
+            }
+            Some(Retention {
+                column: r.column,
+                days: r.days,
+            })
+        }
+    };
+    let has_quasi = columns
+        .iter()
+        .any(|c| c.role == Role::Quasi && !matches!(c.action, ColumnAction::Drop));
+    let privacy = match t.privacy {
+        None if has_quasi => {
+            return Err(fail(
+                ".privacy",
+                "the table has quasi-identifiers: set `[tables.NAME.privacy] k = ...`".into(),
+            ));
+        }
+        None => None,
+        Some(p) => {
+            if p.k == 0 {
+                return Err(fail(".privacy.k", "must be at least 1".into()));
+            }
+            if !(0.0..=1.0).contains(&p.max_suppression) {
+                return Err(fail(
+                    ".privacy.max_suppression",
+                    format!("is a share of rows, from 0 to 1; got {}", p.max_suppression),
+                ));
+            }
+            Some(Privacy {
+                k: p.k,
+                max_suppression: p.max_suppression,
+            })
+        }
+    };
+
+    Ok(Table {
+        input: resolve_input(dir, &t.input),
+        name,
+        format: t.format,
+        delimiter,
+        subject: t.subject,
+        unlisted: t.unlisted,
+        retention,
+        privacy,
+        columns,
+    })
+}
+
+/// An input pattern relative to the job file's directory (absolute ones stay as they are).
+pub fn resolve_input(dir: &Path, input: &str) -> String {
+    if Path::new(input).is_absolute() {
+        input.to_string()
+    } else {
+        dir.join(input).to_string_lossy().into_owned()
+    }
+}
+
+fn single_ascii(s: &str) -> Option<u8> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' && *b != b'"' => Some(*b),
+        _ => None,
+    }
+}
+
+/// The method parameters a column may carry, with whether it carries them: a parameter that its
+/// action or method does not use is an error, not silently ignored.
+fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
+    let mut given = Vec::new();
+    let mut note = |name, set: bool| {
+        if set {
+            given.push(name)
+        }
+    };
+    note("type", c.value_type.is_some());
+    note("length", c.length.is_some());
+    note("band", c.band.is_some());
+    note("top", c.top.is_some());
+    note("to", c.to.is_some());
+    note("v4", c.v4.is_some());
+    note("v6", c.v6.is_some());
+    note("edges", c.edges.is_some());
+    note("file", c.file.is_some());
+    note("level", c.level.is_some());
+    note("delimiter", c.delimiter.is_some());
+    given
+}
+
+fn validate_column(file: &str, dir: &Path, key: &str, name: String, c: ColumnSpec) -> Result<Column> {
+    let fail = |msg: String| Error::Job(format!("{file}: {key}: {msg}"));
+
+    let (allowed, what): (&[&str], String) = match (c.action, c.method) {
+        (Action::Generalize, None) => {
+            return Err(fail(
+                "`generalize` needs a `method`: age, truncate, ip_prefix, bins, hierarchy, url or user_agent"
+                    .into(),
+            ));
+        }
+        (Action::Generalize, Some(m)) => (
+            match m {
+                Method::Age => &["band", "top"],
+                Method::Truncate => &["to"],
+                Method::IpPrefix => &["v4", "v6"],
+                Method::Bins => &["edges"],
+                Method::Hierarchy => &["file", "level", "delimiter"],
+                Method::Url | Method::UserAgent => &[],
+            },
+            format!("method `{}`", m.name()),
+        ),
+        (a, Some(_)) => {
+            return Err(fail(format!(
+                "`method` goes with action `generalize`, not `{}`",
+                a.name()
+            )));
+        }
+        (Action::Keep, None) => (&["type"], "action `keep`".into()),
+        (Action::Pseudonymize, None) => (&["length"], "action `pseudonymize`".into()),
+        (Action::Drop, None) => (&[], "action `drop`".into()),
+    };
+    if let Some(extra) = given_params(&c).into_iter().find(|p| !allowed.contains(p)) {
+        return Err(fail(format!("`{extra}` does not apply to {what}")));
+    }
+    if c.action == Action::Drop && (c.rename.is_some() || c.role != Role::Insensitive) {
+        return Err(fail(
+            "a dropped column has no output: `as` and `role` do not apply".into(),
+        ));
+    }
+    if c.action == Action::Pseudonymize && c.role == Role::Quasi {
+        return Err(fail(
+            "a pseudonym is unique per person, so as a quasi-identifier it would suppress everyone; \
+             use `subject` to count people instead"
+                .into(),
+        ));
+    }
+    if let Some(out) = &c.rename {
+        if out.trim().is_empty() {
+            return Err(fail("`as` must not be empty".into()));
+        }
+    }
+
+    let action = match c.action {
+        Action::Drop => ColumnAction::Drop,
+        Action::Keep => ColumnAction::Keep(c.value_type.unwrap_or(super::ValueType::String)),
+        Action::Pseudonymize => {
+            let length = c.length.unwrap_or(32);
+            if !(16..=64).contains(&length) || length % 2 != 0 {
+                return Err(fail(format!(
+                    "`length` is an even number of hex characters from 16 to 64; got {length}"
+                )));
+            }
+            ColumnAction::Pseudonymize { length }
+        }
+        Action::Generalize => {
+            let method = c.method.ok_or_else(|| fail("missing method".into()))?;
+            ColumnAction::Generalize(generalizer(&fail, dir, method, &c)?)
+        }
+    };
+    Ok(Column {
+        output: c.rename.unwrap_or_else(|| name.clone()),
+        name,
+        role: c.role,
+        action,
+    })
+}
+
+fn generalizer(
+    fail: &dyn Fn(String) -> Error,
+    dir: &Path,
+    method: Method,
+    c: &ColumnSpec,
+) -> Result<Generalizer> {
+    Ok(match method {
+        Method::Age => {
+            let band = c.band.unwrap_or(10);
+            if band == 0 {
+                return Err(fail("`band` must be at least 1 year".into()));
+            }
+            if c.top == Some(0) {
+                return Err(fail("`top` must be at least 1 year".into()));
+            }
+            Generalizer::Age { band, top: c.top }
+        }
+        Method::Truncate => Generalizer::Truncate(c.to.ok_or_else(|| {
+            fail("method `truncate` needs `to` = hour, day, week, month or year".into())
+        })?),
+        Method::IpPrefix => {
+            let v4 = c.v4.unwrap_or(24);
+            let v6 = c.v6.unwrap_or(48);
+            if v4 > 32 {
+                return Err(fail(format!("`v4` is a prefix length from 0 to 32; got {v4}")));
+            }
+            if v6 > 128 {
+                return Err(fail(format!("`v6` is a prefix length from 0 to 128; got {v6}")));
+            }
+            Generalizer::IpPrefix { v4, v6 }
+        }
+        Method::Bins => {
+            let edges = c
+                .edges
+                .clone()
+                .ok_or_else(|| fail("method `bins` needs `edges = [..]`".into()))?;
+            if edges.is_empty() || edges.iter().any(|e| !e.is_finite()) {
+                return Err(fail("`edges` must hold at least one finite number".into()));
+            }
+            if edges.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(fail("`edges` must be strictly increasing".into()));
+            }
+            Generalizer::Bins(edges)
+        }
+        Method::Hierarchy => {
+            let rel = c
+                .file
+                .as_ref()
+                .ok_or_else(|| fail("method `hierarchy` needs `file`".into()))?;
+            let level = c
+                .level
+                .ok_or_else(|| fail("method `hierarchy` needs `level` (0 = the original value)".into()))?;
+            let delimiter = match c.delimiter.as_deref() {
+                None => b';',
+                Some(d) => single_ascii(d).ok_or_else(|| {
+                    fail(format!("`delimiter` must be one ASCII character, got {d:?}"))
+                })?,
+            };
+            let file = dir.join(rel);
+            let hierarchy = Hierarchy::load(&file, delimiter).map_err(|e| fail(e))?;
+            if level >= hierarchy.levels() {
+                return Err(fail(format!(
+                    "`level` {level} is past the hierarchy's top: {} has levels 0 to {}",
+                    file.display(),
+                    hierarchy.levels() - 1
+                )));
+            }
+            Generalizer::Hierarchy {
+                file,
+                level,
+                hierarchy: Arc::new(hierarchy),
+            }
+        }
+        Method::Url => Generalizer::Url,
+        Method::UserAgent => Generalizer::UserAgent,
+    })
+}

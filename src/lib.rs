@@ -1,0 +1,17 @@
+//! anonymize: raw user and activity exports in, de-identified k-anonymous Parquet out.
+//!
+//! The data flows one way and the modules follow it: [`job`] (job file types and validation) →
+//! [`read`] → [`transform`] (one file a method) → [`protect`] (retention, k-anonymity) →
+//! [`write`] (atomic hive-partitioned Parquet) → [`report`]. [`run`] strings them together;
+//! [`cli`] is the command line on top.
+
+pub mod sample;
+pub mod cli;
+pub mod error;
+pub mod job;
+pub mod transform;
+pub mod protect;
+pub mod read;
+pub mod report;
+pub mod run;
+pub mod write;

@@ -1,0 +1,341 @@
+//! k-anonymity counted in people: every equivalence class (rows sharing all quasi-identifier
+//! values) must hold at least k distinct subjects. Ten events of one person are one person.
+//!
+//! [`count`] is the first pass: it streams the row state, the quasi-identifiers and the subject
+//! into (state, class, subject) → rows, which is all the later decisions need (and what a
+//! search for generalization levels will roll up). [`Counts::decide`] picks the classes to
+//! suppress and checks the suppression limit; when the limit is exceeded it says which
+//! quasi-identifiers drive it.
+
+use polars::prelude::*;
+
+use super::retention::{EXPIRED, KEPT, UNDATED};
+use super::{ROWS, STATE, SUBJECT, SUBJECTS};
+use crate::error::{Error, Result};
+use crate::job::Privacy;
+
+/// The first pass's result for one table.
+pub struct Counts {
+    /// Rows of kept state: one row per (quasi-identifiers…, subject) with its row count.
+    kept: DataFrame,
+    /// Output names of the quasi-identifiers.
+    qis: Vec<String>,
+    pub rows_in: u64,
+    pub rows_expired: u64,
+    pub rows_undated: u64,
+}
+
+/// What k-anonymity decided for a table.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The classes to leave out: one row per class, quasi-identifier columns only.
+    pub suppress: DataFrame,
+    pub rows_suppressed: u64,
+    pub subjects_suppressed: u64,
+    pub rows_out: u64,
+    pub subjects_out: u64,
+    pub equivalence_classes: u64,
+    pub min_class_subjects: Option<u64>,
+}
+
+fn collect(lf: LazyFrame, what: &str) -> Result<DataFrame> {
+    // A plan with one output always yields a single frame (as in polars' own `collect`).
+    lf.collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
+        .map_err(Error::engine(what.to_string()))
+}
+
+fn sum_u64(df: &DataFrame, column: &str) -> Result<u64> {
+    let s = df
+        .column(column)
+        .and_then(|c| c.as_materialized_series().sum::<u64>())
+        .map_err(Error::engine("summing counts"))?;
+    Ok(s)
+}
+
+/// Pass 1. `lf` must carry the [`STATE`] column; `qis` are the quasi-identifier expressions,
+/// aliased to their output names; `subject` the expression of the subject column, if any.
+pub fn count(
+    lf: LazyFrame,
+    qis: &[(String, Expr)],
+    subject: Option<Expr>,
+    table: &str,
+) -> Result<Counts> {
+    let kept = col(STATE).eq(lit(KEPT));
+    // Rows that are not kept only need counting: nulling their keys folds them into one group
+    // each, so expired history does not inflate the class table.
+    let mut keys = vec![col(STATE)];
+    let mut select = vec![col(STATE)];
+    for (name, e) in qis {
+        select.push(
+            when(kept.clone())
+                .then(e.clone())
+                .otherwise(lit(NULL))
+                .alias(name.as_str()),
+        );
+        keys.push(col(name.as_str()));
+    }
+    if let Some(s) = subject {
+        select.push(
+            when(kept.clone())
+                .then(s.cast(DataType::String))
+                .otherwise(lit(NULL))
+                .alias(SUBJECT),
+        );
+        keys.push(col(SUBJECT));
+    }
+    let pairs = collect(
+        lf.select(select)
+            .group_by(keys)
+            .agg([len().cast(DataType::UInt64).alias(ROWS)]),
+        &format!("tables.{table}: counting equivalence classes"),
+    )?;
+
+    let by_state = |state: u8| -> Result<u64> {
+        let df = pairs
+            .clone()
+            .lazy()
+            .filter(col(STATE).eq(lit(state)))
+            .collect()
+            .map_err(Error::engine("counting rows"))?;
+        sum_u64(&df, ROWS)
+    };
+    let rows_expired = by_state(EXPIRED)?;
+    let rows_undated = by_state(UNDATED)?;
+    let kept = pairs
+        .lazy()
+        .filter(col(STATE).eq(lit(KEPT)))
+        .drop(by_name([STATE], true, false))
+        .collect()
+        .map_err(Error::engine("counting rows"))?;
+    let rows_kept = sum_u64(&kept, ROWS)?;
+    Ok(Counts {
+        kept,
+        qis: qis.iter().map(|(n, _)| n.clone()).collect(),
+        rows_in: rows_kept + rows_expired + rows_undated,
+        rows_expired,
+        rows_undated,
+    })
+}
+
+pub(crate) fn join_args(how: JoinType) -> JoinArgs {
+    let mut args = JoinArgs::new(how);
+    // A null quasi-identifier (an unknown gender) is a value like any other: its rows form a
+    // class and must match that class, not fall through.
+    args.nulls_equal = true;
+    args.maintain_order = MaintainOrderJoin::Left;
+    args
+}
+
+impl Counts {
+    pub fn rows_kept(&self) -> u64 {
+        self.rows_in - self.rows_expired - self.rows_undated
+    }
+
+    fn has_subject(&self) -> bool {
+        self.kept.column(SUBJECT).is_ok()
+    }
+
+    /// Classes over the given quasi-identifiers: subjects and rows per class.
+    fn classes(&self, qis: &[String]) -> Result<LazyFrame> {
+        let subjects = if self.has_subject() {
+            // One row of `kept` per (class, subject): counting rows counts people.
+            len().cast(DataType::UInt64)
+        } else {
+            col(ROWS).sum()
+        };
+        let kept = self.kept.clone().lazy();
+        let aggs = [subjects.alias(SUBJECTS), col(ROWS).sum().alias(ROWS)];
+        Ok(if qis.is_empty() {
+            kept.select(aggs)
+        } else {
+            let keys: Vec<Expr> = qis.iter().map(|q| col(q.as_str())).collect();
+            kept.group_by(keys).agg(aggs)
+        })
+    }
+
+    /// Rows that k would suppress if the classes were formed over `qis` only.
+    fn rows_below_k(&self, qis: &[String], k: u32) -> Result<u64> {
+        let small = self
+            .classes(qis)?
+            .filter(col(SUBJECTS).lt(lit(k as u64)))
+            .collect()
+            .map_err(Error::engine("counting classes"))?;
+        sum_u64(&small, ROWS)
+    }
+
+    fn distinct_subjects(&self, pairs: LazyFrame) -> Result<u64> {
+        let df = if self.has_subject() {
+            pairs
+                .select([col(SUBJECT).drop_nulls().n_unique().cast(DataType::UInt64)])
+                .collect()
+        } else {
+            pairs.select([col(ROWS).sum().cast(DataType::UInt64)]).collect()
+        }
+        .map_err(Error::engine("counting subjects"))?;
+        Ok(df
+            .columns()
+            .first()
+            .and_then(|c| c.u64().ok()?.get(0))
+            .unwrap_or(0))
+    }
+
+    /// Chooses the classes to suppress; fails (exit code 4) when that exceeds the limit.
+    pub fn decide(&self, privacy: &Privacy, table: &str) -> Result<Decision> {
+        let k = privacy.k;
+        let classes = self
+            .classes(&self.qis)?
+            .collect()
+            .map_err(Error::engine("counting classes"))?;
+        let small_mask = classes
+            .column(SUBJECTS)
+            .and_then(|c| c.as_materialized_series().lt(k as u64))
+            .map_err(Error::engine("counting classes"))?;
+        let small = classes
+            .filter(&small_mask)
+            .map_err(Error::engine("counting classes"))?;
+        let large = classes
+            .filter(&!&small_mask)
+            .map_err(Error::engine("counting classes"))?;
+
+        let rows_kept = self.rows_kept();
+        let rows_suppressed = sum_u64(&small, ROWS)?;
+        let limit = (privacy.max_suppression * rows_kept as f64).floor() as u64;
+        if rows_suppressed > limit {
+            return Err(Error::Privacy(self.explain(privacy, table, rows_suppressed)?));
+        }
+
+        let qi_cols: Vec<Expr> = self.qis.iter().map(|q| col(q.as_str())).collect();
+        let suppress = small
+            .clone()
+            .lazy()
+            .select(qi_cols.clone())
+            .collect()
+            .map_err(Error::engine("counting classes"))?;
+        let (subjects_suppressed, subjects_out) = if self.qis.is_empty() {
+            if small.height() > 0 {
+                (self.distinct_subjects(self.kept.clone().lazy())?, 0)
+            } else {
+                (0, self.distinct_subjects(self.kept.clone().lazy())?)
+            }
+        } else {
+            let pairs = self.kept.clone().lazy();
+            let on = || qi_cols.clone();
+            let gone = pairs.clone().join(
+                suppress.clone().lazy(),
+                on(),
+                on(),
+                join_args(JoinType::Semi),
+            );
+            let stay = pairs.join(suppress.clone().lazy(), on(), on(), join_args(JoinType::Anti));
+            (self.distinct_subjects(gone)?, self.distinct_subjects(stay)?)
+        };
+        let min_class_subjects = large
+            .column(SUBJECTS)
+            .ok()
+            .and_then(|c| c.as_materialized_series().min::<u64>().ok().flatten());
+        Ok(Decision {
+            suppress,
+            rows_suppressed,
+            subjects_suppressed,
+            rows_out: rows_kept - rows_suppressed,
+            subjects_out,
+            equivalence_classes: large.height() as u64,
+            min_class_subjects,
+        })
+    }
+
+    /// Why k cannot be met: how much each quasi-identifier contributes, measured as the
+    /// suppression that would remain without it.
+    fn explain(&self, privacy: &Privacy, table: &str, rows_suppressed: u64) -> Result<String> {
+        let rows = self.rows_kept().max(1) as f64;
+        let pct = |n: u64| format!("{:.2}%", 100.0 * n as f64 / rows);
+        let mut without = Vec::new();
+        for q in &self.qis {
+            let rest: Vec<String> = self.qis.iter().filter(|o| *o != q).cloned().collect();
+            without.push((q.clone(), self.rows_below_k(&rest, privacy.k)?));
+        }
+        without.sort_by_key(|(_, n)| *n);
+        let drivers = without
+            .iter()
+            .map(|(q, n)| format!("without `{q}`: {}", pct(*n)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(format!(
+            "tables.{table}: k = {} would suppress {} of {} rows ({}), over the limit of {} \
+             (max_suppression = {}). Suppression if one quasi-identifier were left out: {}. \
+             Generalize the first ones further (a higher level, wider bands, a shorter prefix), \
+             or raise max_suppression. Nothing was written.",
+            privacy.k,
+            rows_suppressed,
+            self.rows_kept(),
+            pct(rows_suppressed),
+            pct((privacy.max_suppression * rows).floor() as u64),
+            privacy.max_suppression,
+            if drivers.is_empty() { "no quasi-identifiers".into() } else { drivers },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(df: DataFrame, qis: &[&str], subject: bool) -> Counts {
+        let lf = df.lazy().with_column(lit(KEPT).alias(STATE));
+        let qis: Vec<(String, Expr)> = qis.iter().map(|q| (q.to_string(), col(*q))).collect();
+        count(lf, &qis, subject.then(|| col("user")), "t").unwrap()
+    }
+
+    #[test]
+    fn counts_people_not_rows() {
+        // Class A: one person with five events. Class B: three people.
+        let df = df!(
+            "user" => ["u1", "u1", "u1", "u1", "u1", "u2", "u3", "u4"],
+            "q" => ["A", "A", "A", "A", "A", "B", "B", "B"],
+        )
+        .unwrap();
+        let c = counts(df, &["q"], true);
+        let p = Privacy { k: 2, max_suppression: 1.0 };
+        let d = c.decide(&p, "t").unwrap();
+        assert_eq!(d.rows_suppressed, 5);
+        assert_eq!(d.subjects_suppressed, 1);
+        assert_eq!(d.rows_out, 3);
+        assert_eq!(d.subjects_out, 3);
+        assert_eq!(d.equivalence_classes, 1);
+        assert_eq!(d.min_class_subjects, Some(3));
+    }
+
+    #[test]
+    fn without_subject_rows_are_people_and_nulls_form_a_class() {
+        let df = df!(
+            "q" => [Some("A"), Some("A"), None, None, Some("B")],
+            "user" => ["1", "2", "3", "4", "5"],
+        )
+        .unwrap();
+        let c = counts(df, &["q"], false);
+        let d = c.decide(&Privacy { k: 2, max_suppression: 0.2 }, "t").unwrap();
+        assert_eq!(d.rows_suppressed, 1);
+        assert_eq!(d.equivalence_classes, 2);
+        assert_eq!(d.suppress.height(), 1);
+    }
+
+    #[test]
+    fn over_the_limit_names_the_driving_quasi_identifier() {
+        // `zip` is unique per row; `g` alone would be fine.
+        let df = df!(
+            "user" => ["1", "2", "3", "4", "5", "6"],
+            "g" => ["F", "F", "F", "M", "M", "M"],
+            "zip" => ["a", "b", "c", "d", "e", "f"],
+        )
+        .unwrap();
+        let c = counts(df, &["g", "zip"], true);
+        let e = c
+            .decide(&Privacy { k: 2, max_suppression: 0.1 }, "t")
+            .unwrap_err();
+        assert!(matches!(e, Error::Privacy(_)));
+        let msg = e.to_string();
+        assert!(msg.contains("without `zip`: 0.00%"), "{msg}");
+        assert!(msg.contains("without `g`: 100.00%"), "{msg}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Protection stages that decide which rows may leave: [`retention`] first (rows too old to
+//! keep are gone before anything else sees them), then [`kanon`] (rows of equivalence classes
+//! with fewer than k distinct people are suppressed, within a limit).
+//!
+//! Both stages are planned as two passes over the input so that memory stays flat: the first
+//! pass streams only the quasi-identifiers and the subject into class counts; the run then
+//! decides what to suppress and the second pass streams the rows through to the writer, leaving
+//! out expired rows and the suppressed classes.
+
+pub mod kanon;
+pub mod retention;
+
+/// Internal column names used between passes; input columns may not start with `__anonymize`.
+pub(crate) const STATE: &str = "__anonymize_state";
+pub(crate) const SUBJECT: &str = "__anonymize_subject";
+pub(crate) const ROWS: &str = "__anonymize_rows";
+pub(crate) const SUBJECTS: &str = "__anonymize_subjects";

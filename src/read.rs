@@ -1,0 +1,293 @@
+//! Finding a table's input files and opening them as one lazy frame.
+//!
+//! Before any row is read, every file's header is checked against the job: a column the job
+//! names but a file lacks, or a column a file has but the job does not name, stops the run with
+//! the file and the column named. That is the "nothing passes through without an explicit
+//! action" rule; it has to look at each file because a glob can match exports of different
+//! vintages. CSV is read with every column as text: types are the job's business (see
+//! [`crate::transform::keep`]), not the reader's guess.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::job::{Format, Table, Unlisted};
+
+/// A table's input files, checked against the job.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub files: Vec<PathBuf>,
+    pub format: Format,
+    /// The input's columns, in the first file's order.
+    pub columns: Vec<String>,
+}
+
+/// `{run_date}` in an input pattern becomes the run date.
+pub fn substitute(pattern: &str, run_date: chrono::NaiveDate) -> String {
+    pattern.replace("{run_date}", &run_date.format("%Y-%m-%d").to_string())
+}
+
+/// Expands the table's input pattern and checks every file's columns against the job.
+pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
+    let name = &table.name;
+    let paths = glob::glob(pattern).map_err(|e| {
+        Error::Job(format!("tables.{name}.input: `{pattern}` is not a valid glob: {e}"))
+    })?;
+    let mut files = Vec::new();
+    for p in paths {
+        let p = p.map_err(|e| {
+            Error::Input(format!("tables.{name}.input: cannot read {}: {}", e.path().display(), e.error()))
+        })?;
+        if p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Input(format!(
+            "tables.{name}.input: `{pattern}` matches no file"
+        )));
+    }
+    let format = match table.format {
+        Some(f) => f,
+        None => format_of(&files[0]).ok_or_else(|| {
+            Error::Job(format!(
+                "tables.{name}: cannot tell the format of {} from its extension; set `format`",
+                files[0].display()
+            ))
+        })?,
+    };
+
+    let mut first: Option<Vec<String>> = None;
+    for file in &files {
+        let columns = header(file, format, table.delimiter)?;
+        check_columns(table, file, &columns)?;
+        match &first {
+            None => first = Some(columns),
+            Some(cols) => {
+                // CSV columns are matched by position once the schema is fixed, so every
+                // file must have the same header in the same order.
+                let same = if format == Format::Csv {
+                    *cols == columns
+                } else {
+                    cols.iter().collect::<HashSet<_>>() == columns.iter().collect::<HashSet<_>>()
+                };
+                if !same {
+                    return Err(Error::Input(format!(
+                        "{}: its columns differ from those of {} (every file of table `{name}` \
+                         needs the same header)",
+                        file.display(),
+                        files[0].display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Source {
+        columns: first.unwrap_or_default(),
+        files,
+        format,
+    })
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "tsv" | "txt" => Some(Format::Csv),
+        "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
+        "parquet" | "pq" => Some(Format::Parquet),
+        _ => None,
+    }
+}
+
+/// Every input column must have an action, and every column the job names must be there.
+fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
+    let name = &table.name;
+    let mut seen = HashSet::new();
+    for c in columns {
+        if !seen.insert(c.as_str()) {
+            return Err(Error::Input(format!(
+                "{}: column `{c}` appears twice in the header",
+                file.display()
+            )));
+        }
+        if table.unlisted == Unlisted::Error && table.column(c).is_none() {
+            return Err(Error::Input(format!(
+                "{}: input column `{c}` has no action in the job; add it under \
+                 [tables.{name}.columns] (drop, keep, pseudonymize or generalize), or set \
+                 `unlisted = \"drop\"` for the table",
+                file.display()
+            )));
+        }
+    }
+    for c in &table.columns {
+        if !seen.contains(c.name.as_str()) {
+            return Err(Error::Input(format!(
+                "{}: column `{}` named by the job (tables.{name}.columns.{}) is not in the input",
+                file.display(),
+                c.name,
+                c.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The column names of one file.
+fn header(file: &Path, format: Format, delimiter: u8) -> Result<Vec<String>> {
+    let open = || std::fs::File::open(file).map_err(Error::io("cannot open input", file));
+    match format {
+        Format::Csv => {
+            let mut r = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .from_reader(open()?);
+            let h = r.headers().map_err(|e| {
+                Error::Input(format!("{}: cannot read the header row: {}", file.display(), csv_error(&e)))
+            })?;
+            if h.is_empty() || (h.len() == 1 && h[0].is_empty()) {
+                return Err(Error::Input(format!(
+                    "{}: the file is empty (no header row)",
+                    file.display()
+                )));
+            }
+            Ok(h.iter().map(|s| s.trim_start_matches('\u{feff}').to_string()).collect())
+        }
+        Format::Ndjson => {
+            let mut line = String::new();
+            let mut r = BufReader::new(open()?);
+            loop {
+                line.clear();
+                let n = r
+                    .read_line(&mut line)
+                    .map_err(Error::io("cannot read input", file))?;
+                if n == 0 {
+                    return Err(Error::Input(format!("{}: the file holds no record", file.display())));
+                }
+                if !line.trim().is_empty() {
+                    break;
+                }
+            }
+            let obj: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line.trim_start_matches('\u{feff}')).map_err(|e| {
+                    Error::Input(format!(
+                        "{}: the first record is not a JSON object (line {}, column {})",
+                        file.display(),
+                        e.line(),
+                        e.column()
+                    ))
+                })?;
+            Ok(obj.keys().cloned().collect())
+        }
+        Format::Parquet => {
+            let mut lf = LazyFrame::scan_parquet(
+                PlRefPath::new(file.to_string_lossy().as_ref()),
+                ScanArgsParquet::default(),
+            )
+            .map_err(|e| Error::Input(format!("{}: not a readable Parquet file: {e}", file.display())))?;
+            let schema = lf
+                .collect_schema()
+                .map_err(|e| Error::Input(format!("{}: not a readable Parquet file: {e}", file.display())))?;
+            Ok(schema.iter_names().map(|n| n.to_string()).collect())
+        }
+    }
+}
+
+/// A CSV error without the record's content: position and kind only.
+pub fn csv_error(e: &csv::Error) -> String {
+    let at = e
+        .position()
+        .map(|p| format!("line {}", p.line()))
+        .unwrap_or_else(|| "unknown position".into());
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => format!("{at}: not valid UTF-8"),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{at}: {len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Io(io) => format!("{at}: {io}"),
+        _ => format!("{at}: malformed CSV"),
+    }
+}
+
+/// Opens the files as one lazy frame. CSV columns are all text.
+pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
+    let paths: Vec<PlRefPath> = source
+        .files
+        .iter()
+        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+        .collect();
+    let text_schema = || {
+        Arc::new(Schema::from_iter(
+            source
+                .columns
+                .iter()
+                .map(|c| Field::new(c.as_str().into(), DataType::String)),
+        ))
+    };
+    let context = format!("tables.{}: cannot open the input", table.name);
+    match source.format {
+        Format::Csv => LazyCsvReader::new_paths(paths.into())
+            .with_has_header(true)
+            .with_separator(table.delimiter)
+            .with_schema(Some(text_schema()))
+            .with_missing_is_null(true)
+            .finish()
+            .map_err(Error::engine(context)),
+        Format::Ndjson => LazyJsonLineReader::new_paths(paths.into())
+            .finish()
+            .map_err(Error::engine(context)),
+        Format::Parquet => LazyFrame::scan_parquet_files(paths.into(), ScanArgsParquet::default())
+            .map_err(Error::engine(context)),
+    }
+}
+
+/// Finds the first malformed row of a table's files, to turn an engine error into one that
+/// names the file and line. Runs only after a failure, so it costs nothing on good input.
+pub fn locate_fault(source: &Source, delimiter: u8) -> Option<String> {
+    for file in &source.files {
+        let Ok(f) = std::fs::File::open(file) else {
+            continue;
+        };
+        let fault = match source.format {
+            Format::Csv => csv_fault(f, delimiter),
+            Format::Ndjson => ndjson_fault(f),
+            Format::Parquet => None,
+        };
+        if let Some(fault) = fault {
+            return Some(format!("{}: {fault}", file.display()));
+        }
+    }
+    None
+}
+
+fn csv_fault(f: std::fs::File, delimiter: u8) -> Option<String> {
+    let mut r = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(f);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match r.read_byte_record(&mut record) {
+            Ok(true) => {
+                if std::str::from_utf8(record.as_slice()).is_err() {
+                    let line = record.position().map(|p| p.line()).unwrap_or(0);
+                    return Some(format!("line {line}: not valid UTF-8"));
+                }
+            }
+            Ok(false) => return None,
+            Err(e) => return Some(csv_error(&e)),
+        }
+    }
+}
+
+fn ndjson_fault(f: std::fs::File) -> Option<String> {
+    for (i, line) in BufReader::new(f).split(b'\n').enumerate() {
+        let line = line.ok()?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&line).is_err() {
+            return Some(format!("line {}: not a JSON object", i + 1));
+        }
+    }
+    None
+}

@@ -1,0 +1,64 @@
+//! The run report: what was read, what was removed and why, what was written. One JSON file per
+//! run date under `<output>/_reports/`, committed together with the data it describes.
+//!
+//! It is the evidence that the night's release met the policy (k, retention), and the first
+//! thing a data engineer reads when a number looks wrong. It holds counts and names only, never
+//! a cell value, never the key (only its fingerprint, `key_id`).
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub job: String,
+    pub purpose: Option<String>,
+    pub job_file: String,
+    pub job_sha256: String,
+    pub version: String,
+    pub run_date: String,
+    pub started_at: String,
+    pub finished_at: String,
+    /// Fingerprint of the pseudonym key: equal ids, joinable pseudonyms.
+    pub key_id: String,
+    pub tables: IndexMap<String, TableReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub input_files: Vec<String>,
+    pub output_files: Vec<String>,
+    pub rows_in: u64,
+    /// Rows older than the retention limit.
+    pub rows_expired: u64,
+    /// Rows whose retention column was empty or unreadable (removed: their age is unknown).
+    pub rows_undated: u64,
+    pub rows_suppressed: u64,
+    pub subjects_suppressed: u64,
+    pub rows_out: u64,
+    pub subjects_out: u64,
+    pub k: Option<u32>,
+    pub max_suppression: Option<f64>,
+    /// Output names of the quasi-identifiers.
+    pub quasi_identifiers: Vec<String>,
+    pub equivalence_classes: u64,
+    pub min_class_subjects: Option<u64>,
+    /// Per output column: values a method could not read (made null). Counted over the rows
+    /// that passed retention, before suppression.
+    pub invalid_values: IndexMap<String, u64>,
+    /// Per output column: values a hierarchy lacked (sent to its top level).
+    pub unmapped_values: IndexMap<String, u64>,
+    /// Output column → how it was made.
+    pub columns: IndexMap<String, ColumnReport>,
+    /// Input columns that were dropped.
+    pub dropped: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnReport {
+    /// The input column it comes from.
+    pub input: String,
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<&'static str>,
+    pub role: crate::job::Role,
+}

@@ -1,0 +1,293 @@
+//! One run of a job for one run date: read → transform → protect → write → report.
+//!
+//! The order matters for "nothing partial": every table's input is checked, then every table's
+//! first pass (retention and class counts) runs and k-anonymity is decided, and only when all
+//! tables pass does anything get written, into a staging directory that is committed at the
+//! end. A table that cannot meet k therefore leaves no trace, not even a staging directory.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use indexmap::IndexMap;
+use polars::prelude::*;
+use tracing::info;
+
+use crate::error::{Error, Result};
+use crate::job::{ColumnAction, Job, Privacy, Table};
+use crate::protect::kanon::{self, Decision};
+use crate::protect::{STATE, retention};
+use crate::read::{self, Source};
+use crate::report::{ColumnReport, Report, TableReport};
+use crate::transform::{self, ColumnTallies, Context};
+use crate::write::Staging;
+
+/// What the command line adds to a job.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_date: NaiveDate,
+    /// Replaces the job's `output`.
+    pub output: Option<PathBuf>,
+    /// Replaces tables' `input` patterns: (table, pattern).
+    pub inputs: Vec<(String, String)>,
+}
+
+/// A table's input, found and checked.
+pub struct Planned<'a> {
+    pub table: &'a Table,
+    pub pattern: String,
+    pub source: Source,
+}
+
+/// Finds and checks every table's input files (the part of a run that `check` shares).
+pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
+    for (t, _) in &opts.inputs {
+        if job.table(t).is_none() {
+            return Err(Error::Job(format!(
+                "--input {t}=…: the job has no table `{t}` (it has: {})",
+                job.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    job.tables
+        .iter()
+        .map(|table| {
+            let pattern = opts
+                .inputs
+                .iter()
+                .rev()
+                .find(|(t, _)| *t == table.name)
+                .map(|(_, p)| p.clone())
+                .unwrap_or_else(|| table.input.clone());
+            let pattern = read::substitute(&pattern, opts.run_date);
+            let source = read::discover(table, &pattern)?;
+            Ok(Planned {
+                table,
+                pattern,
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Runs the job; on success the output holds the run date's partitions and report.
+pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
+    let started_at = Utc::now();
+    let key = job.key.load()?;
+    let ctx = Context {
+        key: key.clone(),
+        run_date: opts.run_date,
+    };
+    let planned = plan(job, opts)?;
+
+    // Pass 1 for every table before anything is written.
+    let mut decided = Vec::with_capacity(planned.len());
+    for p in &planned {
+        let t0 = Instant::now();
+        let (counts, decision) = protect(p, &ctx)?;
+        info!(
+            table = %p.table.name,
+            stage = "protect",
+            files = p.source.files.len(),
+            rows_in = counts.rows_in,
+            rows_expired = counts.rows_expired,
+            rows_suppressed = decision.rows_suppressed,
+            seconds = t0.elapsed().as_secs_f64(),
+            "counted classes"
+        );
+        decided.push((counts, decision));
+    }
+
+    let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
+    let staging = Staging::create(&output, opts.run_date)?;
+    let mut tables = IndexMap::new();
+    for (p, (counts, decision)) in planned.iter().zip(decided) {
+        let t0 = Instant::now();
+        let (file, tallies) = write_table(&staging, job, p, &ctx, &decision)?;
+        info!(
+            table = %p.table.name,
+            stage = "write",
+            rows_out = decision.rows_out,
+            seconds = t0.elapsed().as_secs_f64(),
+            "wrote table"
+        );
+        tables.insert(
+            p.table.name.clone(),
+            table_report(p, &counts, &decision, file, &tallies),
+        );
+    }
+
+    let report = Report {
+        job: job.name.clone(),
+        purpose: job.purpose.clone(),
+        job_file: job.path.display().to_string(),
+        job_sha256: job.sha256.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        run_date: opts.run_date.format("%Y-%m-%d").to_string(),
+        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        key_id: key.id(),
+        tables,
+    };
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Io {
+        context: "cannot serialize the report",
+        path: output.clone(),
+        source: e.into(),
+    })?;
+    let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
+    staging.commit(&names, &json)?;
+    info!(output = %output.display(), stage = "commit", "committed");
+    Ok(report)
+}
+
+/// The input with each row's retention state.
+fn scan_with_state(p: &Planned, ctx: &Context) -> Result<LazyFrame> {
+    Ok(read::scan(&p.source, p.table)?.with_column(
+        retention::state_expr(p.table.retention.as_ref(), ctx.run_date).alias(STATE),
+    ))
+}
+
+/// Pass 1 and the k-anonymity decision for one table.
+fn protect(p: &Planned, ctx: &Context) -> Result<(kanon::Counts, Decision)> {
+    let t = p.table;
+    // Tallies of this pass are thrown away: values are counted once, in pass 2.
+    let scratch = ColumnTallies::default();
+    let qis: Vec<(String, Expr)> = t
+        .quasi_identifiers()
+        .filter_map(|c| Some((c.output.clone(), transform::column_expr(c, ctx, &scratch)?)))
+        .collect();
+    let subject = t.subject.as_deref().map(col);
+    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &t.name)
+        .map_err(|e| read_error(e, p))?;
+    // A table without privacy settings has no quasi-identifiers (validation sees to it):
+    // k = 1 suppresses nothing and still yields the subject counts.
+    let privacy = t.privacy.unwrap_or(Privacy {
+        k: 1,
+        max_suppression: 0.0,
+    });
+    let decision = counts.decide(&privacy, &t.name)?;
+    Ok((counts, decision))
+}
+
+/// An engine failure while reading is most often a malformed file: find the file and line.
+fn read_error(e: Error, p: &Planned) -> Error {
+    match e {
+        Error::Engine { .. } => match read::locate_fault(&p.source, p.table.delimiter) {
+            Some(at) => Error::Input(format!("tables.{}: {at}", p.table.name)),
+            None => e,
+        },
+        e => e,
+    }
+}
+
+/// Pass 2: the kept rows of the kept classes, transformed, into the staging directory.
+fn write_table(
+    staging: &Staging,
+    job: &Job,
+    p: &Planned,
+    ctx: &Context,
+    decision: &Decision,
+) -> Result<(String, IndexMap<String, ColumnTallies>)> {
+    let t = p.table;
+    let mut tallies = IndexMap::new();
+    let mut exprs = Vec::new();
+    // The output keeps the input's column order, whatever the job file's order.
+    for name in &p.source.columns {
+        let Some(c) = t.column(name) else { continue };
+        let tally = ColumnTallies::default();
+        if let Some(e) = transform::column_expr(c, ctx, &tally) {
+            exprs.push(e);
+            tallies.insert(c.output.clone(), tally);
+        }
+    }
+    let mut lf = scan_with_state(p, ctx)?
+        .filter(col(STATE).eq(lit(retention::KEPT)))
+        .select(exprs);
+    if decision.suppress.height() > 0 {
+        let on: Vec<Expr> = t.quasi_identifiers().map(|c| col(c.output.as_str())).collect();
+        lf = lf.join(
+            decision.suppress.clone().lazy(),
+            on.clone(),
+            on,
+            kanon::join_args(JoinType::Anti),
+        );
+    }
+    let file = staging
+        .write_table(lf, &t.name, metadata(job, ctx, t))
+        .map_err(|e| read_error(e, p))?;
+    Ok((file, tallies))
+}
+
+/// Key-value metadata of each Parquet file, so a dataset describes itself without the job.
+fn metadata(job: &Job, ctx: &Context, t: &Table) -> Vec<(String, String)> {
+    let columns: IndexMap<&str, ColumnReport> = t
+        .outputs()
+        .map(|c| (c.output.as_str(), column_report(c)))
+        .collect();
+    vec![
+        ("anonymize.job".into(), job.name.clone()),
+        ("anonymize.table".into(), t.name.clone()),
+        ("anonymize.run_date".into(), ctx.run_date.format("%Y-%m-%d").to_string()),
+        ("anonymize.version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("anonymize.key_id".into(), ctx.key.id()),
+        (
+            "anonymize.columns".into(),
+            serde_json::to_string(&columns).unwrap_or_default(),
+        ),
+    ]
+}
+
+fn column_report(c: &crate::job::Column) -> ColumnReport {
+    let (action, method) = c.describe();
+    ColumnReport {
+        input: c.name.clone(),
+        action,
+        method,
+        role: c.role,
+    }
+}
+
+fn table_report(
+    p: &Planned,
+    counts: &kanon::Counts,
+    d: &Decision,
+    file: String,
+    tallies: &IndexMap<String, ColumnTallies>,
+) -> TableReport {
+    let t = p.table;
+    TableReport {
+        input_files: p.source.files.iter().map(|f| f.display().to_string()).collect(),
+        output_files: vec![file],
+        rows_in: counts.rows_in,
+        rows_expired: counts.rows_expired,
+        rows_undated: counts.rows_undated,
+        rows_suppressed: d.rows_suppressed,
+        subjects_suppressed: d.subjects_suppressed,
+        rows_out: d.rows_out,
+        subjects_out: d.subjects_out,
+        k: t.privacy.map(|p| p.k),
+        max_suppression: t.privacy.map(|p| p.max_suppression),
+        quasi_identifiers: t.quasi_identifiers().map(|c| c.output.clone()).collect(),
+        equivalence_classes: d.equivalence_classes,
+        min_class_subjects: d.min_class_subjects,
+        invalid_values: tallies
+            .iter()
+            .map(|(k, v)| (k.clone(), v.invalid.get()))
+            .collect(),
+        unmapped_values: tallies
+            .iter()
+            .filter(|(_, v)| v.unmapped.get() > 0)
+            .map(|(k, v)| (k.clone(), v.unmapped.get()))
+            .collect(),
+        columns: t
+            .outputs()
+            .map(|c| (c.output.clone(), column_report(c)))
+            .collect(),
+        dropped: t
+            .columns
+            .iter()
+            .filter(|c| matches!(c.action, ColumnAction::Drop))
+            .map(|c| c.name.clone())
+            .collect(),
+    }
+}

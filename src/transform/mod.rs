@@ -1,0 +1,165 @@
+//! Column actions: each input column becomes zero or one output column by an explicit action.
+//!
+//! One file a method. Each method is a per-value function (unit-tested on its own) wrapped in an
+//! elementwise polars UDF by the helpers here, so it runs inside the streaming engine. A value a
+//! method cannot read becomes null and is counted in the column's [`Tally`]; the value itself is
+//! never logged. Inputs of any type are read as text, so `"123"` from CSV and `123` from Parquet
+//! give the same pseudonym.
+
+pub mod age;
+pub mod bins;
+pub mod hierarchy;
+pub mod ip_prefix;
+pub mod keep;
+pub mod parse;
+pub mod pseudonymize;
+pub mod truncate;
+pub mod url;
+pub mod user_agent;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::job::key::Key;
+use crate::job::{Column as JobColumn, ColumnAction, Generalizer};
+
+/// What every method may need besides its own parameters.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub key: Key,
+    pub run_date: NaiveDate,
+}
+
+/// A counter shared by the copies of a UDF that polars runs on several threads.
+#[derive(Debug, Clone, Default)]
+pub struct Tally(Arc<AtomicU64>);
+
+impl Tally {
+    pub fn add(&self, n: u64) {
+        if n > 0 {
+            self.0.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Per output column: values a method could not read (made null), and values a hierarchy did
+/// not contain (sent to its top level).
+#[derive(Debug, Clone, Default)]
+pub struct ColumnTallies {
+    pub invalid: Tally,
+    pub unmapped: Tally,
+}
+
+/// The output expression of a column (aliased to its output name), or `None` when dropped.
+pub fn column_expr(column: &JobColumn, ctx: &Context, tallies: &ColumnTallies) -> Option<Expr> {
+    let input = col(column.name.as_str());
+    let out = match &column.action {
+        ColumnAction::Drop => return None,
+        ColumnAction::Keep(ty) => keep::expr(input, *ty, tallies.invalid.clone()),
+        ColumnAction::Pseudonymize { length } => pseudonymize::expr(input, &ctx.key, *length),
+        ColumnAction::Generalize(g) => match g {
+            Generalizer::Age { band, top } => {
+                age::expr(input, ctx.run_date, *band, *top, tallies.invalid.clone())
+            }
+            Generalizer::Truncate(to) => truncate::expr(input, *to, tallies.invalid.clone()),
+            Generalizer::IpPrefix { v4, v6 } => {
+                ip_prefix::expr(input, *v4, *v6, tallies.invalid.clone())
+            }
+            Generalizer::Bins(edges) => bins::expr(input, edges.clone(), tallies.invalid.clone()),
+            Generalizer::Hierarchy {
+                level, hierarchy, ..
+            } => hierarchy::expr(input, hierarchy.clone(), *level, tallies.unmapped.clone()),
+            Generalizer::Url => url::expr(input, tallies.invalid.clone()),
+            Generalizer::UserAgent => user_agent::expr(input, tallies.invalid.clone()),
+        },
+    };
+    Some(out.alias(column.output.as_str()))
+}
+
+/// The values of a column as text, whatever its type.
+pub(crate) fn as_text(c: &Column) -> PolarsResult<StringChunked> {
+    match c.dtype() {
+        DataType::String => Ok(c.str()?.clone()),
+        _ => Ok(c.cast(&DataType::String)?.str()?.clone()),
+    }
+}
+
+/// Wraps a text → text function as an elementwise UDF. `f` writes the output into the buffer
+/// it is given and returns `false` when it cannot read the value: the output is then null and
+/// the value is counted in `tally`. Null, empty and blank values are missing, not malformed:
+/// they stay null without reaching `f` and are not counted.
+pub(crate) fn map_text<F>(input: Expr, tally: Tally, f: F) -> Expr
+where
+    F: Fn(&str, &mut String) -> bool + Send + Sync + 'static,
+{
+    input.map(
+        move |c: Column| {
+            let text = as_text(&c)?;
+            let mut buf = String::new();
+            let mut bad = 0u64;
+            let mut builder = StringChunkedBuilder::new(c.name().clone(), text.len());
+            for v in text.iter() {
+                match v {
+                    None => builder.append_null(),
+                    Some(v) if v.trim().is_empty() => builder.append_null(),
+                    Some(v) => {
+                        buf.clear();
+                        if f(v, &mut buf) {
+                            builder.append_value(&buf);
+                        } else {
+                            bad += 1;
+                            builder.append_null();
+                        }
+                    }
+                }
+            }
+            tally.add(bad);
+            Ok(builder.finish().into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
+}
+
+/// Wraps a text → number function as an elementwise UDF whose physical values are `T` and whose
+/// output type is `dtype` (e.g. `Int32` physical values as `Date`). `None` from `f` is a value
+/// it could not read: null, and counted. Blank values are missing, as in [`map_text`].
+pub(crate) fn map_physical<T, F>(input: Expr, dtype: DataType, tally: Tally, f: F) -> Expr
+where
+    T: PolarsNumericType,
+    F: Fn(&str) -> Option<T::Native> + Send + Sync + 'static,
+{
+    let out = dtype.clone();
+    input.map(
+        move |c: Column| {
+            let text = as_text(&c)?;
+            let mut bad = 0u64;
+            let values: ChunkedArray<T> = text
+                .iter()
+                .map(|v| {
+                    let v = v.filter(|v| !v.trim().is_empty())?;
+                    let r = f(v);
+                    bad += r.is_none() as u64;
+                    r
+                })
+                .collect();
+            tally.add(bad);
+            values
+                .with_name(c.name().clone())
+                .into_series()
+                .cast(&dtype)
+                .map(Series::into_column)
+        },
+        move |_, f| Ok(Field::new(f.name().clone(), out.clone())),
+    )
+}
+
+/// The column as text (a no-op for text columns).
+pub(crate) fn as_text_expr(input: Expr) -> Expr {
+    input.cast(DataType::String)
+}

@@ -1,0 +1,73 @@
+//! Reading dates and timestamps from text, shared by the methods that need them (`age`,
+//! `truncate`, `keep` with a date type) and by retention.
+//!
+//! Exports carry ISO 8601 with an offset (`2024-03-05T14:22:11+05:00`); Parquet and NDJSON
+//! inputs that polars already typed arrive here as `2024-03-05 09:22:11.000000`. Both are read;
+//! times with an offset are converted to UTC, times without one are taken as UTC.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+/// Microseconds since the Unix epoch, UTC.
+pub fn timestamp_micros(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_micros());
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros());
+    }
+    None
+}
+
+/// A calendar date: `YYYY-MM-DD`, or the UTC date of a timestamp.
+pub fn date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let micros = timestamp_micros(s)?;
+    DateTime::from_timestamp_micros(micros).map(|t| t.date_naive())
+}
+
+/// Days since the Unix epoch: the physical value of a polars `Date`.
+pub fn epoch_days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_offsets_fractions_and_typed_forms() {
+        let utc = timestamp_micros("2024-03-05T09:22:11Z").unwrap();
+        assert_eq!(timestamp_micros("2024-03-05T14:22:11+05:00"), Some(utc));
+        assert_eq!(timestamp_micros("2024-03-05 09:22:11.000000"), Some(utc));
+        assert_eq!(timestamp_micros("2024-03-05T09:22:11"), Some(utc));
+        assert_eq!(
+            timestamp_micros("2024-03-05T14:22:11.250+05:00"),
+            Some(utc + 250_000)
+        );
+        assert_eq!(
+            timestamp_micros("2024-03-05"),
+            timestamp_micros("2024-03-05T00:00:00Z")
+        );
+        for bad in ["", "yesterday", "2024-13-01T00:00:00Z", "2024-03-05T25:00:00+05:00"] {
+            assert_eq!(timestamp_micros(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates() {
+        let d = NaiveDate::from_ymd_opt(1990, 2, 28).unwrap();
+        assert_eq!(date("1990-02-28"), Some(d));
+        assert_eq!(date("1990-02-28T23:00:00+00:00"), Some(d));
+        assert_eq!(date("1990-02-30"), None);
+        assert_eq!(epoch_days(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()), 1);
+    }
+}
