@@ -5,13 +5,13 @@
 //! [`write`] (atomic hive-partitioned Parquet) → [`report`]. [`run`] strings them together;
 //! [`cli`] is the command line on top.
 
-pub mod sample;
 pub mod cli;
 pub mod error;
 pub mod job;
-pub mod transform;
 pub mod protect;
 pub mod read;
 pub mod report;
 pub mod run;
+pub mod sample;
+pub mod transform;
 pub mod write;

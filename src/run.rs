@@ -45,7 +45,11 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
         if job.table(t).is_none() {
             return Err(Error::Job(format!(
                 "--input {t}=…: the job has no table `{t}` (it has: {})",
-                job.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                job.tables
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
@@ -79,6 +83,11 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         run_date: opts.run_date,
     };
     let planned = plan(job, opts)?;
+    for p in &planned {
+        let t0 = Instant::now();
+        read::validate(&p.source, p.table.delimiter)?;
+        tracing::debug!(table = %p.table.name, stage = "validate", seconds = t0.elapsed().as_secs_f64(), "input rows well-formed");
+    }
 
     // Pass 1 for every table before anything is written.
     let mut decided = Vec::with_capacity(planned.len());
@@ -142,9 +151,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
 
 /// The input with each row's retention state.
 fn scan_with_state(p: &Planned, ctx: &Context) -> Result<LazyFrame> {
-    Ok(read::scan(&p.source, p.table)?.with_column(
-        retention::state_expr(p.table.retention.as_ref(), ctx.run_date).alias(STATE),
-    ))
+    Ok(read::scan(&p.source, p.table)?
+        .with_column(retention::state_expr(p.table.retention.as_ref(), ctx.run_date).alias(STATE)))
 }
 
 /// Pass 1 and the k-anonymity decision for one table.
@@ -204,7 +212,10 @@ fn write_table(
         .filter(col(STATE).eq(lit(retention::KEPT)))
         .select(exprs);
     if decision.suppress.height() > 0 {
-        let on: Vec<Expr> = t.quasi_identifiers().map(|c| col(c.output.as_str())).collect();
+        let on: Vec<Expr> = t
+            .quasi_identifiers()
+            .map(|c| col(c.output.as_str()))
+            .collect();
         lf = lf.join(
             decision.suppress.clone().lazy(),
             on.clone(),
@@ -227,7 +238,10 @@ fn metadata(job: &Job, ctx: &Context, t: &Table) -> Vec<(String, String)> {
     vec![
         ("anonymize.job".into(), job.name.clone()),
         ("anonymize.table".into(), t.name.clone()),
-        ("anonymize.run_date".into(), ctx.run_date.format("%Y-%m-%d").to_string()),
+        (
+            "anonymize.run_date".into(),
+            ctx.run_date.format("%Y-%m-%d").to_string(),
+        ),
         ("anonymize.version".into(), env!("CARGO_PKG_VERSION").into()),
         ("anonymize.key_id".into(), ctx.key.id()),
         (
@@ -256,7 +270,12 @@ fn table_report(
 ) -> TableReport {
     let t = p.table;
     TableReport {
-        input_files: p.source.files.iter().map(|f| f.display().to_string()).collect(),
+        input_files: p
+            .source
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
         output_files: vec![file],
         rows_in: counts.rows_in,
         rows_expired: counts.rows_expired,

@@ -39,14 +39,16 @@ pub struct Staging {
 impl Staging {
     /// Creates `<output>/.staging-<run date>-<pid>` (and the output directory if needed).
     pub fn create(output: &Path, run_date: NaiveDate) -> Result<Staging> {
-        fs::create_dir_all(output).map_err(Error::io("cannot create the output directory", output))?;
+        fs::create_dir_all(output)
+            .map_err(Error::io("cannot create the output directory", output))?;
         let root = output.join(format!(
             ".staging-{}-{}",
             run_date.format("%Y-%m-%d"),
             std::process::id()
         ));
         if root.exists() {
-            fs::remove_dir_all(&root).map_err(Error::io("cannot clear a stale staging directory", &root))?;
+            fs::remove_dir_all(&root)
+                .map_err(Error::io("cannot clear a stale staging directory", &root))?;
         }
         fs::create_dir(&root).map_err(Error::io("cannot create the staging directory", &root))?;
         Ok(Staging {
@@ -101,34 +103,43 @@ impl Staging {
     /// swapped is swapped back.
     pub fn commit(mut self, tables: &[String], report: &[u8]) -> Result<()> {
         let report_staged = self.root.join("report.json");
-        fs::write(&report_staged, report).map_err(Error::io("cannot write the report", &report_staged))?;
+        fs::write(&report_staged, report)
+            .map_err(Error::io("cannot write the report", &report_staged))?;
         sync_file(&report_staged)?;
         let reports = self.output.join(REPORTS_DIR);
-        fs::create_dir_all(&reports).map_err(Error::io("cannot create the reports directory", &reports))?;
+        fs::create_dir_all(&reports)
+            .map_err(Error::io("cannot create the reports directory", &reports))?;
 
         let previous = self.root.join(".previous");
-        fs::create_dir(&previous).map_err(Error::io("cannot create the staging directory", &previous))?;
+        fs::create_dir(&previous)
+            .map_err(Error::io("cannot create the staging directory", &previous))?;
         let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
         let result = (|| -> Result<()> {
             for table in tables {
                 let parent = self.output.join(table);
-                fs::create_dir_all(&parent).map_err(Error::io("cannot create the table directory", &parent))?;
+                fs::create_dir_all(&parent)
+                    .map_err(Error::io("cannot create the table directory", &parent))?;
                 let target = parent.join(partition(self.run_date));
                 let aside = if target.exists() {
                     let aside = previous.join(table);
-                    fs::rename(&target, &aside).map_err(Error::io("cannot move the old partition aside", &target))?;
+                    fs::rename(&target, &aside)
+                        .map_err(Error::io("cannot move the old partition aside", &target))?;
                     Some(aside)
                 } else {
                     None
                 };
                 done.push((target.clone(), aside));
-                fs::rename(self.staged_partition(table), &target)
-                    .map_err(Error::io("cannot move the new partition into place", &target))?;
+                fs::rename(self.staged_partition(table), &target).map_err(Error::io(
+                    "cannot move the new partition into place",
+                    &target,
+                ))?;
                 sync_dir(&parent)?;
             }
             let report_target = reports.join(format!("{}.json", partition(self.run_date)));
-            fs::rename(&report_staged, &report_target)
-                .map_err(Error::io("cannot move the report into place", &report_target))?;
+            fs::rename(&report_staged, &report_target).map_err(Error::io(
+                "cannot move the report into place",
+                &report_target,
+            ))?;
             sync_dir(&reports)
         })();
         if let Err(e) = result {

@@ -47,7 +47,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
     let key = job.key.load()?;
     let opts = RunOptions {
-        run_date: a.run_date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        run_date: a
+            .run_date
+            .unwrap_or_else(|| chrono::Local::now().date_naive()),
         output: None,
         inputs: a.input,
     };
@@ -71,7 +73,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
             p.pattern
         );
         if let Some(r) = &t.retention {
-            let _ = writeln!(out, "  retention: rows older than {} days by `{}` are removed", r.days, r.column);
+            let _ = writeln!(
+                out,
+                "  retention: rows older than {} days by `{}` are removed",
+                r.days, r.column
+            );
         }
         let who = t.subject.as_deref().unwrap_or("rows (no subject column)");
         match t.privacy {
@@ -94,7 +100,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
         );
         for name in &p.source.columns {
             let Some(c) = t.column(name) else {
-                let _ = writeln!(out, "  {name:<16} {:<13} {:<11} {:<11} -", "drop (unlisted)", "-", "-");
+                let _ = writeln!(
+                    out,
+                    "  {name:<16} {:<13} {:<11} {:<11} -",
+                    "drop (unlisted)", "-", "-"
+                );
                 continue;
             };
             let (action, method) = c.describe();
@@ -103,7 +113,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
                 Role::Sensitive => "sensitive",
                 Role::Insensitive => "-",
             };
-            let output = if matches!(c.action, ColumnAction::Drop) { "-" } else { c.output.as_str() };
+            let output = if matches!(c.action, ColumnAction::Drop) {
+                "-"
+            } else {
+                c.output.as_str()
+            };
             let _ = writeln!(
                 out,
                 "  {name:<16} {action:<13} {:<11} {role:<11} {output}",

@@ -20,7 +20,9 @@ use crate::run::{RunOptions, run};
 
 /// Run a job: read, transform, protect, write, report.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  ANONYMIZE_KEY=$(anonymize keygen) anonymize run jobs/marketing_research.toml --run-date 2026-11-26")]
+#[command(
+    after_help = "Example:\n  ANONYMIZE_KEY=$(anonymize keygen) anonymize run jobs/marketing_research.toml --run-date 2026-11-26"
+)]
 pub struct Args {
     /// The job file (TOML).
     pub job: PathBuf,
@@ -46,7 +48,9 @@ fn parse_input(s: &str) -> Result<(String, String), String> {
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
     let opts = RunOptions {
-        run_date: a.run_date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        run_date: a
+            .run_date
+            .unwrap_or_else(|| chrono::Local::now().date_naive()),
         output: a.output,
         inputs: a.input,
     };
@@ -54,7 +58,10 @@ pub fn execute(a: Args) -> Result<(), Error> {
     let report = run(&job, &opts)?;
     for (name, t) in &report.tables {
         let k = match t.k {
-            Some(k) => format!(", k = {k} holds (smallest class: {} people)", t.min_class_subjects.unwrap_or(0)),
+            Some(k) => format!(
+                ", k = {k} holds (smallest class: {} people)",
+                t.min_class_subjects.unwrap_or(0)
+            ),
             None => String::new(),
         };
         println!(

@@ -15,7 +15,9 @@ use crate::sample::{SampleFormat, SampleOptions};
 
 /// Write synthetic users and activity exports.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  anonymize sample --users 3000 --events 30000 --seed 7 --out sample_data")]
+#[command(
+    after_help = "Example:\n  anonymize sample --users 3000 --events 30000 --seed 7 --out sample_data"
+)]
 pub struct Args {
     /// Number of users.
     #[arg(long)]

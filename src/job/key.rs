@@ -48,7 +48,10 @@ impl KeySource {
                 Some(v) => v.into_encoded_bytes(),
             },
             KeySource::File(path) => std::fs::read(path).map_err(|e| {
-                Error::Job(format!("no key: cannot read key file {}: {e}", path.display()))
+                Error::Job(format!(
+                    "no key: cannot read key file {}: {e}",
+                    path.display()
+                ))
             })?,
         };
         let key = raw.trim_ascii().to_vec();

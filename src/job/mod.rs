@@ -78,9 +78,15 @@ pub enum ColumnAction {
 
 #[derive(Debug, Clone)]
 pub enum Generalizer {
-    Age { band: u32, top: Option<u32> },
+    Age {
+        band: u32,
+        top: Option<u32>,
+    },
     Truncate(TruncateTo),
-    IpPrefix { v4: u8, v6: u8 },
+    IpPrefix {
+        v4: u8,
+        v6: u8,
+    },
     Bins(Vec<f64>),
     Hierarchy {
         file: PathBuf,

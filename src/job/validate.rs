@@ -87,7 +87,10 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     let here = format!("tables.{name}");
     let fail = |key: &str, msg: String| Error::Job(format!("{file}: {here}{key}: {msg}"));
 
-    if name.is_empty() || name.starts_with('.') || name.starts_with('_') || name.contains(['/', '\\'])
+    if name.is_empty()
+        || name.starts_with('.')
+        || name.starts_with('_')
+        || name.contains(['/', '\\'])
     {
         return Err(fail(
             "",
@@ -97,7 +100,10 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     let delimiter = match t.delimiter.as_deref() {
         None => b',',
         Some(d) => single_ascii(d).ok_or_else(|| {
-            fail(".delimiter", format!("must be one ASCII character, got {d:?}"))
+            fail(
+                ".delimiter",
+                format!("must be one ASCII character, got {d:?}"),
+            )
         })?,
     };
     if t.columns.is_empty() {
@@ -118,7 +124,10 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         if RESERVED_OUTPUTS.contains(&c.output.as_str()) {
             return Err(fail(
                 &format!(".columns.{}", c.name),
-                format!("output name `{}` is the partition column; choose another `as`", c.output),
+                format!(
+                    "output name `{}` is the partition column; choose another `as`",
+                    c.output
+                ),
             ));
         }
         if let Some(other) = columns[..i]
@@ -127,7 +136,10 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         {
             return Err(fail(
                 &format!(".columns.{}", c.name),
-                format!("output name `{}` is also used by column `{}`", c.output, other.name),
+                format!(
+                    "output name `{}` is also used by column `{}`",
+                    c.output, other.name
+                ),
             ));
         }
     }
@@ -238,7 +250,13 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
     given
 }
 
-fn validate_column(file: &str, dir: &Path, key: &str, name: String, c: ColumnSpec) -> Result<Column> {
+fn validate_column(
+    file: &str,
+    dir: &Path,
+    key: &str,
+    name: String,
+    c: ColumnSpec,
+) -> Result<Column> {
     let fail = |msg: String| Error::Job(format!("{file}: {key}: {msg}"));
 
     let (allowed, what): (&[&str], String) = match (c.action, c.method) {
@@ -339,10 +357,14 @@ fn generalizer(
             let v4 = c.v4.unwrap_or(24);
             let v6 = c.v6.unwrap_or(48);
             if v4 > 32 {
-                return Err(fail(format!("`v4` is a prefix length from 0 to 32; got {v4}")));
+                return Err(fail(format!(
+                    "`v4` is a prefix length from 0 to 32; got {v4}"
+                )));
             }
             if v6 > 128 {
-                return Err(fail(format!("`v6` is a prefix length from 0 to 128; got {v6}")));
+                return Err(fail(format!(
+                    "`v6` is a prefix length from 0 to 128; got {v6}"
+                )));
             }
             Generalizer::IpPrefix { v4, v6 }
         }
@@ -364,13 +386,15 @@ fn generalizer(
                 .file
                 .as_ref()
                 .ok_or_else(|| fail("method `hierarchy` needs `file`".into()))?;
-            let level = c
-                .level
-                .ok_or_else(|| fail("method `hierarchy` needs `level` (0 = the original value)".into()))?;
+            let level = c.level.ok_or_else(|| {
+                fail("method `hierarchy` needs `level` (0 = the original value)".into())
+            })?;
             let delimiter = match c.delimiter.as_deref() {
                 None => b';',
                 Some(d) => single_ascii(d).ok_or_else(|| {
-                    fail(format!("`delimiter` must be one ASCII character, got {d:?}"))
+                    fail(format!(
+                        "`delimiter` must be one ASCII character, got {d:?}"
+                    ))
                 })?,
             };
             let file = dir.join(rel);

@@ -91,7 +91,7 @@ pub fn count(
         &format!("tables.{table}: counting equivalence classes"),
     )?;
 
-    let by_state = |state: u8| -> Result<u64> {
+    let by_state = |state: i32| -> Result<u64> {
         let df = pairs
             .clone()
             .lazy()
@@ -170,7 +170,9 @@ impl Counts {
                 .select([col(SUBJECT).drop_nulls().n_unique().cast(DataType::UInt64)])
                 .collect()
         } else {
-            pairs.select([col(ROWS).sum().cast(DataType::UInt64)]).collect()
+            pairs
+                .select([col(ROWS).sum().cast(DataType::UInt64)])
+                .collect()
         }
         .map_err(Error::engine("counting subjects"))?;
         Ok(df
@@ -202,7 +204,11 @@ impl Counts {
         let rows_suppressed = sum_u64(&small, ROWS)?;
         let limit = (privacy.max_suppression * rows_kept as f64).floor() as u64;
         if rows_suppressed > limit {
-            return Err(Error::Privacy(self.explain(privacy, table, rows_suppressed)?));
+            return Err(Error::Privacy(self.explain(
+                privacy,
+                table,
+                rows_suppressed,
+            )?));
         }
 
         let qi_cols: Vec<Expr> = self.qis.iter().map(|q| col(q.as_str())).collect();
@@ -227,7 +233,12 @@ impl Counts {
                 on(),
                 join_args(JoinType::Semi),
             );
-            let stay = pairs.join(suppress.clone().lazy(), on(), on(), join_args(JoinType::Anti));
+            let stay = pairs.join(
+                suppress.clone().lazy(),
+                on(),
+                on(),
+                join_args(JoinType::Anti),
+            );
             (self.distinct_subjects(gone)?, self.distinct_subjects(stay)?)
         };
         let min_class_subjects = large
@@ -272,7 +283,11 @@ impl Counts {
             pct(rows_suppressed),
             pct((privacy.max_suppression * rows).floor() as u64),
             privacy.max_suppression,
-            if drivers.is_empty() { "no quasi-identifiers".into() } else { drivers },
+            if drivers.is_empty() {
+                "no quasi-identifiers".into()
+            } else {
+                drivers
+            },
         ))
     }
 }
@@ -296,7 +311,10 @@ mod tests {
         )
         .unwrap();
         let c = counts(df, &["q"], true);
-        let p = Privacy { k: 2, max_suppression: 1.0 };
+        let p = Privacy {
+            k: 2,
+            max_suppression: 1.0,
+        };
         let d = c.decide(&p, "t").unwrap();
         assert_eq!(d.rows_suppressed, 5);
         assert_eq!(d.subjects_suppressed, 1);
@@ -314,7 +332,15 @@ mod tests {
         )
         .unwrap();
         let c = counts(df, &["q"], false);
-        let d = c.decide(&Privacy { k: 2, max_suppression: 0.2 }, "t").unwrap();
+        let d = c
+            .decide(
+                &Privacy {
+                    k: 2,
+                    max_suppression: 0.2,
+                },
+                "t",
+            )
+            .unwrap();
         assert_eq!(d.rows_suppressed, 1);
         assert_eq!(d.equivalence_classes, 2);
         assert_eq!(d.suppress.height(), 1);
@@ -331,7 +357,13 @@ mod tests {
         .unwrap();
         let c = counts(df, &["g", "zip"], true);
         let e = c
-            .decide(&Privacy { k: 2, max_suppression: 0.1 }, "t")
+            .decide(
+                &Privacy {
+                    k: 2,
+                    max_suppression: 0.1,
+                },
+                "t",
+            )
             .unwrap_err();
         assert!(matches!(e, Error::Privacy(_)));
         let msg = e.to_string();

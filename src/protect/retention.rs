@@ -10,9 +10,9 @@ use polars::prelude::*;
 use crate::job::Retention;
 use crate::transform::{Tally, map_physical, parse};
 
-pub const KEPT: u8 = 0;
-pub const EXPIRED: u8 = 1;
-pub const UNDATED: u8 = 2;
+pub const KEPT: i32 = 0;
+pub const EXPIRED: i32 = 1;
+pub const UNDATED: i32 = 2;
 
 /// The first instant that is still kept: midnight UTC of the run date, minus `days`.
 pub fn cutoff_micros(run_date: NaiveDate, days: u32) -> i64 {
@@ -22,11 +22,11 @@ pub fn cutoff_micros(run_date: NaiveDate, days: u32) -> i64 {
         .unwrap_or(i64::MIN)
 }
 
-/// The state of each row (UInt8: [`KEPT`], [`EXPIRED`], [`UNDATED`]); every row is kept when
+/// The state of each row (Int32: [`KEPT`], [`EXPIRED`], [`UNDATED`]); every row is kept when
 /// the table has no retention.
 pub fn state_expr(retention: Option<&Retention>, run_date: NaiveDate) -> Expr {
     let Some(r) = retention else {
-        return lit(KEPT);
+        return lit(KEPT).cast(DataType::Int32);
     };
     let cutoff = cutoff_micros(run_date, r.days);
     let ts = map_physical::<Int64Type, _>(
@@ -40,6 +40,7 @@ pub fn state_expr(retention: Option<&Retention>, run_date: NaiveDate) -> Expr {
         .when(ts.lt(lit(cutoff)))
         .then(lit(EXPIRED))
         .otherwise(lit(KEPT))
+        .cast(DataType::Int32)
 }
 
 #[cfg(test)]
@@ -67,7 +68,14 @@ mod tests {
             .select([state_expr(Some(&r), run).alias("s")])
             .collect()
             .unwrap();
-        let v: Vec<_> = out.column("s").unwrap().u8().unwrap().iter().flatten().collect();
+        let v: Vec<_> = out
+            .column("s")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(v, [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, UNDATED]);
     }
 }

@@ -80,10 +80,26 @@ pub enum SampleError {
 const WINDOW_DAYS: u64 = 2191;
 const FIRST_USER_ID: u64 = 1_000_001;
 
-const USER_COLUMNS: &[&str] =
-    &["user_id", "full_name", "email", "phone", "birth_date", "gender", "city", "registered_at"];
+const USER_COLUMNS: &[&str] = &[
+    "user_id",
+    "full_name",
+    "email",
+    "phone",
+    "birth_date",
+    "gender",
+    "city",
+    "registered_at",
+];
 const ACTIVITY_COLUMNS: &[&str] = &[
-    "event_id", "user_id", "ts", "event_type", "url", "ip", "cookie_id", "user_agent", "carrier",
+    "event_id",
+    "user_id",
+    "ts",
+    "event_type",
+    "url",
+    "ip",
+    "cookie_id",
+    "user_agent",
+    "carrier",
     "amount_kzt",
 ];
 
@@ -103,23 +119,33 @@ type Rng = Xoshiro256PlusPlus;
 /// Writes the synthetic users and activity exports under `out` (see the module docs).
 pub fn generate(opts: &SampleOptions, out: &Path) -> Result<SampleSummary, SampleError> {
     if opts.users == 0 && opts.events > 0 {
-        return Err(SampleError::InvalidOptions("events need at least one user".into()));
+        return Err(SampleError::InvalidOptions(
+            "events need at least one user".into(),
+        ));
     }
     // Profiles are indexed with u32 to keep them small; four billion users is plenty.
     if opts.users > u64::from(u32::MAX) {
-        return Err(SampleError::InvalidOptions(format!("too many users: {}", opts.users)));
+        return Err(SampleError::InvalidOptions(format!(
+            "too many users: {}",
+            opts.users
+        )));
     }
-    let start = opts.until.checked_sub_days(Days::new(WINDOW_DAYS)).ok_or_else(|| {
-        SampleError::InvalidOptions(format!("until date {} is too early", opts.until))
-    })?;
+    let start = opts
+        .until
+        .checked_sub_days(Days::new(WINDOW_DAYS))
+        .ok_or_else(|| {
+            SampleError::InvalidOptions(format!("until date {} is too early", opts.until))
+        })?;
 
     let tables = Tables::new();
     let ext = opts.format.extension();
     let users_dir = out.join("users");
     let activity_dir = out.join("activity");
     for dir in [&users_dir, &activity_dir] {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| SampleError::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| SampleError::Io {
+            path: dir.clone(),
+            source,
+        })?;
     }
 
     let mut files = Vec::new();
@@ -130,7 +156,11 @@ pub fn generate(opts: &SampleOptions, out: &Path) -> Result<SampleSummary, Sampl
     remove_stale_years(&activity_dir, ext, &activity_files)?;
     files.extend(activity_files);
 
-    Ok(SampleSummary { users: opts.users, events: opts.events, files })
+    Ok(SampleSummary {
+        users: opts.users,
+        events: opts.events,
+        files,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,7 +204,9 @@ impl Weighted {
     fn sample(&self, rng: &mut Rng) -> usize {
         let total = self.cumulative.last().copied().unwrap_or(0);
         let x = rng.random_range(0..total.max(1));
-        self.cumulative.partition_point(|&c| c <= x).min(self.cumulative.len() - 1)
+        self.cumulative
+            .partition_point(|&c| c <= x)
+            .min(self.cumulative.len() - 1)
     }
 }
 
@@ -273,7 +305,11 @@ impl Profile {
     }
 
     fn surnames(kazakh: bool) -> &'static [&'static str] {
-        if kazakh { names::KAZAKH_SURNAMES } else { names::RUSSIAN_SURNAMES }
+        if kazakh {
+            names::KAZAKH_SURNAMES
+        } else {
+            names::RUSSIAN_SURNAMES
+        }
     }
 
     fn first_name(&self) -> &'static str {
@@ -310,7 +346,10 @@ impl Profile {
                 buf.push('.');
                 let mark = buf.len();
                 names::push_translit(buf, scratch);
-                let cut = buf[mark..].char_indices().nth(2).map_or(buf.len(), |(i, _)| mark + i);
+                let cut = buf[mark..]
+                    .char_indices()
+                    .nth(2)
+                    .map_or(buf.len(), |(i, _)| mark + i);
                 buf.truncate(cut);
             }
             3 => {
@@ -321,7 +360,10 @@ impl Profile {
             4 => {
                 let mark = buf.len();
                 names::push_translit(buf, first);
-                let cut = buf[mark..].char_indices().nth(1).map_or(buf.len(), |(i, _)| mark + i);
+                let cut = buf[mark..]
+                    .char_indices()
+                    .nth(1)
+                    .map_or(buf.len(), |(i, _)| mark + i);
                 buf.truncate(cut);
                 names::push_translit(buf, scratch);
             }
@@ -335,7 +377,11 @@ impl Profile {
         if buf.len() == start {
             buf.push_str("user");
         }
-        let _ = write!(buf, "{user_id}@{}", names::EMAIL_DOMAINS[usize::from(self.domain)].0);
+        let _ = write!(
+            buf,
+            "{user_id}@{}",
+            names::EMAIL_DOMAINS[usize::from(self.domain)].0
+        );
     }
 }
 
@@ -374,7 +420,11 @@ fn write_users(
         b.email.clear();
         profile.push_email(&mut b.email, &mut b.scratch, user_id);
         b.phone.clear();
-        push_phone(&mut b.phone, &mut rng, &CARRIERS[usize::from(profile.carrier)]);
+        push_phone(
+            &mut b.phone,
+            &mut rng,
+            &CARRIERS[usize::from(profile.carrier)],
+        );
         b.birth_date.clear();
         let has_birth_date = !rng.random_bool(0.03);
         if has_birth_date {
@@ -414,7 +464,11 @@ fn new_profile(rng: &mut Rng, t: &Tables, city: &City) -> Profile {
     let carrier = t.carriers.sample(rng);
     let wifi_v4 = rng.random_range(0..CARRIERS[KAZAKHTELECOM].v4.len());
     let ua0 = t.user_agents.sample(rng);
-    let ua1 = if rng.random_bool(0.4) { t.user_agents.sample(rng) } else { ua0 };
+    let ua1 = if rng.random_bool(0.4) {
+        t.user_agents.sample(rng)
+    } else {
+        ua0
+    };
     let cookies = match rng.random_range(0..10) {
         0..5 => 1,
         5..8 => 2,
@@ -464,9 +518,17 @@ fn push_birth_date(buf: &mut String, rng: &mut Rng, t: &Tables, until: NaiveDate
     let age = MIN_AGE + t.ages.sample(rng) as u32;
     // Born at most 364 days before the `age`-th birthday that falls on or before `until`, so
     // the age at `until` is exactly `age`.
-    let birthday = until.checked_sub_months(Months::new(12 * age)).unwrap_or(until);
+    let birthday = until
+        .checked_sub_months(Months::new(12 * age))
+        .unwrap_or(until);
     let born = birthday - Days::new(rng.random_range(0..365));
-    let _ = write!(buf, "{:04}-{:02}-{:02}", born.year(), born.month(), born.day());
+    let _ = write!(
+        buf,
+        "{:04}-{:02}-{:02}",
+        born.year(),
+        born.month(),
+        born.day()
+    );
 }
 
 /// The city as users type it: mostly the Russian name, sometimes Kazakh or Latin spelling,
@@ -474,7 +536,9 @@ fn push_birth_date(buf: &mut String, rng: &mut Rng, t: &Tables, until: NaiveDate
 fn push_city(buf: &mut String, rng: &mut Rng, city: &City) {
     match rng.random_range(0..1000) {
         0..10 => {}
-        10..13 => buf.push_str(names::RARE_VILLAGES[rng.random_range(0..names::RARE_VILLAGES.len())]),
+        10..13 => {
+            buf.push_str(names::RARE_VILLAGES[rng.random_range(0..names::RARE_VILLAGES.len())])
+        }
         13..33 => {
             // Every variant differs from the canonical spelling, so none is in the hierarchy.
             match rng.random_range(0..4) {
@@ -572,10 +636,19 @@ fn write_activity(
             if let Some((_, sink)) = current.take() {
                 files.push(sink.finish()?);
             }
-            let path = dir.join(format!("activity-{}.{}", day.year(), opts.format.extension()));
-            current = Some((day.year(), RowSink::create(path, opts.format, ACTIVITY_COLUMNS)?));
+            let path = dir.join(format!(
+                "activity-{}.{}",
+                day.year(),
+                opts.format.extension()
+            ));
+            current = Some((
+                day.year(),
+                RowSink::create(path, opts.format, ACTIVITY_COLUMNS)?,
+            ));
         }
-        let Some((_, sink)) = current.as_mut() else { unreachable!("opened above") };
+        let Some((_, sink)) = current.as_mut() else {
+            unreachable!("opened above")
+        };
 
         // Spread events evenly: day d gets its share of the running total, so the counts add up
         // exactly to `events` whatever the ratio.
@@ -648,7 +721,11 @@ impl DayContext<'_> {
         let user_id = FIRST_USER_ID + index as u64;
 
         b.event_id.clear();
-        let _ = write!(b.event_id, "ev-{:012x}", event_id_bits(counter, self.id_key));
+        let _ = write!(
+            b.event_id,
+            "ev-{:012x}",
+            event_id_bits(counter, self.id_key)
+        );
         b.user_id.clear();
         let _ = write!(b.user_id, "{user_id}");
 
@@ -673,13 +750,21 @@ impl DayContext<'_> {
         push_url(&mut b.url, rng, event_type, &mut email);
 
         let carrier = self.push_ip(&mut b.ip, rng, p);
-        let ip = if b.ip.is_empty() { None } else { Some(b.ip.as_str()) };
+        let ip = if b.ip.is_empty() {
+            None
+        } else {
+            Some(b.ip.as_str())
+        };
 
         let period = p.cookie_switch[..usize::from(p.cookies - 1)]
             .iter()
             .filter(|&&s| u64::from(s) <= self.d)
             .count() as u64;
-        let cookie = mix(self.opts.seed, STREAM_COOKIES, ((index as u64) << 2) | period);
+        let cookie = mix(
+            self.opts.seed,
+            STREAM_COOKIES,
+            ((index as u64) << 2) | period,
+        );
         b.cookie_id.clear();
         let _ = write!(b.cookie_id, "{cookie:016x}{:016x}", splitmix64(cookie));
 
@@ -735,7 +820,11 @@ impl DayContext<'_> {
         if rng.random_range(0..1000) < 5 {
             buf.push_str(names::INVALID_IPS[rng.random_range(0..names::INVALID_IPS.len())]);
         } else if rng.random_bool(0.15) {
-            let subnet = if own_network { p.v6_subnet } else { rng.random() };
+            let subnet = if own_network {
+                p.v6_subnet
+            } else {
+                rng.random()
+            };
             // Interface ids with zero runs, as SLAAC-less routers hand out, so the text form
             // is compressed ("::") in varying places.
             let iid: [u16; 4] = match rng.random_range(0..10) {
@@ -792,7 +881,11 @@ fn push_url(
             15..40 => write!(buf, "/catalog/{category}"),
             40..70 => write!(buf, "/catalog/{category}/{product}"),
             70..85 => write!(buf, "/product/{product}"),
-            85..90 => write!(buf, "/promo/{}", names::PROMOS[rng.random_range(0..names::PROMOS.len())]),
+            85..90 => write!(
+                buf,
+                "/promo/{}",
+                names::PROMOS[rng.random_range(0..names::PROMOS.len())]
+            ),
             90..95 => write!(buf, "/account/orders"),
             _ => write!(buf, "/cart"),
         },
@@ -806,7 +899,11 @@ fn push_url(
             Ok(())
         }
         EventType::AddToCart => {
-            write!(buf, "/cart/add?product_id={product}&qty={}", rng.random_range(1..4))
+            write!(
+                buf,
+                "/cart/add?product_id={product}&qty={}",
+                rng.random_range(1..4)
+            )
         }
         EventType::Login if rng.random_bool(0.3) => {
             write!(buf, "/account/login?return_to=%2Fcheckout")
@@ -913,7 +1010,9 @@ fn remove_stale_years(dir: &Path, ext: &str, written: &[PathBuf]) -> Result<(), 
     };
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let path = entry.map_err(io_err(dir))?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         let is_year_file = name
             .strip_prefix("activity-")
             .and_then(|rest| rest.strip_suffix(ext))

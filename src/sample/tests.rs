@@ -10,7 +10,13 @@ fn until() -> NaiveDate {
 }
 
 fn opts(users: u64, events: u64, seed: u64, format: SampleFormat) -> SampleOptions {
-    SampleOptions { users, events, seed, until: until(), format }
+    SampleOptions {
+        users,
+        events,
+        seed,
+        until: until(),
+        format,
+    }
 }
 
 fn run(o: &SampleOptions) -> (tempfile::TempDir, SampleSummary) {
@@ -23,8 +29,12 @@ fn run(o: &SampleOptions) -> (tempfile::TempDir, SampleSummary) {
 /// count than the header, and the test checks it again explicitly.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_path(path).expect("open csv");
-    let header: Vec<String> =
-        reader.headers().expect("header").iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
     let rows: Vec<Vec<String>> = reader
         .records()
         .map(|r| r.expect("record").iter().map(str::to_owned).collect())
@@ -35,32 +45,44 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-fn activity_rows(summary: &SampleSummary) -> Vec<Vec<String>> {
-    summary.files[1..].iter().flat_map(|f| read_csv(f).1).collect()
-}
-
 fn parse_ts(ts: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(ts).unwrap_or_else(|e| panic!("{ts}: {e}"))
 }
 
 #[test]
 fn same_seed_gives_identical_bytes_and_other_seed_differs() {
-    for format in [SampleFormat::Csv, SampleFormat::Ndjson, SampleFormat::Parquet] {
+    for format in [
+        SampleFormat::Csv,
+        SampleFormat::Ndjson,
+        SampleFormat::Parquet,
+    ] {
         let (a_dir, a) = run(&opts(150, 2000, 7, format));
         let (b_dir, b) = run(&opts(150, 2000, 7, format));
         let (c_dir, c) = run(&opts(150, 2000, 8, format));
         assert_eq!(a.files.len(), b.files.len());
         for (fa, fb) in a.files.iter().zip(&b.files) {
-            assert_eq!(fa.strip_prefix(a_dir.path()).ok(), fb.strip_prefix(b_dir.path()).ok());
-            let (x, y) = (std::fs::read(fa).expect("read"), std::fs::read(fb).expect("read"));
+            assert_eq!(
+                fa.strip_prefix(a_dir.path()).ok(),
+                fb.strip_prefix(b_dir.path()).ok()
+            );
+            let (x, y) = (
+                std::fs::read(fa).expect("read"),
+                std::fs::read(fb).expect("read"),
+            );
             assert!(x == y, "{format:?}: {} differs between runs", fa.display());
         }
         let users_a = std::fs::read(&a.files[0]).expect("read");
         let users_c = std::fs::read(&c.files[0]).expect("read");
-        assert_ne!(users_a, users_c, "{format:?}: another seed gave the same users");
+        assert_ne!(
+            users_a, users_c,
+            "{format:?}: another seed gave the same users"
+        );
         let events_a = std::fs::read(&a.files[3]).expect("read");
         let events_c = std::fs::read(&c.files[3]).expect("read");
-        assert_ne!(events_a, events_c, "{format:?}: another seed gave the same events");
+        assert_ne!(
+            events_a, events_c,
+            "{format:?}: another seed gave the same events"
+        );
         drop(c_dir);
     }
 }
@@ -73,9 +95,16 @@ fn layout_headers_and_row_counts() {
     // Window 2020-01-15 .. 2026-01-14: seven calendar years.
     let names: Vec<String> = summary.files[1..]
         .iter()
-        .map(|f| f.strip_prefix(dir.path()).expect("under out").display().to_string())
+        .map(|f| {
+            f.strip_prefix(dir.path())
+                .expect("under out")
+                .display()
+                .to_string()
+        })
         .collect();
-    let expected: Vec<String> = (2020..=2026).map(|y| format!("activity/activity-{y}.csv")).collect();
+    let expected: Vec<String> = (2020..=2026)
+        .map(|y| format!("activity/activity-{y}.csv"))
+        .collect();
     assert_eq!(names, expected);
 
     let (header, users) = read_csv(&summary.files[0]);
@@ -102,10 +131,23 @@ fn users_look_right() {
     let (mut no_birth, mut no_gender, mut no_city, mut unknown_city, mut latin) = (0, 0, 0, 0, 0);
     let mut offsets = HashSet::new();
     for row in &users {
-        let [user_id, full_name, email, phone, birth, gender, city, registered] = &row[..] else {
+        let [
+            user_id,
+            full_name,
+            email,
+            phone,
+            birth,
+            gender,
+            city,
+            registered,
+        ] = &row[..]
+        else {
             panic!("{row:?}")
         };
-        assert!(full_name.contains(' ') && !full_name.is_ascii(), "{full_name}");
+        assert!(
+            full_name.contains(' ') && !full_name.is_ascii(),
+            "{full_name}"
+        );
         assert!(email.contains(&format!("{user_id}@")), "{email}");
         assert!(emails.insert(email.clone()), "duplicate e-mail {email}");
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
@@ -133,14 +175,29 @@ fn users_look_right() {
         let reg = parse_ts(registered);
         offsets.insert(reg.offset().local_minus_utc());
         let day = reg.date_naive();
-        assert!(day < until() && day >= until() - Days::new(WINDOW_DAYS), "{registered}");
+        assert!(
+            day < until() && day >= until() - Days::new(WINDOW_DAYS),
+            "{registered}"
+        );
     }
     let n = users.len() as f64;
     let share = |x: i32| f64::from(x) / n;
-    assert!((0.015..0.05).contains(&share(no_birth)), "no birth date {no_birth}");
-    assert!((0.005..0.04).contains(&share(no_gender)), "no gender {no_gender}");
-    assert!((0.002..0.025).contains(&share(no_city)), "no city {no_city}");
-    assert!((0.01..0.045).contains(&share(unknown_city)), "unknown city {unknown_city}");
+    assert!(
+        (0.015..0.05).contains(&share(no_birth)),
+        "no birth date {no_birth}"
+    );
+    assert!(
+        (0.005..0.04).contains(&share(no_gender)),
+        "no gender {no_gender}"
+    );
+    assert!(
+        (0.002..0.025).contains(&share(no_city)),
+        "no city {no_city}"
+    );
+    assert!(
+        (0.01..0.045).contains(&share(unknown_city)),
+        "unknown city {unknown_city}"
+    );
     assert!((0.015..0.05).contains(&share(latin)), "latin {latin}");
     assert_eq!(offsets, HashSet::from([5 * 3600, 6 * 3600]));
 }
@@ -149,14 +206,17 @@ fn users_look_right() {
 fn events_look_right() {
     let (_dir, summary) = run(&opts(500, 30_000, 11, SampleFormat::Csv));
     let (_, users) = read_csv(&summary.files[0]);
-    let email_of: HashMap<&str, &str> =
-        users.iter().map(|u| (u[0].as_str(), u[2].as_str())).collect();
+    let email_of: HashMap<&str, &str> = users
+        .iter()
+        .map(|u| (u[0].as_str(), u[2].as_str()))
+        .collect();
 
     let five_years_ago = until().checked_sub_months(Months::new(60)).expect("date");
     let mut ids = HashSet::new();
-    let (mut old, mut encoded, mut plain, mut v6, mut purchases, mut no_carrier) = (0, 0, 0, 0, 0, 0);
-    let mut per_user: HashMap<&str, usize> = HashMap::new();
-    let mut cookies: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let (mut old, mut encoded, mut plain, mut v6, mut purchases, mut no_carrier) =
+        (0, 0, 0, 0, 0, 0);
+    let mut per_user: HashMap<String, usize> = HashMap::new();
+    let mut cookies: HashMap<String, HashSet<String>> = HashMap::new();
     for file in &summary.files[1..] {
         let year: i32 = file.to_string_lossy()[file.to_string_lossy().len() - 8..][..4]
             .parse()
@@ -169,10 +229,16 @@ fn events_look_right() {
             };
             assert!(id.starts_with("ev-") && id.len() == 15, "{id}");
             assert!(ids.insert(id.clone()), "duplicate event id {id}");
-            let email = email_of.get(user.as_str()).unwrap_or_else(|| panic!("user {user}"));
+            let email = email_of
+                .get(user.as_str())
+                .unwrap_or_else(|| panic!("user {user}"));
             let t = parse_ts(ts);
             assert_eq!(t.year(), year, "{ts} in {}", file.display());
-            assert!(previous <= Some(t), "events out of order in {}", file.display());
+            assert!(
+                previous <= Some(t),
+                "events out of order in {}",
+                file.display()
+            );
             previous = Some(t);
             if t.date_naive() < five_years_ago {
                 old += 1;
@@ -193,8 +259,15 @@ fn events_look_right() {
                 v6 += 1;
             }
             assert_eq!(cookie.len(), 32);
-            assert!(cookie.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
-            cookies.entry(user).or_default().insert(cookie);
+            assert!(
+                cookie
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+            cookies
+                .entry(user.clone())
+                .or_default()
+                .insert(cookie.clone());
             assert!(agent.starts_with("Mozilla/5.0 ("), "{agent}");
             if carrier.is_empty() {
                 no_carrier += 1;
@@ -203,22 +276,41 @@ fn events_look_right() {
                 purchases += 1;
                 let value: f64 = amount.parse().expect("amount");
                 assert!((500.0..=2_000_000.0).contains(&value), "{amount}");
-                assert_eq!(amount.split_once('.').map(|(_, c)| c.len()), Some(2), "{amount}");
+                assert_eq!(
+                    amount.split_once('.').map(|(_, c)| c.len()),
+                    Some(2),
+                    "{amount}"
+                );
             } else {
                 assert!(amount.is_empty(), "{kind} with amount {amount}");
             }
-            *per_user.entry(user).or_default() += 1;
+            *per_user.entry(user.clone()).or_default() += 1;
         }
     }
     let n = ids.len() as f64;
     assert_eq!(ids.len(), 30_000);
     let share = |x: i32| f64::from(x) / n;
-    assert!((0.13..0.20).contains(&share(old)), "older than five years: {old}");
-    assert!((0.04..0.06).contains(&share(encoded)), "percent-encoded e-mails: {encoded}");
-    assert!((0.006..0.014).contains(&share(plain)), "plain e-mails: {plain}");
+    assert!(
+        (0.13..0.20).contains(&share(old)),
+        "older than five years: {old}"
+    );
+    assert!(
+        (0.04..0.06).contains(&share(encoded)),
+        "percent-encoded e-mails: {encoded}"
+    );
+    assert!(
+        (0.006..0.014).contains(&share(plain)),
+        "plain e-mails: {plain}"
+    );
     assert!((0.13..0.17).contains(&share(v6)), "IPv6: {v6}");
-    assert!((0.04..0.06).contains(&share(purchases)), "purchases: {purchases}");
-    assert!((0.08..0.12).contains(&share(no_carrier)), "no carrier: {no_carrier}");
+    assert!(
+        (0.04..0.06).contains(&share(purchases)),
+        "purchases: {purchases}"
+    );
+    assert!(
+        (0.08..0.12).contains(&share(no_carrier)),
+        "no carrier: {no_carrier}"
+    );
     assert!(cookies.values().all(|c| (1..=3).contains(&c.len())));
     // Skew: the busiest tenth of the active users makes far more than a tenth of the events.
     let mut counts: Vec<usize> = per_user.into_values().collect();
@@ -241,14 +333,21 @@ fn ndjson_lines_are_objects_of_strings_and_nulls() {
     let (_dir, summary) = run(&opts(50, 1000, 2, SampleFormat::Ndjson));
     let mut events = 0;
     for (i, file) in summary.files.iter().enumerate() {
-        let columns = if i == 0 { USER_COLUMNS } else { ACTIVITY_COLUMNS };
+        let columns = if i == 0 {
+            USER_COLUMNS
+        } else {
+            ACTIVITY_COLUMNS
+        };
         let text = std::fs::read_to_string(file).expect("read");
         for line in text.lines() {
             let value: serde_json::Value = serde_json::from_str(line).expect("json line");
             let object = value.as_object().expect("object");
             let keys: Vec<&str> = object.keys().map(String::as_str).collect();
             assert_eq!(keys, columns);
-            assert!(object.values().all(|v| v.is_string() || v.is_null()), "{line}");
+            assert!(
+                object.values().all(|v| v.is_string() || v.is_null()),
+                "{line}"
+            );
             if i > 0 {
                 events += 1;
                 let is_purchase = object["event_type"] == "purchase";
@@ -268,7 +367,11 @@ fn parquet_reads_back_as_strings() {
         let df = ParquetReader::new(std::fs::File::open(file).expect("open"))
             .finish()
             .expect("read parquet");
-        let columns = if i == 0 { USER_COLUMNS } else { ACTIVITY_COLUMNS };
+        let columns = if i == 0 {
+            USER_COLUMNS
+        } else {
+            ACTIVITY_COLUMNS
+        };
         let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
         assert_eq!(names, columns);
         assert!(df.dtypes().iter().all(|d| *d == DataType::String));
@@ -312,11 +415,16 @@ fn event_ids_never_collide() {
     assert!(ids.iter().all(|&id| id < 1 << 48));
 }
 
-const HIERARCHY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/hierarchies/kz_cities.csv");
+const HIERARCHY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/jobs/hierarchies/kz_cities.csv"
+);
 
 fn hierarchy_values() -> HashSet<String> {
     let text = std::fs::read_to_string(HIERARCHY).expect("read hierarchy");
-    text.lines().map(|l| l.split(';').next().unwrap_or_default().to_owned()).collect()
+    text.lines()
+        .map(|l| l.split(';').next().unwrap_or_default().to_owned())
+        .collect()
 }
 
 #[test]
@@ -328,17 +436,28 @@ fn hierarchy_covers_every_city_spelling_the_generator_emits() {
         let fields: Vec<&str> = line.split(';').collect();
         assert_eq!(fields.len(), 4, "{line}");
         assert_eq!(fields[3], "*", "{line}");
-        assert!(["Север", "Юг", "Запад", "Восток", "Центр"].contains(&fields[2]), "{line}");
+        assert!(
+            ["Север", "Юг", "Запад", "Восток", "Центр"].contains(&fields[2]),
+            "{line}"
+        );
         assert!(rows.insert(fields[0], fields).is_none(), "duplicate {line}");
     }
     for city in CITIES {
-        for spelling in [Some(city.name), city.kazakh, Some(city.latin)].into_iter().flatten() {
-            let row = rows.get(spelling).unwrap_or_else(|| panic!("{spelling} missing"));
+        for spelling in [Some(city.name), city.kazakh, Some(city.latin)]
+            .into_iter()
+            .flatten()
+        {
+            let row = rows
+                .get(spelling)
+                .unwrap_or_else(|| panic!("{spelling} missing"));
             assert_eq!(row[1..3], [city.region, city.macro_region], "{spelling}");
         }
     }
     for village in names::RARE_VILLAGES {
-        assert!(!rows.contains_key(village), "{village} must stay out of the hierarchy");
+        assert!(
+            !rows.contains_key(village),
+            "{village} must stay out of the hierarchy"
+        );
     }
     assert!(!rows.contains_key(" алматы ") && !rows.contains_key("АСТАНА"));
 }
@@ -354,5 +473,29 @@ fn surnames_and_transliteration() {
     assert_eq!(s, "Жумабаева Серікқызы Ким");
     let mut t = String::new();
     names::push_translit(&mut t, "Айгерим Жумабаева Әсел Қайрат");
-    assert_eq!(t, "aigerimzhumabaevaaselkayrat");
+    assert_eq!(t, "aigerimzhumabaevaaselkairat");
+}
+
+/// Timing probe, not a check: `cargo test --lib sample::tests::timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "slow: generates 1 M events"]
+fn timing_100k_users_1m_events() {
+    for format in [
+        SampleFormat::Csv,
+        SampleFormat::Ndjson,
+        SampleFormat::Parquet,
+    ] {
+        let started = std::time::Instant::now();
+        let (_dir, summary) = run(&opts(100_000, 1_000_000, 1, format));
+        let bytes: u64 = summary
+            .files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum();
+        println!(
+            "{format:?}: {:.1?}, {} MB",
+            started.elapsed(),
+            bytes / 1_000_000
+        );
+    }
 }

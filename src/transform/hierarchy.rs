@@ -29,7 +29,8 @@ impl Hierarchy {
     pub fn load(path: &Path, delimiter: u8) -> Result<Hierarchy, String> {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read hierarchy {}: {e}", path.display()))?;
-        Hierarchy::parse(&bytes, delimiter).map_err(|e| format!("hierarchy {}: {e}", path.display()))
+        Hierarchy::parse(&bytes, delimiter)
+            .map_err(|e| format!("hierarchy {}: {e}", path.display()))
     }
 
     pub fn parse(bytes: &[u8], delimiter: u8) -> Result<Hierarchy, String> {
@@ -75,7 +76,9 @@ impl Hierarchy {
                 Some(_) => {}
             }
             if rows.insert(row[0].clone(), row).is_some() {
-                return Err(format!("line {line}: the value appears on an earlier line too"));
+                return Err(format!(
+                    "line {line}: the value appears on an earlier line too"
+                ));
             }
         }
         let top = top.ok_or_else(|| "the file holds no rows".to_string())?;
@@ -145,7 +148,11 @@ mod tests {
         assert!(e.contains("line 2"), "{e}");
         assert!(!e.contains("secret-value"), "{e}");
         let dup = "a;x;*\na;y;*\n";
-        assert!(Hierarchy::parse(dup.as_bytes(), b';').unwrap_err().contains("line 2"));
+        assert!(
+            Hierarchy::parse(dup.as_bytes(), b';')
+                .unwrap_err()
+                .contains("line 2")
+        );
         let two_tops = "a;x;*\nb;y;ALL\n";
         assert!(Hierarchy::parse(two_tops.as_bytes(), b';').is_err());
         assert!(Hierarchy::parse(b"", b';').is_err());

@@ -20,11 +20,19 @@ pub fn network(addr: &str, v4: u8, v6: u8, out: &mut String) -> bool {
     };
     match ip.to_canonical() {
         IpAddr::V4(a) => {
-            let mask = if v4 == 0 { 0 } else { u32::MAX << (32 - u32::from(v4)) };
+            let mask = if v4 == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(v4))
+            };
             let _ = write!(out, "{}/{v4}", Ipv4Addr::from(u32::from(a) & mask));
         }
         IpAddr::V6(a) => {
-            let mask = if v6 == 0 { 0 } else { u128::MAX << (128 - u32::from(v6)) };
+            let mask = if v6 == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(v6))
+            };
             let _ = write!(out, "{}/{v6}", Ipv6Addr::from(u128::from(a) & mask));
         }
     }
@@ -54,9 +62,18 @@ mod tests {
             net("2a03:32c0:1:2:3:4:5:6", 24, 48).as_deref(),
             Some("2a03:32c0:1::/48")
         );
-        assert_eq!(net("::ffff:95.56.12.7", 24, 48).as_deref(), Some("95.56.12.0/24"));
+        assert_eq!(
+            net("::ffff:95.56.12.7", 24, 48).as_deref(),
+            Some("95.56.12.0/24")
+        );
         assert_eq!(net(" 10.1.2.3 ", 8, 48).as_deref(), Some("10.0.0.0/8"));
-        for bad in ["999.1.1.1", "unknown", "fe80::1%eth0", "1.2.3", "1.2.3.4/24"] {
+        for bad in [
+            "999.1.1.1",
+            "unknown",
+            "fe80::1%eth0",
+            "1.2.3",
+            "1.2.3.4/24",
+        ] {
             assert_eq!(net(bad, 24, 48), None, "{bad}");
         }
     }

@@ -33,13 +33,15 @@ pub fn expr(input: Expr, ty: ValueType, tally: Tally) -> Expr {
     let out = output_type(ty);
     match ty {
         ValueType::String => super::as_text_expr(input),
-        ValueType::Int => map_physical::<Int64Type, _>(input, out, tally, |v| v.trim().parse().ok()),
+        ValueType::Int => {
+            map_physical::<Int64Type, _>(input, out, tally, |v| v.trim().parse().ok())
+        }
         ValueType::Float => map_physical::<Float64Type, _>(input, out, tally, |v| {
             v.trim().parse::<f64>().ok().filter(|x| x.is_finite())
         }),
-        // Booleans go through UInt8 (0/1), a numeric physical type the helper can build.
+        // Booleans go through 0/1 in Int32, a numeric physical type the helper can build.
         ValueType::Bool => {
-            map_physical::<UInt8Type, _>(input, out, tally, |v| parse_bool(v).map(u8::from))
+            map_physical::<Int32Type, _>(input, out, tally, |v| parse_bool(v).map(i32::from))
         }
         ValueType::Date => map_physical::<Int32Type, _>(input, out, tally, |v| {
             super::parse::date(v).map(super::parse::epoch_days)

@@ -19,7 +19,9 @@ pub fn timestamp_micros(s: &str) -> Option<i64> {
         }
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros());
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_micros());
     }
     None
 }
@@ -57,7 +59,12 @@ mod tests {
             timestamp_micros("2024-03-05"),
             timestamp_micros("2024-03-05T00:00:00Z")
         );
-        for bad in ["", "yesterday", "2024-13-01T00:00:00Z", "2024-03-05T25:00:00+05:00"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "2024-03-05T25:00:00+05:00",
+        ] {
             assert_eq!(timestamp_micros(bad), None, "{bad}");
         }
     }

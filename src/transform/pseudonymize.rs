@@ -90,7 +90,10 @@ mod tests {
         );
         let short = Pseudonymizer::new(&key(b'a'), 32).pseudonym("1000001");
         assert_eq!(&full[..32], short);
-        assert!(full.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            full.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
     }
 
     #[test]
@@ -120,7 +123,11 @@ mod tests {
         assert_eq!(v.get(2), None);
 
         let ints = df!("v" => [1000001i64]).unwrap();
-        let out = ints.lazy().select([expr(col("v"), &k, 32)]).collect().unwrap();
+        let out = ints
+            .lazy()
+            .select([expr(col("v"), &k, 32)])
+            .collect()
+            .unwrap();
         assert_eq!(out.column("v").unwrap().str().unwrap().get(0), v.get(0));
     }
 }

@@ -59,14 +59,18 @@ mod tests {
         let x = d("2026-11-26"); // a Thursday
         assert_eq!(truncate_date(x, TruncateTo::Day), x);
         assert_eq!(truncate_date(x, TruncateTo::Week), d("2026-11-23"));
-        assert_eq!(truncate_date(d("2026-11-23"), TruncateTo::Week), d("2026-11-23"));
+        assert_eq!(
+            truncate_date(d("2026-11-23"), TruncateTo::Week),
+            d("2026-11-23")
+        );
         assert_eq!(truncate_date(x, TruncateTo::Month), d("2026-11-01"));
         assert_eq!(truncate_date(x, TruncateTo::Year), d("2026-01-01"));
     }
 
     #[test]
     fn column_types_and_utc() {
-        let df = df!("ts" => [Some("2026-11-26T01:30:00+05:00"), Some("not a time"), None]).unwrap();
+        let df =
+            df!("ts" => [Some("2026-11-26T01:30:00+05:00"), Some("not a time"), None]).unwrap();
         let tally = Tally::default();
         let out = df
             .lazy()
@@ -80,7 +84,13 @@ mod tests {
         // 01:30 at +05:00 is 20:30 UTC the day before.
         let day = out.column("day").unwrap().date().unwrap().physical().get(0);
         assert_eq!(day, Some(super::super::parse::epoch_days(d("2026-11-25"))));
-        let hour = out.column("hour").unwrap().datetime().unwrap().physical().get(0);
+        let hour = out
+            .column("hour")
+            .unwrap()
+            .datetime()
+            .unwrap()
+            .physical()
+            .get(0);
         assert_eq!(
             hour,
             super::super::parse::timestamp_micros("2026-11-25T20:00:00Z")

@@ -15,7 +15,13 @@ use super::Tally;
 /// `"browser / OS / device"`, or `None` when woothee recognises nothing at all.
 pub fn families(ua: &str) -> Option<String> {
     let r = woothee::parser::Parser::new().parse(ua.trim())?;
-    let part = |s: &str| if s.is_empty() { "UNKNOWN".to_string() } else { s.to_string() };
+    let part = |s: &str| {
+        if s.is_empty() {
+            "UNKNOWN".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let browser = part(r.name);
     let os = part(r.os);
     let device = part(r.category);
@@ -59,11 +65,20 @@ mod tests {
     #[test]
     fn common_agents() {
         let android = "Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36";
-        assert_eq!(families(android).as_deref(), Some("Chrome / Android / smartphone"));
+        assert_eq!(
+            families(android).as_deref(),
+            Some("Chrome / Android / smartphone")
+        );
         let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
-        assert_eq!(families(iphone).as_deref(), Some("Safari / iPhone / smartphone"));
+        assert_eq!(
+            families(iphone).as_deref(),
+            Some("Safari / iPhone / smartphone")
+        );
         let windows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-        assert_eq!(families(windows).as_deref(), Some("Chrome / Windows 10 / pc"));
+        assert_eq!(
+            families(windows).as_deref(),
+            Some("Chrome / Windows 10 / pc")
+        );
         assert_eq!(families("definitely not a browser"), None);
     }
 }

@@ -1,0 +1,103 @@
+//! The small subcommands as a user runs them: `check`, `keygen`, `sample`, `--help`.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+
+#[test]
+fn keygen_prints_a_fresh_64_hex_key() {
+    let a = bin()
+        .arg("keygen")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let b = bin()
+        .arg("keygen")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let a = String::from_utf8(a).unwrap();
+    assert_eq!(a.trim().len(), 64);
+    assert!(a.trim().bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(a, String::from_utf8(b).unwrap());
+}
+
+#[test]
+fn check_prints_the_plan_and_writes_nothing() {
+    let p = Project::new(300, 1000, 5);
+    let mut c = bin();
+    c.current_dir(p.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args(["check", "jobs/marketing_research.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("table users: 1 Csv file(s)"))
+        .stdout(predicate::str::contains("table activity: 7 Csv file(s)"))
+        .stdout(predicate::str::contains(
+            "birth_date       generalize    age         quasi       age_band",
+        ))
+        .stdout(predicate::str::contains("full_name        drop"))
+        .stdout(predicate::str::contains(
+            "k = 10 distinct user_id per class",
+        ))
+        .stdout(predicate::str::contains(KEY).not());
+    assert!(!p.path().join("out").exists());
+}
+
+#[test]
+fn check_without_a_key_fails_like_run() {
+    let p = Project::new(100, 300, 5);
+    bin()
+        .current_dir(p.path())
+        .args(["check", "jobs/marketing_research.toml"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn sample_is_deterministic_for_a_seed() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for d in [&a, &b] {
+        bin()
+            .args([
+                "sample", "--users", "200", "--events", "1000", "--seed", "9", "--until", UNTIL,
+            ])
+            .arg("--out")
+            .arg(d.path())
+            .assert()
+            .success();
+    }
+    let read = |d: &tempfile::TempDir, f: &str| std::fs::read(d.path().join(f)).unwrap();
+    assert_eq!(read(&a, "users/users.csv"), read(&b, "users/users.csv"));
+    assert_eq!(
+        read(&a, "activity/activity-2025.csv"),
+        read(&b, "activity/activity-2025.csv")
+    );
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    bin().args(["run"]).assert().code(2);
+    bin()
+        .args(["run", "x.toml", "--run-date", "26.11.2026"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("YYYY-MM-DD"));
+    bin()
+        .args(["run", "does-not-exist.toml"])
+        .env("ANONYMIZE_KEY", KEY)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read job file"));
+    bin()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes"));
+}

@@ -1,0 +1,216 @@
+//! Each mistake a user or an upstream system makes is a clear error with the right exit code,
+//! and an existing output is left byte for byte as it was.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+
+/// A project with one good run in its output; returns it with the output's snapshot.
+fn project_with_output() -> (
+    Project,
+    std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+) {
+    let p = Project::new(1500, 6000, 11);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 3")
+            .replace("max_suppression = 0.05", "max_suppression = 0.3")
+    });
+    p.run(KEY).assert().success();
+    let snap = p.snapshot();
+    assert!(snap.len() >= 3);
+    (p, snap)
+}
+
+fn assert_untouched(p: &Project, before: &std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>) {
+    let after = p.snapshot();
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    assert!(before == &after, "the output changed");
+    // No staging directory is left behind either.
+    let leftovers: Vec<_> = std::fs::read_dir(p.out())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn no_key_refuses_to_start() {
+    let (p, snap) = project_with_output();
+    let mut c = bin();
+    c.current_dir(p.path())
+        .args([
+            "run",
+            "jobs/marketing_research.toml",
+            "--run-date",
+            RUN_DATE,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ANONYMIZE_KEY is not set"));
+    assert_untouched(&p, &snap);
+}
+
+#[test]
+fn short_key_refuses_to_start_without_printing_it() {
+    let (p, snap) = project_with_output();
+    p.run("short-secret-key")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at least 32"))
+        .stderr(predicate::str::contains("short-secret-key").not());
+    assert_untouched(&p, &snap);
+}
+
+#[test]
+fn unlisted_input_column_names_file_and_column() {
+    let (p, snap) = project_with_output();
+    p.edit_job(|j| j.replace("cookie_id  = { action = \"drop\" }\n", ""));
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("activity-2020.csv"))
+        .stderr(predicate::str::contains("`cookie_id` has no action"));
+    assert_untouched(&p, &snap);
+
+    // With `unlisted = "drop"` the column is dropped instead.
+    p.edit_job(|j| j.replace("retention = {", "unlisted = \"drop\"\nretention = {"));
+    p.run(KEY).assert().success();
+    let t = read_parquet(&p.output_file("activity"));
+    assert!(!t.values.contains_key("cookie_id"));
+}
+
+#[test]
+fn missing_input_column_names_file_and_column() {
+    let (p, snap) = project_with_output();
+    p.edit_job(|j| {
+        j.replace(
+            "carrier    = {",
+            "loyalty_tier = { action = \"keep\" }\ncarrier    = {",
+        )
+    });
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("`loyalty_tier`"))
+        .stderr(predicate::str::contains("not in the input"))
+        .stderr(predicate::str::contains("activity-20"));
+    assert_untouched(&p, &snap);
+}
+
+#[test]
+fn malformed_csv_row_names_file_and_line_not_its_content() {
+    let (p, snap) = project_with_output();
+    let f = p.path().join("sample_data/users/users.csv");
+    let mut text = std::fs::read_to_string(&f).unwrap();
+    // Line 3 gets an extra field holding an e-mail address.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2].push_str(",leaked.person@mail.kz");
+    text = lines.join("\n") + "\n";
+    std::fs::write(&f, text).unwrap();
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("users.csv"))
+        .stderr(predicate::str::contains("line 3"))
+        .stderr(predicate::str::contains("leaked.person").not());
+    assert_untouched(&p, &snap);
+}
+
+#[test]
+fn unknown_job_key_names_the_key_path_and_line() {
+    let (p, snap) = project_with_output();
+    p.edit_job(|j| j.replace("max_suppression = 0.3", "max_supression = 0.3"));
+    let text = std::fs::read_to_string(p.job()).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("max_supression"))
+        .unwrap()
+        + 1;
+    p.run(KEY)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "marketing_research.toml:{line}"
+        )))
+        .stderr(predicate::str::contains("tables.users.privacy"))
+        .stderr(predicate::str::contains("max_supression"));
+    assert_untouched(&p, &snap);
+}
+
+#[test]
+fn a_method_parameter_on_the_wrong_method_is_an_error() {
+    let (p, snap) = project_with_output();
+    p.edit_job(|j| j.replace("method = \"age\", band = 10", "method = \"age\", v4 = 10"));
+    p.run(KEY)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tables.users.columns.birth_date"))
+        .stderr(predicate::str::contains(
+            "`v4` does not apply to method `age`",
+        ));
+    assert_untouched(&p, &snap);
+}
+
+#[test]
+fn k_that_cannot_be_met_exits_4_names_the_drivers_and_writes_nothing() {
+    let (p, snap) = project_with_output();
+    p.edit_job(|j| {
+        j.replace("k = 3", "k = 50")
+            .replace("max_suppression = 0.3", "max_suppression = 0.01")
+            .replace("level = 2", "level = 0")
+    });
+    p.run(KEY)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("tables.users: k = 50"))
+        .stderr(predicate::str::contains("without `macro_region`"))
+        .stderr(predicate::str::contains("Nothing was written"));
+    assert_untouched(&p, &snap);
+
+    // A fresh output directory is not even created.
+    let fresh = p.path().join("fresh");
+    p.run(KEY).arg("--output").arg(&fresh).assert().code(4);
+    assert!(!fresh.exists());
+}
+
+#[test]
+fn a_glob_that_matches_nothing_is_an_input_error() {
+    let (p, snap) = project_with_output();
+    p.run(KEY)
+        .args(["--input", "users=nowhere/*.csv"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("matches no file"));
+    assert_untouched(&p, &snap);
+}
+
+#[test]
+fn json_logs_are_one_object_a_line_without_the_key() {
+    let p = Project::new(1500, 6000, 11);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 3")
+            .replace("max_suppression = 0.05", "max_suppression = 0.3")
+    });
+    let out = p
+        .run(KEY)
+        .arg("--log-format")
+        .arg("json")
+        .assert()
+        .success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!stderr.contains(KEY) && !stdout.contains(KEY));
+    let mut n = 0;
+    for line in stderr.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+        assert!(v["level"].is_string());
+        n += 1;
+    }
+    assert!(n >= 3);
+    assert!(stderr.contains("\"table\":\"activity\""));
+}

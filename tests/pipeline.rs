@@ -1,0 +1,398 @@
+//! The main job on data made by `anonymize sample`, run as a user runs it, its output read back
+//! with arrow-rs: what must never be in the output, what must be, and what k promises.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use common::*;
+
+const USERS: u64 = 5000;
+const EVENTS: u64 = 50000;
+
+fn project_after_run() -> Project {
+    let p = Project::new(USERS, EVENTS, 7);
+    p.run(KEY).assert().success();
+    p
+}
+
+#[test]
+fn dropped_values_and_identifiers_never_reach_the_output() {
+    let p = project_after_run();
+    let users = read_parquet(&p.output_file("users"));
+    let activity = read_parquet(&p.output_file("activity"));
+    let mut cells: HashSet<String> = HashSet::new();
+    for t in [&users, &activity] {
+        for v in t.values.values() {
+            cells.extend(v.iter().flatten().cloned());
+        }
+    }
+
+    // Exact values of dropped and pseudonymized columns.
+    let mut secrets: Vec<String> = Vec::new();
+    for row in p.input_rows("users") {
+        for c in ["user_id", "full_name", "email", "phone", "birth_date"] {
+            secrets.push(row[c].clone());
+        }
+    }
+    for row in p.input_rows("activity") {
+        for c in ["event_id", "cookie_id", "ip", "user_agent"] {
+            secrets.push(row[c].clone());
+        }
+    }
+    secrets.retain(|s| !s.is_empty());
+    for s in &secrets {
+        assert!(
+            !cells.contains(s),
+            "an input value of a protected column is in the output"
+        );
+    }
+    // Nothing that looks like an e-mail address or a phone number hides anywhere (the URL query
+    // strings of the sample carry e-mail addresses, plain and percent-encoded).
+    for c in &cells {
+        assert!(
+            !c.contains('@') && !c.to_ascii_lowercase().contains("%40"),
+            "e-mail in {c:?}"
+        );
+        let digits = c.chars().filter(char::is_ascii_digit).count();
+        assert!(!(c.starts_with('+') && digits >= 10), "phone in {c:?}");
+    }
+    // Full names never appear inside a cell either.
+    let names: BTreeSet<String> = p
+        .input_rows("users")
+        .into_iter()
+        .map(|r| r["full_name"].clone())
+        .take(300)
+        .collect();
+    for c in &cells {
+        for n in &names {
+            assert!(!c.contains(n.as_str()), "a full name is in the output");
+        }
+    }
+    // The dropped columns are gone from the schema.
+    for c in ["full_name", "email", "phone", "birth_date", "city"] {
+        assert!(!users.values.contains_key(c), "{c} in users output");
+    }
+    for c in ["event_id", "cookie_id", "ip", "user_agent", "ts"] {
+        assert!(!activity.values.contains_key(c), "{c} in activity output");
+    }
+    // The key is nowhere: not in the data, not in the report.
+    assert!(!cells.iter().any(|c| c.contains(KEY)));
+    let report =
+        std::fs::read_to_string(p.out().join(format!("_reports/run_date={RUN_DATE}.json")))
+            .unwrap();
+    assert!(!report.contains(KEY));
+}
+
+#[test]
+fn pseudonyms_are_keyed_hmacs_that_join_users_to_activity() {
+    let p = project_after_run();
+    let expected: HashMap<String, String> = p
+        .input_rows("users")
+        .into_iter()
+        .map(|r| (pseudonym(KEY, &r["user_id"]), r["user_id"].clone()))
+        .collect();
+    let users = read_parquet(&p.output_file("users"));
+    let activity = read_parquet(&p.output_file("activity"));
+    let user_ids: HashSet<&String> = users.column("user_id").iter().flatten().collect();
+    for u in &user_ids {
+        assert!(
+            expected.contains_key(*u),
+            "a users pseudonym is not HMAC(key, user_id)"
+        );
+    }
+    let mut joined = 0;
+    for a in activity.column("user_id").iter().flatten() {
+        assert!(
+            expected.contains_key(a),
+            "an activity pseudonym is not HMAC(key, user_id)"
+        );
+        joined += user_ids.contains(a) as usize;
+    }
+    // Users suppressed in `users` do not join; everyone else does.
+    assert!(
+        joined as f64 > 0.9 * activity.rows as f64,
+        "{joined} of {}",
+        activity.rows
+    );
+
+    // Another key, other pseudonyms: none in common.
+    let other = tempfile::tempdir().unwrap();
+    p.run(OTHER_KEY)
+        .arg("--output")
+        .arg(other.path())
+        .assert()
+        .success();
+    let users2 = read_parquet(
+        &other
+            .path()
+            .join(format!("users/run_date={RUN_DATE}/part-00000.parquet")),
+    );
+    let ids2: HashSet<&String> = users2.column("user_id").iter().flatten().collect();
+    assert!(user_ids.is_disjoint(&ids2));
+    assert_eq!(user_ids.len(), ids2.len());
+}
+
+#[test]
+fn retention_removes_exactly_the_old_rows() {
+    let p = project_after_run();
+    let run = chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap();
+    let cutoff = (run - chrono::Duration::days(1826))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let rows = p.input_rows("activity");
+    let expired = rows
+        .iter()
+        .filter(|r| chrono::DateTime::parse_from_rfc3339(&r["ts"]).unwrap() < cutoff)
+        .count() as u64;
+    assert!(expired > 0 && expired < rows.len() as u64);
+    let report = p.report();
+    let a = &report["tables"]["activity"];
+    assert_eq!(a["rows_in"], rows.len() as u64);
+    assert_eq!(a["rows_expired"], expired);
+    assert_eq!(
+        a["rows_out"].as_u64().unwrap() + a["rows_suppressed"].as_u64().unwrap(),
+        rows.len() as u64 - expired
+    );
+    let activity = read_parquet(&p.output_file("activity"));
+    assert_eq!(activity.rows as u64, a["rows_out"].as_u64().unwrap());
+    let cutoff_day = cutoff.date_naive().to_string();
+    for d in activity.column("day").iter().flatten() {
+        assert!(
+            *d >= cutoff_day,
+            "{d} is older than the cut-off {cutoff_day}"
+        );
+    }
+}
+
+/// k holds on the written files, read back with another reader, counting distinct people.
+#[test]
+fn k_holds_on_the_written_parquet_in_distinct_subjects() {
+    let p = project_after_run();
+    let report = p.report();
+    for table in ["users", "activity"] {
+        let r = &report["tables"][table];
+        let k = r["k"].as_u64().unwrap() as usize;
+        let qis: Vec<String> = r["quasi_identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        assert!(!qis.is_empty());
+        let t = read_parquet(&p.output_file(table));
+        let mut classes: BTreeMap<Vec<Option<String>>, HashSet<String>> = BTreeMap::new();
+        for i in 0..t.rows {
+            let key = qis.iter().map(|q| t.column(q)[i].clone()).collect();
+            let subject = t.column("user_id")[i]
+                .clone()
+                .expect("every row has a subject");
+            classes.entry(key).or_default().insert(subject);
+        }
+        let smallest = classes.values().map(HashSet::len).min().unwrap();
+        assert!(
+            smallest >= k,
+            "{table}: a class holds {smallest} people, k = {k}"
+        );
+        assert_eq!(
+            classes.len() as u64,
+            r["equivalence_classes"].as_u64().unwrap()
+        );
+        assert_eq!(smallest as u64, r["min_class_subjects"].as_u64().unwrap());
+        let subjects: HashSet<&String> = t.column("user_id").iter().flatten().collect();
+        assert_eq!(subjects.len() as u64, r["subjects_out"].as_u64().unwrap());
+        // Suppression stayed within the limit.
+        let kept = r["rows_in"].as_u64().unwrap()
+            - r["rows_expired"].as_u64().unwrap()
+            - r["rows_undated"].as_u64().unwrap();
+        let limit = r["max_suppression"].as_f64().unwrap() * kept as f64;
+        assert!(r["rows_suppressed"].as_u64().unwrap() as f64 <= limit);
+    }
+}
+
+#[test]
+fn output_has_proper_types_and_describes_itself() {
+    let p = project_after_run();
+    use arrow::datatypes::DataType as D;
+    let users = read_parquet(&p.output_file("users"));
+    assert_eq!(
+        users
+            .columns
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "user_id",
+            "age_band",
+            "gender",
+            "macro_region",
+            "registered_month"
+        ]
+    );
+    assert_eq!(users.dtype("registered_month"), &D::Date32);
+    assert!(matches!(
+        users.dtype("age_band"),
+        D::Utf8 | D::LargeUtf8 | D::Utf8View
+    ));
+    let activity = read_parquet(&p.output_file("activity"));
+    assert_eq!(activity.dtype("day"), &D::Date32);
+    assert_eq!(activity.dtype("amount_kzt"), &D::Float64);
+    for c in [
+        "user_id",
+        "url",
+        "network",
+        "device",
+        "carrier",
+        "event_type",
+    ] {
+        assert!(
+            matches!(activity.dtype(c), D::Utf8 | D::LargeUtf8 | D::Utf8View),
+            "{c}: {:?}",
+            activity.dtype(c)
+        );
+    }
+    // Purchases have amounts, other events none.
+    let amounts = activity.column("amount_kzt").iter().flatten().count();
+    assert!(amounts > 0 && amounts < activity.rows / 5);
+    // Pseudonyms are fixed-length lowercase hex.
+    for v in activity.column("user_id").iter().flatten() {
+        assert!(
+            v.len() == 32
+                && v.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
+    assert_eq!(users.metadata["anonymize.job"], "marketing_research");
+    assert_eq!(users.metadata["anonymize.run_date"], RUN_DATE);
+    assert!(users.metadata["anonymize.columns"].contains("\"age_band\""));
+}
+
+#[test]
+fn report_has_the_documented_fields() {
+    let p = project_after_run();
+    let r = p.report();
+    for f in [
+        "job",
+        "job_sha256",
+        "version",
+        "run_date",
+        "started_at",
+        "finished_at",
+        "key_id",
+    ] {
+        assert!(!r[f].is_null(), "report lacks {f}");
+    }
+    assert_eq!(r["run_date"], RUN_DATE);
+    for t in ["users", "activity"] {
+        let t = &r["tables"][t];
+        for f in [
+            "input_files",
+            "rows_in",
+            "rows_expired",
+            "rows_suppressed",
+            "subjects_suppressed",
+            "rows_out",
+            "subjects_out",
+            "k",
+            "quasi_identifiers",
+            "equivalence_classes",
+            "min_class_subjects",
+            "invalid_values",
+            "columns",
+        ] {
+            assert!(!t[f].is_null(), "report table lacks {f}");
+        }
+    }
+    assert_eq!(
+        r["tables"]["activity"]["input_files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_eq!(r["tables"]["users"]["columns"]["age_band"]["method"], "age");
+    assert_eq!(
+        r["tables"]["users"]["columns"]["age_band"]["input"],
+        "birth_date"
+    );
+}
+
+/// Invalid values are counted once each: the sample's bad IP addresses, counted here by hand.
+#[test]
+fn invalid_values_are_counted_exactly() {
+    let p = project_after_run();
+    let run = chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap();
+    let cutoff = (run - chrono::Duration::days(1826))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let bad_ips = p
+        .input_rows("activity")
+        .iter()
+        .filter(|r| chrono::DateTime::parse_from_rfc3339(&r["ts"]).unwrap() >= cutoff)
+        .filter(|r| {
+            !r["ip"].trim().is_empty() && r["ip"].trim().parse::<std::net::IpAddr>().is_err()
+        })
+        .count() as u64;
+    assert!(bad_ips > 0);
+    assert_eq!(
+        p.report()["tables"]["activity"]["invalid_values"]["network"],
+        bad_ips
+    );
+}
+
+#[test]
+fn rerunning_a_date_gives_the_same_files_and_touches_nothing_else() {
+    let p = project_after_run();
+    // Another date's partition must survive a re-run of this date.
+    p.run_on(KEY, "2026-11-19").assert().success();
+    let first = p.snapshot();
+    p.run(KEY).assert().success();
+    let second = p.snapshot();
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &first {
+        if path.to_string_lossy().contains("_reports") {
+            continue; // the report records the time of the run
+        }
+        assert!(bytes == &second[path], "{} changed", path.display());
+    }
+    assert!(
+        p.out()
+            .join("users/run_date=2026-11-19/part-00000.parquet")
+            .exists()
+    );
+}
+
+#[test]
+fn csv_ndjson_and_parquet_inputs_give_the_same_output() {
+    let mut outputs = Vec::new();
+    for format in ["csv", "ndjson", "parquet"] {
+        let p = Project::with_format(800, 4000, 3, format);
+        p.edit_job(|j| {
+            j.replace("format = \"csv\"", "")
+                .replace("users/*.csv", &format!("users/*.{format}"))
+                .replace("activity/*.csv", &format!("activity/*.{format}"))
+                .replace("k = 10", "k = 2")
+                .replace("max_suppression = 0.05", "max_suppression = 0.5")
+        });
+        p.run(KEY).assert().success();
+        let users = read_parquet(&p.output_file("users"));
+        let activity = read_parquet(&p.output_file("activity"));
+        assert!(users.rows > 0 && activity.rows > 0, "{format}");
+        outputs.push((format, users.values, activity.values));
+    }
+    for (format, users, activity) in &outputs[1..] {
+        assert!(
+            users == &outputs[0].1,
+            "users from {format} differ from csv"
+        );
+        assert!(
+            activity == &outputs[0].2,
+            "activity from {format} differ from csv"
+        );
+    }
+}
