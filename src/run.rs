@@ -77,6 +77,13 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
 /// Runs the job; on success the output holds the run date's partitions and report.
 pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let started_at = Utc::now();
+    // Every event of the run carries the job and the run date (in JSON logs, under `span`).
+    let _span = tracing::info_span!(
+        "run",
+        job = %job.name,
+        run_date = %opts.run_date.format("%Y-%m-%d")
+    )
+    .entered();
     let key = job.key.load()?;
     let ctx = Context {
         key: key.clone(),

@@ -10,7 +10,7 @@ pub mod sample;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::error::{Error, ExitCode};
+use crate::error::Error;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,6 +90,10 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
         .map_err(|_| format!("`{s}` is not a date in the form YYYY-MM-DD"))
 }
 
-pub fn exit_code_of(e: &Error) -> ExitCode {
-    e.exit_code()
+/// A `TABLE=GLOB` argument (`--input users=exports/users/*.csv`).
+pub fn parse_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((t, p)) if !t.is_empty() && !p.is_empty() => Ok((t.to_string(), p.to_string())),
+        _ => Err(format!("`{s}` is not TABLE=GLOB")),
+    }
 }

@@ -34,16 +34,10 @@ pub struct Args {
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// A table's input files, instead of the job's `input` (repeatable): `--input users=exports/users/*.csv`.
-    #[arg(long, value_parser = parse_input)]
+    #[arg(long, value_parser = super::parse_input)]
     pub input: Vec<(String, String)>,
 }
 
-fn parse_input(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((t, p)) if !t.is_empty() && !p.is_empty() => Ok((t.to_string(), p.to_string())),
-        _ => Err(format!("`{s}` is not TABLE=GLOB")),
-    }
-}
 
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;

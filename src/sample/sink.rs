@@ -32,7 +32,7 @@ pub(crate) struct RowSink {
 }
 
 enum Kind {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Ndjson {
         out: BufWriter<File>,
         /// `"column":` per column, escaped once up front.
@@ -84,7 +84,7 @@ impl RowSink {
                 // only where needed, and LF record terminators.
                 let mut w = csv::WriterBuilder::new().from_writer(file);
                 w.write_record(columns).map_err(|e| io_err(e.into()))?;
-                Kind::Csv(w)
+                Kind::Csv(Box::new(w))
             }
             SampleFormat::Ndjson => {
                 let mut keys = Vec::with_capacity(columns.len());

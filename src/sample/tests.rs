@@ -499,3 +499,36 @@ fn timing_100k_users_1m_events() {
         );
     }
 }
+
+#[test]
+fn sinks_escape_what_needs_escaping() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let columns: &'static [&'static str] = &["a", "b"];
+    for format in [SampleFormat::Csv, SampleFormat::Ndjson] {
+        let path = dir.path().join(format!("t.{}", format.extension()));
+        let mut sink = RowSink::create(path, format, columns).expect("create");
+        sink.write_row(&[Some("say \"hi\"\n, ok\\"), None]).expect("write");
+        let path = sink.finish().expect("finish");
+        let text = std::fs::read_to_string(&path).expect("read");
+        if format == SampleFormat::Csv {
+            let (_, rows) = read_csv(&path);
+            assert_eq!(rows, [["say \"hi\"\n, ok\\", ""]]);
+        } else {
+            let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(value, serde_json::json!({"a": "say \"hi\"\n, ok\\", "b": null}));
+        }
+    }
+}
+
+/// Eyeballing aid: `cargo test --lib sample::tests::show -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints sample rows"]
+fn show_sample_rows() {
+    let (_dir, summary) = run(&opts(1000, 20_000, 1, SampleFormat::Csv));
+    for file in [&summary.files[0], &summary.files[4]] {
+        let text = std::fs::read_to_string(file).expect("read");
+        for line in text.lines().take(25) {
+            println!("{line}");
+        }
+    }
+}
