@@ -36,7 +36,6 @@ pub struct Args {
     pub input: Vec<(String, String)>,
 }
 
-
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
     let key = job.key.load()?;

@@ -38,7 +38,6 @@ pub struct Args {
     pub input: Vec<(String, String)>,
 }
 
-
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
     let opts = RunOptions {

@@ -477,16 +477,27 @@ fn surnames_and_transliteration() {
 }
 
 /// Timing probe, not a check: `cargo test --lib sample::tests::timing -- --ignored --nocapture`.
+/// `SAMPLE_TIMING=users,events[,csv|ndjson|parquet]` changes the size and format.
 #[test]
 #[ignore = "slow: generates 1 M events"]
 fn timing_100k_users_1m_events() {
-    for format in [
-        SampleFormat::Csv,
-        SampleFormat::Ndjson,
-        SampleFormat::Parquet,
-    ] {
+    let setting = std::env::var("SAMPLE_TIMING").unwrap_or_else(|_| "100000,1000000".into());
+    let parts: Vec<&str> = setting.split(',').collect();
+    let users = parts[0].parse().expect("users");
+    let events = parts[1].parse().expect("events");
+    let formats = match parts.get(2) {
+        Some(&"csv") => vec![SampleFormat::Csv],
+        Some(&"ndjson") => vec![SampleFormat::Ndjson],
+        Some(&"parquet") => vec![SampleFormat::Parquet],
+        _ => vec![
+            SampleFormat::Csv,
+            SampleFormat::Ndjson,
+            SampleFormat::Parquet,
+        ],
+    };
+    for format in formats {
         let started = std::time::Instant::now();
-        let (_dir, summary) = run(&opts(100_000, 1_000_000, 1, format));
+        let (_dir, summary) = run(&opts(users, events, 1, format));
         let bytes: u64 = summary
             .files
             .iter()
@@ -507,7 +518,8 @@ fn sinks_escape_what_needs_escaping() {
     for format in [SampleFormat::Csv, SampleFormat::Ndjson] {
         let path = dir.path().join(format!("t.{}", format.extension()));
         let mut sink = RowSink::create(path, format, columns).expect("create");
-        sink.write_row(&[Some("say \"hi\"\n, ok\\"), None]).expect("write");
+        sink.write_row(&[Some("say \"hi\"\n, ok\\"), None])
+            .expect("write");
         let path = sink.finish().expect("finish");
         let text = std::fs::read_to_string(&path).expect("read");
         if format == SampleFormat::Csv {
@@ -515,7 +527,10 @@ fn sinks_escape_what_needs_escaping() {
             assert_eq!(rows, [["say \"hi\"\n, ok\\", ""]]);
         } else {
             let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-            assert_eq!(value, serde_json::json!({"a": "say \"hi\"\n, ok\\", "b": null}));
+            assert_eq!(
+                value,
+                serde_json::json!({"a": "say \"hi\"\n, ok\\", "b": null})
+            );
         }
     }
 }

@@ -214,7 +214,20 @@ pub fn read_parquet(path: &Path) -> Table {
         let batch: RecordBatch = batch.unwrap();
         rows += batch.num_rows();
         for (i, (name, _)) in columns.iter().enumerate() {
-            let array = batch.column(i);
+            let mut array = batch.column(i).clone();
+            // arrow's display needs chrono-tz for named zones; our timestamps are UTC, so the
+            // zone-less rendering of the same instants is the UTC wall time.
+            if let DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some(_)) =
+                array.data_type()
+            {
+                let ts = array
+                    .as_any()
+                    .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
+                    .unwrap()
+                    .clone()
+                    .with_timezone_opt(None::<String>);
+                array = std::sync::Arc::new(ts);
+            }
             let formatter = arrow::util::display::ArrayFormatter::try_new(
                 array.as_ref(),
                 &arrow::util::display::FormatOptions::default(),
