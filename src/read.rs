@@ -114,6 +114,12 @@ fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
     let name = &table.name;
     let mut seen = HashSet::new();
     for c in columns {
+        if c.starts_with("__anonymize") {
+            return Err(Error::Input(format!(
+                "{}: column `{c}` uses a name reserved for the tool (`__anonymize…`)",
+                file.display()
+            )));
+        }
         if !seen.insert(c.as_str()) {
             return Err(Error::Input(format!(
                 "{}: column `{c}` appears twice in the header",

@@ -40,6 +40,9 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Prefix of the tool's own working columns (see `protect`).
+const INTERNAL_PREFIX: &str = "__anonymize";
+
 /// Output names a table may not use: the hive partition key.
 const RESERVED_OUTPUTS: &[&str] = &["run_date"];
 
@@ -112,6 +115,17 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
 
     let mut columns = Vec::with_capacity(t.columns.len());
     for (col, spec) in t.columns {
+        if col.starts_with(INTERNAL_PREFIX)
+            || spec
+                .rename
+                .as_deref()
+                .is_some_and(|r| r.starts_with(INTERNAL_PREFIX))
+        {
+            return Err(fail(
+                &format!(".columns.{col}"),
+                format!("names starting with `{INTERNAL_PREFIX}` are reserved for the tool"),
+            ));
+        }
         let key = format!("{here}.columns.{col}");
         columns.push(validate_column(file, dir, &key, col, spec)?);
     }
@@ -145,11 +159,23 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     }
 
     if let Some(subject) = &t.subject {
-        if !columns.iter().any(|c| &c.name == subject) {
-            return Err(fail(
-                ".subject",
-                format!("`{subject}` is not a column of the table"),
-            ));
+        match columns.iter().find(|c| &c.name == subject) {
+            None => {
+                return Err(fail(
+                    ".subject",
+                    format!("`{subject}` is not a column of the table"),
+                ));
+            }
+            Some(c) if c.role == Role::Quasi => {
+                return Err(fail(
+                    ".subject",
+                    format!(
+                        "`{subject}` identifies a person, so it cannot also be a quasi-identifier \
+                         (every class would hold one person)"
+                    ),
+                ));
+            }
+            Some(_) => {}
         }
     }
     let retention = match t.retention {
@@ -415,4 +441,172 @@ fn generalizer(
         Method::Url => Generalizer::Url,
         Method::UserAgent => Generalizer::UserAgent,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+name = "t"
+output = "out"
+[key]
+env = "K"
+[tables.users]
+input = "u.csv"
+subject = "id"
+[tables.users.privacy]
+k = 5
+[tables.users.columns]
+id = { action = "pseudonymize" }
+age = { action = "keep", role = "quasi" }
+"#;
+
+    fn load(text: &str) -> Result<Job> {
+        let path = Path::new("jobs/t.toml");
+        validate(path, "sha".into(), parse(path, text)?)
+    }
+
+    fn err(text: &str) -> String {
+        load(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_job_resolves_paths_against_the_job_file() {
+        let job = load(BASE).unwrap();
+        assert_eq!(job.output, Path::new("jobs/out"));
+        assert_eq!(job.tables[0].input, "jobs/u.csv");
+        assert_eq!(job.tables[0].privacy.unwrap().max_suppression, 0.0);
+        assert_eq!(job.key, KeySource::Env("K".into()));
+    }
+
+    #[test]
+    fn unknown_keys_name_line_and_path() {
+        let e = err(&BASE.replace("k = 5", "k = 5\nmax_supression = 0.1"));
+        assert!(e.starts_with("jobs/t.toml:11: tables.users.privacy"), "{e}");
+        assert!(e.contains("max_supression"), "{e}");
+        let e = err(&BASE.replace(
+            "{ action = \"pseudonymize\" }",
+            "{ action = \"pseudonymise\" }",
+        ));
+        assert!(e.contains("tables.users.columns.id"), "{e}");
+        assert!(err("name = ").contains("not valid TOML"));
+    }
+
+    #[test]
+    fn semantic_errors_name_the_key_path() {
+        let cases = [
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"generalize\", role = \"quasi\" }",
+                "needs a `method`",
+            ),
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"keep\", band = 5 }",
+                "`band` does not apply to action `keep`",
+            ),
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"generalize\", method = \"bins\", edges = [5, 1] }",
+                "strictly increasing",
+            ),
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"generalize\", method = \"truncate\" }",
+                "needs `to`",
+            ),
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"generalize\", method = \"ip_prefix\", v4 = 33 }",
+                "0 to 32",
+            ),
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"keep\", as = \"id\" }",
+                "also used by column `id`",
+            ),
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"keep\", as = \"run_date\" }",
+                "partition column",
+            ),
+            (
+                "{ action = \"keep\", role = \"quasi\" }",
+                "{ action = \"drop\", role = \"quasi\" }",
+                "dropped column has no output",
+            ),
+            (
+                "{ action = \"pseudonymize\" }",
+                "{ action = \"pseudonymize\", length = 15 }",
+                "even number",
+            ),
+            (
+                "{ action = \"pseudonymize\" }",
+                "{ action = \"keep\", role = \"quasi\" }",
+                "cannot also be a quasi-identifier",
+            ),
+        ];
+        for (from, to, want) in cases {
+            let e = err(&BASE.replacen(from, to, 1));
+            assert!(e.contains(want), "{to}: {e}");
+            assert!(e.contains("tables.users"), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn table_level_errors() {
+        assert!(
+            err(&BASE.replace("[tables.users.privacy]\nk = 5\n", ""))
+                .contains("set `[tables.NAME.privacy] k")
+        );
+        assert!(
+            err(&BASE.replace("k = 5", "k = 5\nmax_suppression = 1.5")).contains("from 0 to 1")
+        );
+        assert!(
+            err(&BASE.replace("subject = \"id\"", "subject = \"nobody\""))
+                .contains("`nobody` is not a column")
+        );
+        assert!(
+            err(&BASE.replace(
+                "subject = \"id\"",
+                "retention = { column = \"ts\", days = 30 }"
+            ))
+            .contains("`ts` is not a column")
+        );
+        assert!(
+            err(&BASE.replace("env = \"K\"", "env = \"K\"\nfile = \"k.txt\"")).contains("not both")
+        );
+        assert!(err(&BASE.replace("env = \"K\"", "")).contains("no built-in key"));
+        assert!(
+            err(&BASE
+                .replace("[tables.users]", "[tables._users]")
+                .replace("tables.users.", "tables._users."))
+            .contains("directory name")
+        );
+    }
+
+    #[test]
+    fn hierarchy_files_are_loaded_and_levels_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("h.csv"), "a;x;*\nb;x;*\n").unwrap();
+        let job = BASE.replace(
+            "age = { action = \"keep\", role = \"quasi\" }",
+            "age = { action = \"generalize\", method = \"hierarchy\", file = \"h.csv\", level = LEVEL, role = \"quasi\" }",
+        );
+        let path = dir.path().join("t.toml");
+        let load = |level: &str| {
+            let text = job.replace("LEVEL", level);
+            validate(&path, "sha".into(), parse(&path, &text).unwrap())
+        };
+        assert!(load("1").is_ok());
+        let e = load("3").unwrap_err().to_string();
+        assert!(
+            e.contains("past the hierarchy's top") && e.contains("levels 0 to 2"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("h.csv"), "a;x;*\nb;*\n").unwrap();
+        let e = load("1").unwrap_err().to_string();
+        assert!(e.contains("h.csv") && e.contains("line 2"), "{e}");
+    }
 }
