@@ -3,7 +3,7 @@
 //! Every message starts with the job file and the key path of what it is about
 //! (`jobs/x.toml: tables.users.columns.birth_date: ...`), so a data engineer finds it at once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::key::KeySource;
@@ -56,7 +56,7 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
     }
     let key = match (spec.key.env, spec.key.file) {
         (Some(env), None) if !env.is_empty() => KeySource::Env(env),
-        (None, Some(f)) => KeySource::File(dir.join(f)),
+        (None, Some(f)) => KeySource::File(clean(&dir.join(f))),
         (Some(_), Some(_)) => {
             return Err(fail("key", "give either `env` or `file`, not both".into()));
         }
@@ -80,7 +80,7 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
         purpose: spec.purpose,
         path: path.to_path_buf(),
         sha256,
-        output: dir.join(spec.output),
+        output: clean(&dir.join(spec.output)),
         key,
         tables,
     })
@@ -242,7 +242,32 @@ pub fn resolve_input(dir: &Path, input: &str) -> String {
     if Path::new(input).is_absolute() {
         input.to_string()
     } else {
-        dir.join(input).to_string_lossy().into_owned()
+        clean(&dir.join(input)).to_string_lossy().into_owned()
+    }
+}
+
+/// `jobs/../out` → `out`: lexical, like Go's `filepath.Clean`, so that paths in messages and
+/// reports read as a person would write them.
+pub fn clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => out.push(c),
+            },
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
     }
 }
 
@@ -423,7 +448,7 @@ fn generalizer(
                     ))
                 })?,
             };
-            let file = dir.join(rel);
+            let file = clean(&dir.join(rel));
             let hierarchy = Hierarchy::load(&file, delimiter).map_err(|e| fail(e))?;
             if level >= hierarchy.levels() {
                 return Err(fail(format!(
@@ -475,6 +500,9 @@ age = { action = "keep", role = "quasi" }
     fn a_good_job_resolves_paths_against_the_job_file() {
         let job = load(BASE).unwrap();
         assert_eq!(job.output, Path::new("jobs/out"));
+        assert_eq!(clean(Path::new("jobs/../out/./x")), Path::new("out/x"));
+        assert_eq!(clean(Path::new("../a/../../b")), Path::new("../../b"));
+        assert_eq!(clean(Path::new("/a/../../b")), Path::new("/b"));
         assert_eq!(job.tables[0].input, "jobs/u.csv");
         assert_eq!(job.tables[0].privacy.unwrap().max_suppression, 0.0);
         assert_eq!(job.key, KeySource::Env("K".into()));
