@@ -218,7 +218,9 @@ fn write_table(
     let mut lf = scan_with_state(p, ctx)?
         .filter(col(STATE).eq(lit(retention::KEPT)))
         .select(exprs);
-    if decision.suppress.height() > 0 {
+    if decision.suppress_all {
+        lf = lf.slice(0, 0);
+    } else if decision.suppress.height() > 0 {
         let on: Vec<Expr> = t
             .quasi_identifiers()
             .map(|c| col(c.output.as_str()))

@@ -30,6 +30,9 @@ pub struct Counts {
 pub struct Decision {
     /// The classes to leave out: one row per class, quasi-identifier columns only.
     pub suppress: DataFrame,
+    /// With no quasi-identifiers the whole table is one class: when it is under k, every row
+    /// goes (there are no key columns to join on).
+    pub suppress_all: bool,
     pub rows_suppressed: u64,
     pub subjects_suppressed: u64,
     pub rows_out: u64,
@@ -246,6 +249,7 @@ impl Counts {
             .ok()
             .and_then(|c| c.as_materialized_series().min::<u64>().ok().flatten());
         Ok(Decision {
+            suppress_all: self.qis.is_empty() && small.height() > 0,
             suppress,
             rows_suppressed,
             subjects_suppressed,
@@ -344,6 +348,56 @@ mod tests {
         assert_eq!(d.rows_suppressed, 1);
         assert_eq!(d.equivalence_classes, 2);
         assert_eq!(d.suppress.height(), 1);
+    }
+
+    #[test]
+    fn without_quasi_identifiers_the_table_is_one_class() {
+        let df = df!("user" => ["1", "1", "2"]).unwrap();
+        let c = counts(df.clone(), &[], true);
+        let d = c
+            .decide(
+                &Privacy {
+                    k: 2,
+                    max_suppression: 0.0,
+                },
+                "t",
+            )
+            .unwrap();
+        assert!(!d.suppress_all);
+        assert_eq!(
+            (d.rows_out, d.subjects_out, d.equivalence_classes),
+            (3, 2, 1)
+        );
+
+        let d = c
+            .decide(
+                &Privacy {
+                    k: 3,
+                    max_suppression: 1.0,
+                },
+                "t",
+            )
+            .unwrap();
+        assert!(d.suppress_all);
+        assert_eq!(
+            (d.rows_out, d.rows_suppressed, d.subjects_suppressed),
+            (0, 3, 2)
+        );
+
+        let empty = df.head(Some(0));
+        let d = counts(empty, &[], true)
+            .decide(
+                &Privacy {
+                    k: 1,
+                    max_suppression: 0.0,
+                },
+                "t",
+            )
+            .unwrap();
+        assert_eq!(
+            (d.rows_out, d.rows_suppressed, d.equivalence_classes),
+            (0, 0, 0)
+        );
     }
 
     #[test]
