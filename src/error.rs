@@ -40,9 +40,10 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The engine failed. The message comes from polars; our own plans never put cell values
-    /// of protected columns into expressions, so it names columns and operations only.
-    #[error("{context}: {source}")]
+    /// The engine failed. Only the kind of failure is shown: the engine's own messages can
+    /// quote a cell value (say, of a column whose type it inferred wrongly), and a value of a
+    /// protected column must never reach a terminal or a log.
+    #[error("{context}: {}", engine_message(.source))]
     Engine {
         context: String,
         source: polars::error::PolarsError,
@@ -74,4 +75,50 @@ impl Error {
     }
 }
 
+/// What may be said of an engine error: I/O failures and missing columns in full (they name
+/// paths and columns), anything else by its kind alone.
+pub fn engine_message(e: &polars::error::PolarsError) -> String {
+    use polars::error::PolarsError as P;
+    match e {
+        P::IO { error, .. } => format!("I/O error: {error}"),
+        P::Context { error, .. } | P::ExprContext { error, .. } => engine_message(error),
+        P::ColumnNotFound(msg) => format!("column not found: {msg}"),
+        P::NoData(_) => "no data".into(),
+        P::SchemaMismatch(_) | P::SchemaFieldNotFound(_) | P::StructFieldNotFound(_) => {
+            "the data does not match the expected schema (details withheld: they can quote cell values)".into()
+        }
+        P::ComputeError(_) | P::InvalidOperation(_) | P::OutOfBounds(_) | P::ShapeMismatch(_) => {
+            "a computation failed (details withheld: they can quote cell values)".into()
+        }
+        _ => "internal engine error (details withheld: they can quote cell values)".into(),
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::error::PolarsError as P;
+
+    #[test]
+    fn engine_errors_never_quote_values() {
+        let e = Error::Engine {
+            context: "tables.activity: writing the output".into(),
+            source: P::ComputeError("got non-null value for NULL-typed column: 11450.93".into()),
+        };
+        let msg = e.to_string();
+        assert!(msg.starts_with("tables.activity: writing the output: a computation failed"));
+        assert!(!msg.contains("11450.93"), "{msg}");
+        let nested = P::ExprContext {
+            error: Box::new(P::SchemaMismatch("value 'a@b.kz'".into())),
+            expr: "col(x)".into(),
+        };
+        assert!(!engine_message(&nested).contains("a@b.kz"));
+        let io = P::IO {
+            error: std::sync::Arc::new(std::io::Error::other("disk full")),
+            msg: None,
+        };
+        assert!(engine_message(&io).contains("disk full"));
+    }
+}

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -174,33 +175,23 @@ fn header(file: &Path, format: Format, delimiter: u8) -> Result<Vec<String>> {
                 .collect())
         }
         Format::Ndjson => {
-            let mut line = String::new();
-            let mut r = BufReader::new(open()?);
-            loop {
-                line.clear();
-                let n = r
-                    .read_line(&mut line)
-                    .map_err(Error::io("cannot read input", file))?;
-                if n == 0 {
-                    return Err(Error::Input(format!(
-                        "{}: the file holds no record",
-                        file.display()
-                    )));
+            // The engine's own schema inference, so that a key that first appears a few records
+            // in is a column here too (and so an unlisted column), not silently ignored.
+            let schema = LazyJsonLineReader::new(PlRefPath::new(file.to_string_lossy().as_ref()))
+                .finish()
+                .and_then(|mut lf| lf.collect_schema());
+            match schema {
+                Ok(schema) if !schema.is_empty() => {
+                    Ok(schema.iter_names().map(|n| n.to_string()).collect())
                 }
-                if !line.trim().is_empty() {
-                    break;
+                _ => {
+                    let why = open()
+                        .ok()
+                        .and_then(ndjson_fault)
+                        .unwrap_or_else(|| "holds no JSON record".into());
+                    Err(Error::Input(format!("{}: {why}", file.display())))
                 }
             }
-            let obj: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(line.trim_start_matches('\u{feff}')).map_err(|e| {
-                    Error::Input(format!(
-                        "{}: the first record is not a JSON object (line {}, column {})",
-                        file.display(),
-                        e.line(),
-                        e.column()
-                    ))
-                })?;
-            Ok(obj.keys().cloned().collect())
         }
         Format::Parquet => {
             let mut lf = LazyFrame::scan_parquet(
@@ -264,7 +255,10 @@ pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
             .with_missing_is_null(true)
             .finish()
             .map_err(Error::engine(context)),
+        // Text too: inference from the first records would type a column that starts empty
+        // as null and then fail on its first value.
         Format::Ndjson => LazyJsonLineReader::new_paths(paths.into())
+            .with_schema(Some(text_schema()))
             .finish()
             .map_err(Error::engine(context)),
         Format::Parquet => LazyFrame::scan_parquet_files(paths.into(), ScanArgsParquet::default())

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use predicates::prelude::*;
 
 fn small_project() -> Project {
     let p = Project::new(600, 3000, 13);
@@ -86,4 +87,94 @@ fn a_header_only_file_is_a_table_with_no_rows() {
     p.run(KEY).assert().success();
     assert_eq!(p.report()["tables"]["users"]["rows_in"], 0);
     assert_eq!(read_parquet(&p.output_file("users")).rows, 0);
+}
+
+fn ndjson_project() -> Project {
+    let p = Project::with_format(300, 1500, 17, "ndjson");
+    p.edit_job(|j| {
+        j.replace("format = \"csv\"", "")
+            .replace("*.csv", "*.ndjson")
+            .replace("k = 10", "k = 2")
+            .replace("max_suppression = 0.05", "max_suppression = 0.9")
+    });
+    p
+}
+
+#[test]
+fn ndjson_key_appearing_late_is_an_unlisted_column() {
+    let p = ndjson_project();
+    p.run(KEY).assert().success();
+    let f = p.path().join("sample_data/users/users.ndjson");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[3] = lines[3].replacen('{', "{\"passport_no\":\"N1234567\",", 1);
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("`passport_no` has no action"))
+        .stderr(predicates::str::contains("N1234567").not());
+}
+
+#[test]
+fn malformed_ndjson_names_file_and_line() {
+    let p = ndjson_project();
+    let f = p.path().join("sample_data/users/users.ndjson");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[4] = "{\"user_id\": \"1\", \"email\": \"leak@mail.kz\"".into();
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("users.ndjson"))
+        .stderr(predicates::str::contains("line 5"))
+        .stderr(predicates::str::contains("leak@mail.kz").not());
+}
+
+/// JSON numbers read as text give the same pseudonyms and amounts as the CSV's digits.
+#[test]
+fn typed_ndjson_values_give_the_same_output_as_csv_text() {
+    let p = small_project();
+    p.run(KEY).assert().success();
+    let users_csv = read_parquet(&p.output_file("users"));
+    let activity_csv = read_parquet(&p.output_file("activity"));
+
+    for table in ["users", "activity"] {
+        let dir = p.path().join("sample_data").join(table);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let mut r = csv::Reader::from_path(&f).unwrap();
+            let header = r.headers().unwrap().clone();
+            let mut out = String::new();
+            for rec in r.records() {
+                let rec = rec.unwrap();
+                let mut obj = serde_json::Map::new();
+                for (h, v) in header.iter().zip(rec.iter()) {
+                    let value = match (h, v) {
+                        (_, "") => serde_json::Value::Null,
+                        ("user_id", v) => serde_json::json!(v.parse::<i64>().unwrap()),
+                        ("amount_kzt", v) => serde_json::json!(v.parse::<f64>().unwrap()),
+                        (_, v) => serde_json::json!(v),
+                    };
+                    obj.insert(h.to_string(), value);
+                }
+                out.push_str(&serde_json::Value::Object(obj).to_string());
+                out.push('\n');
+            }
+            std::fs::write(f.with_extension("ndjson"), out).unwrap();
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+    p.edit_job(|j| {
+        j.replace("format = \"csv\"", "")
+            .replace("*.csv", "*.ndjson")
+    });
+    p.run(KEY).assert().success();
+    assert!(read_parquet(&p.output_file("users")).values == users_csv.values);
+    assert!(read_parquet(&p.output_file("activity")).values == activity_csv.values);
 }
