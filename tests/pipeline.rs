@@ -10,6 +10,15 @@ use common::*;
 const USERS: u64 = 5000;
 const EVENTS: u64 = 50000;
 
+/// Midnight UTC of the run date minus the job's 1826 days: the first instant kept.
+fn retention_cutoff() -> chrono::DateTime<chrono::Utc> {
+    let run = chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap();
+    (run - chrono::Duration::days(1826))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
 fn project_after_run() -> Project {
     let p = Project::new(USERS, EVENTS, 7);
     p.run(KEY).assert().success();
@@ -136,11 +145,7 @@ fn pseudonyms_are_keyed_hmacs_that_join_users_to_activity() {
 #[test]
 fn retention_removes_exactly_the_old_rows() {
     let p = project_after_run();
-    let run = chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap();
-    let cutoff = (run - chrono::Duration::days(1826))
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc();
+    let cutoff = retention_cutoff();
     let rows = p.input_rows("activity");
     let expired = rows
         .iter()
@@ -322,11 +327,7 @@ fn report_has_the_documented_fields() {
 #[test]
 fn invalid_values_are_counted_exactly() {
     let p = project_after_run();
-    let run = chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap();
-    let cutoff = (run - chrono::Duration::days(1826))
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc();
+    let cutoff = retention_cutoff();
     let bad_ips = p
         .input_rows("activity")
         .iter()

@@ -98,9 +98,20 @@ pub(crate) fn map_text<F>(input: Expr, tally: Tally, f: F) -> Expr
 where
     F: Fn(&str, &mut String) -> bool + Send + Sync + 'static,
 {
+    map_text_with(input, tally, move |_: &mut (), v, out| f(v, out))
+}
+
+/// [`map_text`] with a state that lives for one batch of values (a cache, say), made fresh by
+/// `S::default()` for each batch so that threads never share it.
+pub(crate) fn map_text_with<S, F>(input: Expr, tally: Tally, f: F) -> Expr
+where
+    S: Default,
+    F: Fn(&mut S, &str, &mut String) -> bool + Send + Sync + 'static,
+{
     input.map(
         move |c: Column| {
             let text = as_text(&c)?;
+            let mut state = S::default();
             let mut buf = String::new();
             let mut bad = 0u64;
             let mut builder = StringChunkedBuilder::new(c.name().clone(), text.len());
@@ -110,7 +121,7 @@ where
                     Some(v) if v.trim().is_empty() => builder.append_null(),
                     Some(v) => {
                         buf.clear();
-                        if f(v, &mut buf) {
+                        if f(&mut state, v, &mut buf) {
                             builder.append_value(&buf);
                         } else {
                             bad += 1;

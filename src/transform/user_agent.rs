@@ -32,29 +32,23 @@ pub fn families(ua: &str) -> Option<String> {
 }
 
 pub fn expr(input: Expr, tally: Tally) -> Expr {
-    input.map(
-        move |c: Column| {
-            let text = super::as_text(&c)?;
-            let mut cache: HashMap<&str, Option<String>> = HashMap::new();
-            let mut bad = 0u64;
-            let mut builder = StringChunkedBuilder::new(c.name().clone(), text.len());
-            for v in text.iter() {
-                match v {
-                    None => builder.append_null(),
-                    Some(v) if v.trim().is_empty() => builder.append_null(),
-                    Some(v) => match cache.entry(v).or_insert_with(|| families(v)) {
-                        Some(f) => builder.append_value(f.as_str()),
-                        None => {
-                            bad += 1;
-                            builder.append_null()
-                        }
-                    },
+    // Each batch parses each distinct user agent once.
+    super::map_text_with(
+        input,
+        tally,
+        |cache: &mut HashMap<String, Option<String>>, v, out| {
+            let parsed = match cache.get(v) {
+                Some(p) => p,
+                None => cache.entry(v.to_string()).or_insert_with(|| families(v)),
+            };
+            match parsed {
+                Some(f) => {
+                    out.push_str(f);
+                    true
                 }
+                None => false,
             }
-            tally.add(bad);
-            Ok(builder.finish().into_column())
         },
-        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
     )
 }
 
