@@ -36,10 +36,10 @@ fn check_prints_the_plan_and_writes_nothing() {
         .args(["check", "jobs/marketing_research.toml"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("table users: 1 Csv file(s)"))
-        .stdout(predicate::str::contains("table activity: 7 Csv file(s)"))
+        .stdout(predicate::str::contains("table users: 1 csv file from"))
+        .stdout(predicate::str::contains("table activity: 7 csv files from"))
         .stdout(predicate::str::contains(
-            "birth_date       generalize    age         quasi       age_band",
+            "birth_date       generalize    age         quasi       age_band           band 10, top 70+",
         ))
         .stdout(predicate::str::contains("full_name        drop"))
         .stdout(predicate::str::contains(

@@ -5,13 +5,15 @@
 //! ```text
 //! $ anonymize check jobs/marketing_research.toml
 //! job marketing_research (jobs/marketing_research.toml)
-//! key: environment variable ANONYMIZE_KEY, key_id 3f9c0a1b2c3d4e5f
-//! output: jobs/../out/marketing_research
+//! key: environment variable ANONYMIZE_KEY, key_id 44cf8b1a7e025bcb
+//! output: out/marketing_research
 //!
-//! table users: 1 csv file(s) from jobs/../sample_data/users/*.csv
-//!   k = 10 distinct user_id per class, at most 2% of rows suppressed
-//!   column       action        method     role   output
-//!   user_id      pseudonymize  -          -      user_id
+//! table users: 1 csv file from sample_data/users/*.csv
+//!   k = 10 distinct user_id per class, at most 5% of rows suppressed
+//!   column           action        method      role        output             details
+//!   user_id          pseudonymize  -           -           user_id            32 hex characters
+//!   full_name        drop          -           -           -
+//!   birth_date       generalize    age         quasi       age_band           band 10, top 70+
 //!   ...
 //! ```
 
@@ -57,12 +59,13 @@ pub fn execute(a: Args) -> Result<(), Error> {
     let _ = writeln!(out, "output: {}", job.output.display());
     for p in &planned {
         let t = p.table;
+        let n = p.source.files.len();
         let _ = writeln!(
             out,
-            "\ntable {}: {} {:?} file(s) from {}",
+            "\ntable {}: {n} {} file{} from {}",
             t.name,
-            p.source.files.len(),
-            p.source.format,
+            p.source.format.name(),
+            if n == 1 { "" } else { "s" },
             p.pattern
         );
         if let Some(r) = &t.retention {
@@ -86,17 +89,22 @@ pub fn execute(a: Args) -> Result<(), Error> {
                 let _ = writeln!(out, "  no quasi-identifiers: no k-anonymity");
             }
         }
-        let _ = writeln!(
-            out,
-            "  {:<16} {:<13} {:<11} {:<11} output",
-            "column", "action", "method", "role"
+        row(
+            &mut out,
+            ["column", "action", "method", "role", "output", "details"],
         );
         for name in &p.source.columns {
             let Some(c) = t.column(name) else {
-                let _ = writeln!(
-                    out,
-                    "  {name:<16} {:<13} {:<11} {:<11} -",
-                    "drop (unlisted)", "-", "-"
+                row(
+                    &mut out,
+                    [
+                        name,
+                        "drop",
+                        "-",
+                        "-",
+                        "-",
+                        "not in the job (unlisted = \"drop\")",
+                    ],
                 );
                 continue;
             };
@@ -111,13 +119,27 @@ pub fn execute(a: Args) -> Result<(), Error> {
             } else {
                 c.output.as_str()
             };
-            let _ = writeln!(
-                out,
-                "  {name:<16} {action:<13} {:<11} {role:<11} {output}",
-                method.unwrap_or("-")
+            row(
+                &mut out,
+                [
+                    name,
+                    action,
+                    method.unwrap_or("-"),
+                    role,
+                    output,
+                    &c.details(),
+                ],
             );
         }
     }
     print!("{out}");
     Ok(())
+}
+
+/// One line of the column table, aligned.
+fn row(out: &mut String, cells: [&str; 6]) {
+    let [name, action, method, role, output, details] = cells;
+    let line = format!("  {name:<16} {action:<13} {method:<11} {role:<11} {output:<18} {details}");
+    out.push_str(line.trim_end());
+    out.push('\n');
 }

@@ -151,6 +151,41 @@ impl Column {
     }
 }
 
+impl Column {
+    /// The action's parameters in a few words, for `check`: `band 10, top 70`, `level 2 of …`.
+    pub fn details(&self) -> String {
+        match &self.action {
+            ColumnAction::Drop => String::new(),
+            ColumnAction::Keep(ty) => format!("type {}", ty.name()),
+            ColumnAction::Pseudonymize { length } => format!("{length} hex characters"),
+            ColumnAction::Generalize(g) => match g {
+                Generalizer::Age { band, top } => match top {
+                    Some(top) => format!("band {band}, top {top}+"),
+                    None => format!("band {band}"),
+                },
+                Generalizer::Truncate(to) => format!("to {}", to.name()),
+                Generalizer::IpPrefix { v4, v6 } => format!("IPv4 /{v4}, IPv6 /{v6}"),
+                Generalizer::Bins(edges) => format!(
+                    "edges {}",
+                    edges
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Generalizer::Hierarchy { file, level, .. } => format!(
+                    "level {level} of {}",
+                    file.file_name()
+                        .map(|f| f.to_string_lossy())
+                        .unwrap_or_default()
+                ),
+                Generalizer::Url => "scheme, host, path".into(),
+                Generalizer::UserAgent => "browser / OS / device".into(),
+            },
+        }
+    }
+}
+
 impl Generalizer {
     pub fn method_name(&self) -> &'static str {
         match self {

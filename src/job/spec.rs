@@ -228,6 +228,41 @@ impl Method {
     }
 }
 
+impl ValueType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Int => "int",
+            ValueType::Float => "float",
+            ValueType::Bool => "bool",
+            ValueType::Date => "date",
+            ValueType::Timestamp => "timestamp",
+        }
+    }
+}
+
+impl TruncateTo {
+    pub fn name(self) -> &'static str {
+        match self {
+            TruncateTo::Hour => "hour",
+            TruncateTo::Day => "day",
+            TruncateTo::Week => "week",
+            TruncateTo::Month => "month",
+            TruncateTo::Year => "year",
+        }
+    }
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
 impl Action {
     pub fn name(self) -> &'static str {
         match self {
