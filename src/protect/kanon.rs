@@ -142,8 +142,9 @@ impl Counts {
     /// Classes over the given quasi-identifiers: subjects and rows per class.
     fn classes(&self, qis: &[String]) -> Result<LazyFrame> {
         let subjects = if self.has_subject() {
-            // One row of `kept` per (class, subject): counting rows counts people.
-            len().cast(DataType::UInt64)
+            // One row of `kept` per (class, subject): counting them counts people. A missing
+            // subject is nobody we can vouch for, so it does not count towards k.
+            col(SUBJECT).count().cast(DataType::UInt64)
         } else {
             col(ROWS).sum()
         };
@@ -348,6 +349,39 @@ mod tests {
         assert_eq!(d.rows_suppressed, 1);
         assert_eq!(d.equivalence_classes, 2);
         assert_eq!(d.suppress.height(), 1);
+    }
+
+    #[test]
+    fn rows_without_a_subject_do_not_count_as_people() {
+        let df = df!(
+            "user" => [Some("u1"), Some("u2"), None, None, None],
+            "q" => ["A", "A", "A", "A", "A"],
+        )
+        .unwrap();
+        let c = counts(df, &["q"], true);
+        let d = c
+            .decide(
+                &Privacy {
+                    k: 3,
+                    max_suppression: 1.0,
+                },
+                "t",
+            )
+            .unwrap();
+        assert_eq!((d.rows_suppressed, d.subjects_suppressed), (5, 2));
+        let d = c
+            .decide(
+                &Privacy {
+                    k: 2,
+                    max_suppression: 0.0,
+                },
+                "t",
+            )
+            .unwrap();
+        assert_eq!(
+            (d.rows_out, d.subjects_out, d.min_class_subjects),
+            (5, 2, Some(2))
+        );
     }
 
     #[test]
