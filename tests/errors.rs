@@ -214,3 +214,58 @@ fn json_logs_are_one_object_a_line_without_the_key() {
     assert!(n >= 3);
     assert!(stderr.contains("\"table\":\"activity\""));
 }
+
+/// Input that CSV parsers read differently (here, a dropped e-mail address would shift into a
+/// kept column) is rejected before the engine sees it.
+#[test]
+fn malformed_quoting_is_rejected_not_misread() {
+    let (p, snap) = project_with_output();
+    let f = p.path().join("sample_data/users/users.csv");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(lines[2].as_bytes());
+    let rec = r.records().next().unwrap().unwrap();
+    let mut fields: Vec<String> = rec.iter().map(|v| v.to_string()).collect();
+    fields[1] = "\"Ivan\"x\"".into();
+    fields[2] = "\"z,ivan.leak@mail.kz\"\"".into();
+    lines[2] = fields.join(",");
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("users.csv: line 3"))
+        .stderr(predicate::str::contains("leak").not());
+    assert_untouched(&p, &snap);
+
+    // A blank line in the middle is an error too, not a row of nulls.
+    lines[2] = String::new();
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("line 3: a blank line"));
+    assert_untouched(&p, &snap);
+}
+
+/// A file without its header row has data where the names should be: the error must not
+/// print them.
+#[test]
+fn a_missing_header_row_is_reported_without_printing_the_data() {
+    let (p, snap) = project_with_output();
+    let f = p.path().join("sample_data/users/users.csv");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let first_row = text.lines().nth(1).unwrap().to_string();
+    let without_header: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&f, without_header).unwrap();
+    let out = p.run(KEY).assert().code(3).get_output().stderr.clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert!(stderr.contains("names withheld"), "{stderr}");
+    for value in first_row.split(',') {
+        if value.len() > 3 {
+            assert!(!stderr.contains(value), "{value} printed: {stderr}");
+        }
+    }
+    assert_untouched(&p, &snap);
+}

@@ -7,6 +7,8 @@
 //! vintages. CSV is read with every column as text: types are the job's business (see
 //! [`crate::transform::keep`]), not the reader's guess.
 
+mod csv_check;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 
@@ -113,26 +115,46 @@ fn format_of(path: &Path) -> Option<Format> {
 /// Every input column must have an action, and every column the job names must be there.
 fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
     let name = &table.name;
+    // A header's names are safe to print, but a file without a header row (or read with the
+    // wrong format or delimiter) has data where its names should be. Names are printed only
+    // when the header is plausibly this table's: most of its names are in the job.
+    let known = columns.iter().filter(|c| table.column(c).is_some()).count();
+    let plausible = known > 0 && known * 2 >= columns.len();
+    let show = |c: &str| {
+        if plausible {
+            format!("column `{}`", c.chars().take(64).collect::<String>())
+        } else {
+            format!(
+                "a column (names withheld: only {known} of the header's {} names are in the \
+                 job, so the first row may be data: is the header row missing, or the format \
+                 or delimiter wrong?)",
+                columns.len()
+            )
+        }
+    };
     let mut seen = HashSet::new();
     for c in columns {
         if c.starts_with("__anonymize") {
             return Err(Error::Input(format!(
-                "{}: column `{c}` uses a name reserved for the tool (`__anonymize…`)",
-                file.display()
+                "{}: {} uses a name reserved for the tool (`__anonymize…`)",
+                file.display(),
+                show(c)
             )));
         }
         if !seen.insert(c.as_str()) {
             return Err(Error::Input(format!(
-                "{}: column `{c}` appears twice in the header",
-                file.display()
+                "{}: {} appears twice in the header",
+                file.display(),
+                show(c)
             )));
         }
         if table.unlisted == Unlisted::Error && table.column(c).is_none() {
             return Err(Error::Input(format!(
-                "{}: input column `{c}` has no action in the job; add it under \
+                "{}: input {} has no action in the job; add it under \
                  [tables.{name}.columns] (drop, keep, pseudonymize or generalize), or set \
                  `unlisted = \"drop\"` for the table",
-                file.display()
+                file.display(),
+                show(c)
             )));
         }
     }
@@ -266,11 +288,12 @@ pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
     }
 }
 
-/// Checks that every row of every CSV file has the header's number of fields and is UTF-8.
+/// Checks that every CSV file is well-formed RFC 4180 in UTF-8 with the header's number of
+/// fields on every row (see [`csv_check`]).
 ///
-/// The engine's CSV reader fills short rows with nulls and ignores surplus fields without a
-/// word, which would shift or lose data silently; a nightly job must stop instead, naming the
-/// file and line. Files are checked in parallel, one thread a core; other formats carry their
+/// The engine's CSV reader fills short rows with nulls, ignores surplus fields and reads
+/// malformed quoting its own way, all without a word, which would shift or lose data silently;
+/// a nightly job must stop instead, naming the file and line. Files are checked in parallel, one thread a core; other formats carry their
 /// own structure and are checked by the engine as it reads them.
 pub fn validate(source: &Source, delimiter: u8) -> Result<()> {
     if source.format != Format::Csv {
@@ -335,23 +358,7 @@ pub fn locate_fault(source: &Source, delimiter: u8) -> Option<String> {
 }
 
 fn csv_fault(f: std::fs::File, delimiter: u8) -> Option<String> {
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .buffer_capacity(1 << 20)
-        .from_reader(f);
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match r.read_byte_record(&mut record) {
-            Ok(true) => {
-                if std::str::from_utf8(record.as_slice()).is_err() {
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
-                    return Some(format!("line {line}: not valid UTF-8"));
-                }
-            }
-            Ok(false) => return None,
-            Err(e) => return Some(csv_error(&e)),
-        }
-    }
+    csv_check::first_fault(BufReader::with_capacity(1 << 20, f), delimiter)
 }
 
 fn ndjson_fault(f: std::fs::File) -> Option<String> {
