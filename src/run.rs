@@ -171,7 +171,11 @@ fn protect(p: &Planned, ctx: &Context) -> Result<(kanon::Counts, Decision)> {
         .quasi_identifiers()
         .filter_map(|c| Some((c.output.clone(), transform::column_expr(c, ctx, &scratch)?)))
         .collect();
-    let subject = t.subject.as_deref().map(col);
+    let subject = t
+        .subject
+        .as_deref()
+        .and_then(|s| t.column(s))
+        .map(|c| subject_expr(c, ctx));
     let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &t.name)
         .map_err(|e| read_error(e, p))?;
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
@@ -182,6 +186,27 @@ fn protect(p: &Planned, ctx: &Context) -> Result<(kanon::Counts, Decision)> {
     });
     let decision = counts.decide(&privacy, &t.name)?;
     Ok((counts, decision))
+}
+
+/// The value that tells people apart, as the output will hold it: a kept or generalized subject
+/// is counted after its method (`007` kept as an int is the person `7`); a pseudonymized or
+/// dropped one as its text, which the keyed hash maps one to one. Blank is nobody.
+fn subject_expr(c: &crate::job::Column, ctx: &Context) -> Expr {
+    match &c.action {
+        ColumnAction::Keep(_) | ColumnAction::Generalize(_) => {
+            transform::column_expr(c, ctx, &ColumnTallies::default())
+                .map(|e| e.cast(DataType::String))
+                .unwrap_or_else(|| lit(NULL))
+        }
+        ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => transform::map_text(
+            col(c.name.as_str()),
+            transform::Tally::default(),
+            |v, out| {
+                out.push_str(v);
+                true
+            },
+        ),
+    }
 }
 
 /// An engine failure while reading is most often a malformed file: find the file and line.

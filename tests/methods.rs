@@ -157,3 +157,103 @@ fn every_method_has_its_documented_form_and_type() {
         serde_json::json!(["gender", "registered_year"])
     );
 }
+
+/// Parquet input with real types (integers, floats, zoned timestamps), and a timestamp as a
+/// quasi-identifier: counted, suppressed and written like any other.
+#[test]
+fn typed_parquet_input_and_an_hour_quasi_identifier() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let micros = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_micros()
+    };
+    let ts = Series::new(
+        "ts".into(),
+        [
+            micros("2026-11-19T10:15:00Z"),
+            micros("2026-11-19T10:40:00Z"),
+            micros("2026-11-19T15:59:59+05:00"), // 10:59:59 UTC
+            micros("2026-11-19T11:05:00Z"),      // alone in its hour
+            micros("2026-09-01T10:00:00Z"),      // older than 30 days
+        ],
+    )
+    .cast(&DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    ))
+    .unwrap();
+    let mut df = DataFrame::new_infer_height(vec![
+        Series::new("user_id".into(), [1i64, 2, 3, 1, 2]).into_column(),
+        ts.into_column(),
+        Series::new("amount".into(), [1.5f64, -0.0, 3.0, 4.0, 5.0]).into_column(),
+    ])
+    .unwrap();
+    let f = std::fs::File::create(dir.path().join("events.parquet")).unwrap();
+    ParquetWriter::new(f).finish(&mut df).unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        r#"
+name = "typed"
+output = "out"
+[key]
+env = "ANONYMIZE_KEY"
+[tables.events]
+input = "events.parquet"
+subject = "user_id"
+retention = { column = "ts", days = 30 }
+[tables.events.privacy]
+k = 2
+max_suppression = 0.5
+[tables.events.columns]
+user_id = { action = "pseudonymize" }
+ts      = { action = "generalize", method = "truncate", to = "hour", role = "quasi", as = "hour" }
+amount  = { action = "keep", type = "float" }
+"#,
+    )
+    .unwrap();
+    bin()
+        .current_dir(dir.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args(["run", "job.toml", "--run-date", RUN_DATE])
+        .assert()
+        .success();
+    let t = read_parquet(
+        &dir.path()
+            .join(format!("out/events/run_date={RUN_DATE}/part-00000.parquet")),
+    );
+    assert_eq!(t.rows, 3);
+    let hours: HashSet<&str> = t
+        .column("hour")
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(hours.len(), 1);
+    assert!(
+        hours.iter().all(|h| h.starts_with("2026-11-19T10:00:00")),
+        "{hours:?}"
+    );
+    assert!(matches!(
+        t.dtype("hour"),
+        arrow::datatypes::DataType::Timestamp(_, Some(_))
+    ));
+    // Integer ids are pseudonymized as their text: the same pseudonym as "1" from a CSV.
+    assert!(t.column("user_id").contains(&Some(pseudonym(KEY, "1"))));
+    assert!(!t.column("amount").contains(&Some("-0.0".into())));
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            dir.path()
+                .join(format!("out/_reports/run_date={RUN_DATE}.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let e = &report["tables"]["events"];
+    assert_eq!(
+        (e["rows_expired"].as_u64(), e["rows_suppressed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(e["subjects_out"], 3);
+}

@@ -37,7 +37,12 @@ pub fn expr(input: Expr, ty: ValueType, tally: Tally) -> Expr {
             map_physical::<Int64Type, _>(input, out, tally, |v| v.trim().parse().ok())
         }
         ValueType::Float => map_physical::<Float64Type, _>(input, out, tally, |v| {
-            v.trim().parse::<f64>().ok().filter(|x| x.is_finite())
+            // `+ 0.0` turns -0 into 0: one value, one class, one way of writing it.
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(|x| x + 0.0)
         }),
         // Booleans go through 0/1 in Int32, a numeric physical type the helper can build.
         ValueType::Bool => {
@@ -58,7 +63,8 @@ mod tests {
 
     #[test]
     fn types_and_counts() {
-        let df = df!("x" => [Some("12990.00"), Some("abc"), Some(""), None, Some("1")]).unwrap();
+        let df = df!("x" => [Some("12990.00"), Some("abc"), Some(""), None, Some("1"), Some("-0")])
+            .unwrap();
         let tally = Tally::default();
         let out = df
             .lazy()
@@ -70,7 +76,16 @@ mod tests {
             .collect()
             .unwrap();
         let f: Vec<_> = out.column("f").unwrap().f64().unwrap().iter().collect();
-        assert_eq!(f, [Some(12990.0), None, None, None, Some(1.0)]);
+        assert_eq!(f, [Some(12990.0), None, None, None, Some(1.0), Some(0.0)]);
+        assert!(
+            out.column("f")
+                .unwrap()
+                .f64()
+                .unwrap()
+                .get(5)
+                .unwrap()
+                .is_sign_positive()
+        );
         assert_eq!(tally.get(), 1);
         assert_eq!(out.column("s").unwrap().dtype(), &DataType::String);
         assert_eq!(out.column("b").unwrap().dtype(), &DataType::Boolean);

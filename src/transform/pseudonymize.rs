@@ -55,8 +55,10 @@ pub fn expr(input: Expr, key: &Key, length: usize) -> Expr {
             let mut builder = StringChunkedBuilder::new(c.name().clone(), text.len());
             for v in text.iter() {
                 match v {
-                    // Empty stays null: a pseudonym of "" would make all the empties one person.
-                    None | Some("") => builder.append_null(),
+                    // Empty and blank stay null: a pseudonym of "" would make all the empties
+                    // one person.
+                    None => builder.append_null(),
+                    Some(v) if v.trim().is_empty() => builder.append_null(),
                     Some(v) => {
                         p.write(v.as_bytes(), &mut buf);
                         // hex digits are ASCII, so this is valid UTF-8.
@@ -107,7 +109,7 @@ mod tests {
 
     #[test]
     fn empty_and_null_stay_null_and_numbers_hash_as_text() {
-        let df = df!("v" => [Some("1000001"), Some(""), None]).unwrap();
+        let df = df!("v" => [Some("1000001"), Some(" "), None]).unwrap();
         let k = key(b'a');
         let out = df
             .lazy()
