@@ -15,7 +15,7 @@ use tracing::info;
 
 use crate::error::{Error, Result};
 use crate::job::{ColumnAction, Job, Privacy, Table};
-use crate::protect::kanon::{self, Decision};
+use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::{STATE, retention};
 use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
@@ -257,9 +257,18 @@ fn write_table(
             kanon::join_args(JoinType::Anti),
         );
     }
-    let file = staging
+    let (file, path) = staging
         .write_table(lf, &t.name, metadata(job, ctx, t))
         .map_err(|e| read_error(e, p))?;
+
+    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let subject = match t.subject.as_deref().and_then(|s| t.column(s)) {
+        None => Subject::Rows,
+        Some(c) if matches!(c.action, ColumnAction::Drop) => Subject::Dropped,
+        Some(c) => Subject::Column(c.output.as_str()),
+    };
+    let k = t.privacy.map(|p| p.k).unwrap_or(1);
+    kanon::verify(&path, &qis, subject, k, decision, &t.name)?;
     Ok((file, tallies))
 }
 

@@ -64,13 +64,13 @@ impl Staging {
     }
 
     /// Streams `lf` into the table's staged partition. Returns the file's path relative to the
-    /// output directory (as it will be after the commit).
+    /// output directory (as it will be after the commit) and its staged path.
     pub fn write_table(
         &self,
         lf: LazyFrame,
         table: &str,
         metadata: Vec<(String, String)>,
-    ) -> Result<String> {
+    ) -> Result<(String, PathBuf)> {
         let dir = self.staged_partition(table);
         fs::create_dir_all(&dir).map_err(Error::io("cannot create the staging directory", &dir))?;
         let file = dir.join(PART_FILE);
@@ -96,7 +96,10 @@ impl Staging {
         .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
         .map_err(Error::engine(format!("tables.{table}: writing the output")))?;
         sync_file(&file)?;
-        Ok(format!("{table}/{}/{PART_FILE}", partition(self.run_date)))
+        Ok((
+            format!("{table}/{}/{PART_FILE}", partition(self.run_date)),
+            file,
+        ))
     }
 
     /// Moves the staged partitions and the report into place. On failure, what was already

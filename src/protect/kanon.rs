@@ -30,6 +30,8 @@ pub struct Counts {
 pub struct Decision {
     /// The classes to leave out: one row per class, quasi-identifier columns only.
     pub suppress: DataFrame,
+    /// The classes that may be written: quasi-identifier columns only.
+    pub keep: DataFrame,
     /// With no quasi-identifiers the whole table is one class: when it is under k, every row
     /// goes (there are no key columns to join on).
     pub suppress_all: bool,
@@ -54,6 +56,114 @@ fn sum_u64(df: &DataFrame, column: &str) -> Result<u64> {
         .and_then(|c| c.as_materialized_series().sum::<u64>())
         .map_err(Error::engine("summing counts"))?;
     Ok(s)
+}
+
+/// Checks the written file before it is committed: as many rows as pass 1 decided, and k on
+/// what is actually there. Both passes read the same files, so this fails only if the input
+/// changed between them; it makes "k holds on the output" true by construction rather than
+/// by assumption. `subject` is the subject's output column, if it has one; without it (the
+/// subject was dropped) every written class must be one that pass 1 approved.
+pub fn verify(
+    file: &std::path::Path,
+    qis: &[String],
+    subject: Subject<'_>,
+    k: u32,
+    decision: &Decision,
+    table: &str,
+) -> Result<()> {
+    let changed = |what: String| {
+        Error::Input(format!(
+            "tables.{table}: the input changed while the run read it ({what}); nothing was \
+             committed, run again once the exports are complete"
+        ))
+    };
+    let scan = || {
+        LazyFrame::scan_parquet(
+            PlRefPath::new(file.to_string_lossy().as_ref()),
+            ScanArgsParquet::default(),
+        )
+        .map_err(Error::engine(format!(
+            "tables.{table}: reading the output back"
+        )))
+    };
+    let rows = collect(
+        scan()?.select([len().cast(DataType::UInt64)]),
+        "reading the output back",
+    )?;
+    let written = rows
+        .columns()
+        .first()
+        .and_then(|c| c.u64().ok()?.get(0))
+        .unwrap_or(0);
+    if written != decision.rows_out {
+        return Err(changed(format!(
+            "{} rows were counted, {written} written",
+            decision.rows_out
+        )));
+    }
+    if qis.is_empty() || written == 0 {
+        return Ok(());
+    }
+    let keys: Vec<Expr> = qis.iter().map(|q| col(q.as_str())).collect();
+    let people = match subject {
+        Subject::Column(name) => Some(col(name).drop_nulls().n_unique()),
+        Subject::Rows => Some(len()),
+        Subject::Dropped => None,
+    };
+    let first_u64 = |df: &DataFrame| {
+        df.columns()
+            .first()
+            .and_then(|c| c.u64().ok()?.get(0))
+            .unwrap_or(0)
+    };
+    match people {
+        Some(people) => {
+            let smallest = collect(
+                scan()?
+                    .group_by(keys)
+                    .agg([people.cast(DataType::UInt64).alias(SUBJECTS)])
+                    .select([col(SUBJECTS).min()]),
+                "reading the output back",
+            )?;
+            let min = first_u64(&smallest);
+            if min < u64::from(k) {
+                return Err(changed(format!(
+                    "a written class holds {min} people, k = {k}"
+                )));
+            }
+        }
+        None => {
+            let unapproved = collect(
+                scan()?
+                    .select(keys.clone())
+                    .unique(None, UniqueKeepStrategy::Any)
+                    .join(
+                        decision.keep.clone().lazy(),
+                        keys.clone(),
+                        keys,
+                        join_args(JoinType::Anti),
+                    )
+                    .select([len().cast(DataType::UInt64)]),
+                "reading the output back",
+            )?;
+            let n = first_u64(&unapproved);
+            if n > 0 {
+                return Err(changed(format!("{n} written classes were not counted")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Who the written rows are about, for [`verify`].
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// The subject's output column (a pseudonym, say).
+    Column(&'a str),
+    /// No subject column: every row is a person.
+    Rows,
+    /// The subject was dropped from the output.
+    Dropped,
 }
 
 /// Pass 1. `lf` must carry the [`STATE`] column; `qis` are the quasi-identifier expressions,
@@ -249,7 +359,14 @@ impl Counts {
             .column(SUBJECTS)
             .ok()
             .and_then(|c| c.as_materialized_series().min::<u64>().ok().flatten());
+        let keep = large
+            .clone()
+            .lazy()
+            .select(qi_cols.clone())
+            .collect()
+            .map_err(Error::engine("counting classes"))?;
         Ok(Decision {
+            keep,
             suppress_all: self.qis.is_empty() && small.height() > 0,
             suppress,
             rows_suppressed,
@@ -349,6 +466,54 @@ mod tests {
         assert_eq!(d.rows_suppressed, 1);
         assert_eq!(d.equivalence_classes, 2);
         assert_eq!(d.suppress.height(), 1);
+    }
+
+    /// What pass 1 decided is checked against what pass 2 wrote: if the input changed in
+    /// between, the run fails instead of committing a class under k.
+    #[test]
+    fn verify_catches_an_output_that_differs_from_the_counts() {
+        let counted = df!("user" => ["1", "2", "3", "4"], "q" => ["A", "A", "B", "B"]).unwrap();
+        let d = counts(counted, &["q"], true)
+            .decide(
+                &Privacy {
+                    k: 2,
+                    max_suppression: 0.0,
+                },
+                "t",
+            )
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let write = |df: &mut DataFrame| {
+            let path = dir.path().join("part.parquet");
+            ParquetWriter::new(std::fs::File::create(&path).unwrap())
+                .finish(df)
+                .unwrap();
+            path
+        };
+        let qis = ["q".to_string()];
+        let same =
+            write(&mut df!("user" => ["1", "2", "3", "4"], "q" => ["A", "A", "B", "B"]).unwrap());
+        verify(&same, &qis, Subject::Column("user"), 2, &d, "t").unwrap();
+
+        // Same number of rows, but one class now holds one person.
+        let shifted =
+            write(&mut df!("user" => ["1", "2", "3", "4"], "q" => ["A", "A", "A", "C"]).unwrap());
+        let e = verify(&shifted, &qis, Subject::Column("user"), 2, &d, "t").unwrap_err();
+        assert!(e.to_string().contains("1 people, k = 2"), "{e}");
+        // Without a subject column in the output, an uncounted class is caught.
+        let e = verify(&shifted, &qis, Subject::Dropped, 2, &d, "t").unwrap_err();
+        assert!(e.to_string().contains("were not counted"), "{e}");
+        // A different number of rows.
+        let more = write(
+            &mut df!("user" => ["1", "2", "3", "4", "5"], "q" => ["A", "A", "B", "B", "B"])
+                .unwrap(),
+        );
+        let e = verify(&more, &qis, Subject::Column("user"), 2, &d, "t").unwrap_err();
+        assert!(
+            matches!(e, Error::Input(_))
+                && e.to_string().contains("4 rows were counted, 5 written"),
+            "{e}"
+        );
     }
 
     #[test]
