@@ -92,7 +92,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let planned = plan(job, opts)?;
     for p in &planned {
         let t0 = Instant::now();
-        read::validate(&p.source, p.table.delimiter)?;
+        read::validate(&p.source, p.table)?;
         tracing::debug!(table = %p.table.name, stage = "validate", seconds = t0.elapsed().as_secs_f64(), "input rows well-formed");
     }
 
@@ -212,7 +212,7 @@ fn subject_expr(c: &crate::job::Column, ctx: &Context) -> Expr {
 /// An engine failure while reading is most often a malformed file: find the file and line.
 fn read_error(e: Error, p: &Planned) -> Error {
     match e {
-        Error::Engine { .. } => match read::locate_fault(&p.source, p.table.delimiter) {
+        Error::Engine { .. } => match read::locate_fault(&p.source, p.table) {
             Some(at) => Error::Input(format!("tables.{}: {at}", p.table.name)),
             None => e,
         },

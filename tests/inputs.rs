@@ -106,14 +106,18 @@ fn ndjson_key_appearing_late_is_an_unlisted_column() {
     p.run(KEY).assert().success();
     let f = p.path().join("sample_data/users/users.ndjson");
     let text = std::fs::read_to_string(&f).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    lines[3] = lines[3].replacen('{', "{\"passport_no\":\"N1234567\",", 1);
-    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
-    p.run(KEY)
-        .assert()
-        .code(3)
-        .stderr(predicates::str::contains("`passport_no` has no action"))
-        .stderr(predicates::str::contains("N1234567").not());
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Record 4 is within the engine's inference window; record 251 is past it.
+    for line in [4, 251] {
+        let mut lines = lines.clone();
+        lines[line - 1] = lines[line - 1].replacen('{', "{\"passport_no\":\"N1234567\",", 1);
+        std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+        p.run(KEY)
+            .assert()
+            .code(3)
+            .stderr(predicates::str::contains("`passport_no` has no action"))
+            .stderr(predicates::str::contains("N1234567").not());
+    }
 }
 
 #[test]
@@ -177,4 +181,39 @@ fn typed_ndjson_values_give_the_same_output_as_csv_text() {
     p.run(KEY).assert().success();
     assert!(read_parquet(&p.output_file("users")).values == users_csv.values);
     assert!(read_parquet(&p.output_file("activity")).values == activity_csv.values);
+}
+
+#[test]
+fn parquet_files_that_disagree_on_a_column_type_are_an_input_error() {
+    use polars::prelude::*;
+    let p = Project::with_format(200, 1000, 19, "parquet");
+    p.edit_job(|j| {
+        j.replace("format = \"csv\"", "")
+            .replace("*.csv", "*.parquet")
+    });
+    let f = p.path().join("sample_data/users/users.parquet");
+    let mut df = ParquetReader::new(std::fs::File::open(&f).unwrap())
+        .finish()
+        .unwrap();
+    let second = df.clone();
+    df.with_column(
+        df.column("user_id")
+            .unwrap()
+            .cast(&DataType::Int64)
+            .unwrap(),
+    )
+    .unwrap();
+    ParquetWriter::new(std::fs::File::create(&f).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let g = p.path().join("sample_data/users/users-2.parquet");
+    ParquetWriter::new(std::fs::File::create(&g).unwrap())
+        .finish(&mut second.clone())
+        .unwrap();
+    p.run(KEY)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "users.parquet: column `user_id` is",
+        ));
 }

@@ -43,6 +43,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// Prefix of the tool's own working columns (see `protect`).
 const INTERNAL_PREFIX: &str = "__anonymize";
 
+/// Longest retention accepted: far past any policy, short of date arithmetic overflowing.
+const MAX_RETENTION_DAYS: u32 = 36_525;
+
 /// Output names a table may not use: the hive partition key.
 const RESERVED_OUTPUTS: &[&str] = &["run_date"];
 
@@ -187,8 +190,11 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
                     format!("`{}` is not a column of the table", r.column),
                 ));
             }
-            if r.days == 0 {
-                return Err(fail(".retention.days", "must be at least 1".into()));
+            if !(1..=MAX_RETENTION_DAYS).contains(&r.days) {
+                return Err(fail(
+                    ".retention.days",
+                    format!("must be from 1 to {MAX_RETENTION_DAYS} (100 years)"),
+                ));
             }
             Some(Retention {
                 column: r.column,

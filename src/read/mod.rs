@@ -71,9 +71,36 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
     };
 
     let mut first: Option<Vec<String>> = None;
+    let mut first_types: Option<Schema> = None;
     for file in &files {
-        let columns = header(file, format, table.delimiter)?;
+        let types = match format {
+            Format::Parquet => Some(parquet_schema(file)?),
+            Format::Csv | Format::Ndjson => None,
+        };
+        let columns = match &types {
+            Some(t) => t.iter_names().map(|n| n.to_string()).collect(),
+            None => header(file, format, table.delimiter)?,
+        };
         check_columns(table, file, &columns)?;
+        if let Some(types) = types {
+            // Parquet columns carry types; files of one table must agree on them, or the engine
+            // fails half-way through with a message that names neither file nor column.
+            match &first_types {
+                None => first_types = Some(types),
+                Some(t0) => {
+                    for (n, dt) in types.iter() {
+                        if t0.get(n).is_some_and(|d0| d0 != dt) {
+                            return Err(Error::Input(format!(
+                                "{}: column `{n}` is {dt} where {} has {}",
+                                file.display(),
+                                files[0].display(),
+                                t0.get(n).map(|d| d.to_string()).unwrap_or_default()
+                            )));
+                        }
+                    }
+                }
+            }
+        }
         match &first {
             None => first = Some(columns),
             Some(cols) => {
@@ -209,32 +236,33 @@ fn header(file: &Path, format: Format, delimiter: u8) -> Result<Vec<String>> {
                 _ => {
                     let why = open()
                         .ok()
-                        .and_then(ndjson_fault)
+                        .and_then(|f| ndjson_fault(f, None))
                         .unwrap_or_else(|| "holds no JSON record".into());
                     Err(Error::Input(format!("{}: {why}", file.display())))
                 }
             }
         }
-        Format::Parquet => {
-            let mut lf = LazyFrame::scan_parquet(
-                PlRefPath::new(file.to_string_lossy().as_ref()),
-                ScanArgsParquet::default(),
-            )
-            .map_err(|e| {
-                Error::Input(format!(
-                    "{}: not a readable Parquet file: {e}",
-                    file.display()
-                ))
-            })?;
-            let schema = lf.collect_schema().map_err(|e| {
-                Error::Input(format!(
-                    "{}: not a readable Parquet file: {e}",
-                    file.display()
-                ))
-            })?;
-            Ok(schema.iter_names().map(|n| n.to_string()).collect())
-        }
+        Format::Parquet => Ok(parquet_schema(file)?
+            .iter_names()
+            .map(|n| n.to_string())
+            .collect()),
     }
+}
+
+fn parquet_schema(file: &Path) -> Result<Schema> {
+    let unreadable = |e: PolarsError| {
+        Error::Input(format!(
+            "{}: not a readable Parquet file ({})",
+            file.display(),
+            crate::error::engine_message(&e)
+        ))
+    };
+    let mut lf = LazyFrame::scan_parquet(
+        PlRefPath::new(file.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+    .map_err(unreadable)?;
+    Ok(lf.collect_schema().map_err(unreadable)?.as_ref().clone())
 }
 
 /// A CSV error without the record's content: position and kind only.
@@ -288,17 +316,21 @@ pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
     }
 }
 
-/// Checks that every CSV file is well-formed RFC 4180 in UTF-8 with the header's number of
-/// fields on every row (see [`csv_check`]).
+/// Checks every row of every file before the engine reads any, files in parallel (one thread
+/// a core). Parquet carries its own structure and needs nothing here.
 ///
-/// The engine's CSV reader fills short rows with nulls, ignores surplus fields and reads
-/// malformed quoting its own way, all without a word, which would shift or lose data silently;
-/// a nightly job must stop instead, naming the file and line. Files are checked in parallel, one thread a core; other formats carry their
-/// own structure and are checked by the engine as it reads them.
-pub fn validate(source: &Source, delimiter: u8) -> Result<()> {
-    if source.format != Format::Csv {
+/// - CSV must be well-formed RFC 4180 in UTF-8 with the header's number of fields on every row
+///   (see [`csv_check`]). The engine's CSV reader fills short rows with nulls, ignores surplus
+///   fields and reads malformed quoting its own way, all without a word, which would shift or
+///   lose data silently; a nightly job must stop instead, naming the file and line.
+/// - NDJSON must be one JSON object a line, and a key that is not a column of the table is an
+///   unlisted column (the engine infers columns from the first records only and would ignore
+///   a key that first appears later).
+pub fn validate(source: &Source, table: &Table) -> Result<()> {
+    if source.format == Format::Parquet {
         return Ok(());
     }
+    let columns: HashSet<&str> = source.columns.iter().map(String::as_str).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -315,7 +347,8 @@ pub fn validate(source: &Source, delimiter: u8) -> Result<()> {
                             break;
                         };
                         let fault = match std::fs::File::open(file) {
-                            Ok(f) => csv_fault(f, delimiter),
+                            Ok(f) if source.format == Format::Csv => csv_fault(f, table.delimiter),
+                            Ok(f) => ndjson_fault(f, unlisted_check(table, &columns)),
                             Err(e) => Some(format!("cannot open: {e}")),
                         };
                         if let Some(fault) = fault {
@@ -340,14 +373,15 @@ pub fn validate(source: &Source, delimiter: u8) -> Result<()> {
 
 /// Finds the first malformed row of a table's files, to turn an engine error into one that
 /// names the file and line. Runs only after a failure, so it costs nothing on good input.
-pub fn locate_fault(source: &Source, delimiter: u8) -> Option<String> {
+pub fn locate_fault(source: &Source, table: &Table) -> Option<String> {
+    let columns: HashSet<&str> = source.columns.iter().map(String::as_str).collect();
     for file in &source.files {
         let Ok(f) = std::fs::File::open(file) else {
             continue;
         };
         let fault = match source.format {
-            Format::Csv => csv_fault(f, delimiter),
-            Format::Ndjson => ndjson_fault(f),
+            Format::Csv => csv_fault(f, table.delimiter),
+            Format::Ndjson => ndjson_fault(f, unlisted_check(table, &columns)),
             Format::Parquet => None,
         };
         if let Some(fault) = fault {
@@ -361,14 +395,42 @@ fn csv_fault(f: std::fs::File, delimiter: u8) -> Option<String> {
     csv_check::first_fault(BufReader::with_capacity(1 << 20, f), delimiter)
 }
 
-fn ndjson_fault(f: std::fs::File) -> Option<String> {
-    for (i, line) in BufReader::new(f).split(b'\n').enumerate() {
-        let line = line.ok()?;
+fn unlisted_check<'a>(
+    table: &'a Table,
+    columns: &'a HashSet<&'a str>,
+) -> Option<(&'a str, &'a HashSet<&'a str>)> {
+    (table.unlisted == Unlisted::Error).then_some((table.name.as_str(), columns))
+}
+
+/// The first NDJSON line that is not a JSON object, or, given `(table, columns)` (for
+/// `unlisted = "error"`), that has a key outside `columns`.
+fn ndjson_fault(f: std::fs::File, unlisted: Option<(&str, &HashSet<&str>)>) -> Option<String> {
+    use serde::de::IgnoredAny;
+    use std::borrow::Cow;
+    let reader = BufReader::with_capacity(1 << 20, f);
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let line_no = i + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return Some(format!("line {line_no}: cannot read: {e}")),
+        };
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&line).is_err() {
-            return Some(format!("line {}: not a JSON object", i + 1));
+        let record: std::collections::HashMap<Cow<'_, str>, IgnoredAny> =
+            match serde_json::from_slice(&line) {
+                Ok(r) => r,
+                Err(_) => return Some(format!("line {line_no}: not a JSON object")),
+            };
+        if let Some((table, columns)) = unlisted {
+            if let Some(key) = record.keys().find(|k| !columns.contains(k.as_ref())) {
+                return Some(format!(
+                    "line {line_no}: key `{}` has no action in the job; add it under \
+                     [tables.{}.columns], or set `unlisted = \"drop\"` for the table",
+                    key.chars().take(64).collect::<String>(),
+                    table
+                ));
+            }
         }
     }
     None

@@ -1,5 +1,5 @@
 //! `url`: scheme, host and path only; the query string, fragment, user name, password and port
-//! are dropped.
+//! are dropped, and so are path parameters (`;jsessionid=…`).
 //!
 //! Query strings carry anything: search terms, tracking ids, e-mail addresses from newsletter
 //! links, session tokens. The page a person visited is what analysts need. Parsing uses the
@@ -19,7 +19,14 @@ pub fn generalize(raw: &str, out: &mut String) -> bool {
     out.push_str(u.scheme());
     out.push_str("://");
     out.push_str(host);
-    out.push_str(u.path());
+    // Path parameters (`/cart;jsessionid=…`) carry session ids, not pages: cut each segment at
+    // its `;`.
+    for (i, segment) in u.path().split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(segment.split(';').next().unwrap_or(""));
+    }
     true
 }
 
@@ -47,6 +54,10 @@ mod tests {
             Some("https://shop.kz/cart")
         );
         assert_eq!(g("https://shop.kz").as_deref(), Some("https://shop.kz/"));
+        assert_eq!(
+            g("https://shop.kz/cart;jsessionid=ABC123/items;v=2?x").as_deref(),
+            Some("https://shop.kz/cart/items")
+        );
         assert_eq!(g("/catalog?q=1"), None);
         assert_eq!(g("mailto:a@b.kz"), None);
         assert_eq!(g("not a url"), None);
