@@ -83,6 +83,11 @@ fn sample_is_deterministic_for_a_seed() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
+    bin()
+        .args(["sample", "--users", "0", "--events", "10", "--out"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .assert()
+        .code(2);
     bin().args(["run"]).assert().code(2);
     bin()
         .args(["run", "x.toml", "--run-date", "26.11.2026"])

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use crate::error::Error;
-use crate::sample::{SampleFormat, SampleOptions};
+use crate::sample::{SampleError, SampleFormat, SampleOptions};
 
 /// Write synthetic users and activity exports.
 #[derive(Debug, clap::Args)]
@@ -58,10 +58,17 @@ pub fn execute(a: Args) -> Result<(), Error> {
             Format::Parquet => SampleFormat::Parquet,
         },
     };
-    let summary = crate::sample::generate(&opts, &a.out).map_err(|e| Error::Io {
-        context: "cannot write the sample",
-        path: a.out.clone(),
-        source: std::io::Error::other(e.to_string()),
+    let summary = crate::sample::generate(&opts, &a.out).map_err(|e| match e {
+        SampleError::InvalidOptions(msg) => Error::Job(format!("sample: {msg}")),
+        SampleError::Io { path, source } => Error::Io {
+            context: "cannot write the sample",
+            path,
+            source,
+        },
+        SampleError::Polars { path, source } => Error::Engine {
+            context: format!("cannot write the sample {}", path.display()),
+            source,
+        },
     })?;
     tracing::info!(
         users = summary.users,
