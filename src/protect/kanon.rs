@@ -418,6 +418,10 @@ impl Counts {
 mod tests {
     use super::*;
 
+    fn privacy(k: u32, max_suppression: f64) -> Privacy {
+        Privacy { k, max_suppression }
+    }
+
     fn counts(df: DataFrame, qis: &[&str], subject: bool) -> Counts {
         let lf = df.lazy().with_column(lit(KEPT).alias(STATE));
         let qis: Vec<(String, Expr)> = qis.iter().map(|q| (q.to_string(), col(*q))).collect();
@@ -433,10 +437,7 @@ mod tests {
         )
         .unwrap();
         let c = counts(df, &["q"], true);
-        let p = Privacy {
-            k: 2,
-            max_suppression: 1.0,
-        };
+        let p = privacy(2, 1.0);
         let d = c.decide(&p, "t").unwrap();
         assert_eq!(d.rows_suppressed, 5);
         assert_eq!(d.subjects_suppressed, 1);
@@ -454,15 +455,7 @@ mod tests {
         )
         .unwrap();
         let c = counts(df, &["q"], false);
-        let d = c
-            .decide(
-                &Privacy {
-                    k: 2,
-                    max_suppression: 0.2,
-                },
-                "t",
-            )
-            .unwrap();
+        let d = c.decide(&privacy(2, 0.2), "t").unwrap();
         assert_eq!(d.rows_suppressed, 1);
         assert_eq!(d.equivalence_classes, 2);
         assert_eq!(d.suppress.height(), 1);
@@ -474,13 +467,7 @@ mod tests {
     fn verify_catches_an_output_that_differs_from_the_counts() {
         let counted = df!("user" => ["1", "2", "3", "4"], "q" => ["A", "A", "B", "B"]).unwrap();
         let d = counts(counted, &["q"], true)
-            .decide(
-                &Privacy {
-                    k: 2,
-                    max_suppression: 0.0,
-                },
-                "t",
-            )
+            .decide(&privacy(2, 0.0), "t")
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let write = |df: &mut DataFrame| {
@@ -524,25 +511,9 @@ mod tests {
         )
         .unwrap();
         let c = counts(df, &["q"], true);
-        let d = c
-            .decide(
-                &Privacy {
-                    k: 3,
-                    max_suppression: 1.0,
-                },
-                "t",
-            )
-            .unwrap();
+        let d = c.decide(&privacy(3, 1.0), "t").unwrap();
         assert_eq!((d.rows_suppressed, d.subjects_suppressed), (5, 2));
-        let d = c
-            .decide(
-                &Privacy {
-                    k: 2,
-                    max_suppression: 0.0,
-                },
-                "t",
-            )
-            .unwrap();
+        let d = c.decide(&privacy(2, 0.0), "t").unwrap();
         assert_eq!(
             (d.rows_out, d.subjects_out, d.min_class_subjects),
             (5, 2, Some(2))
@@ -553,30 +524,14 @@ mod tests {
     fn without_quasi_identifiers_the_table_is_one_class() {
         let df = df!("user" => ["1", "1", "2"]).unwrap();
         let c = counts(df.clone(), &[], true);
-        let d = c
-            .decide(
-                &Privacy {
-                    k: 2,
-                    max_suppression: 0.0,
-                },
-                "t",
-            )
-            .unwrap();
+        let d = c.decide(&privacy(2, 0.0), "t").unwrap();
         assert!(!d.suppress_all);
         assert_eq!(
             (d.rows_out, d.subjects_out, d.equivalence_classes),
             (3, 2, 1)
         );
 
-        let d = c
-            .decide(
-                &Privacy {
-                    k: 3,
-                    max_suppression: 1.0,
-                },
-                "t",
-            )
-            .unwrap();
+        let d = c.decide(&privacy(3, 1.0), "t").unwrap();
         assert!(d.suppress_all);
         assert_eq!(
             (d.rows_out, d.rows_suppressed, d.subjects_suppressed),
@@ -585,13 +540,7 @@ mod tests {
 
         let empty = df.head(Some(0));
         let d = counts(empty, &[], true)
-            .decide(
-                &Privacy {
-                    k: 1,
-                    max_suppression: 0.0,
-                },
-                "t",
-            )
+            .decide(&privacy(1, 0.0), "t")
             .unwrap();
         assert_eq!(
             (d.rows_out, d.rows_suppressed, d.equivalence_classes),
@@ -609,15 +558,7 @@ mod tests {
         )
         .unwrap();
         let c = counts(df, &["g", "zip"], true);
-        let e = c
-            .decide(
-                &Privacy {
-                    k: 2,
-                    max_suppression: 0.1,
-                },
-                "t",
-            )
-            .unwrap_err();
+        let e = c.decide(&privacy(2, 0.1), "t").unwrap_err();
         assert!(matches!(e, Error::Privacy(_)));
         let msg = e.to_string();
         assert!(msg.contains("without `zip`: 0.00%"), "{msg}");
