@@ -183,6 +183,8 @@ fn protect(p: &Planned, ctx: &Context) -> Result<(kanon::Counts, Decision)> {
     let privacy = t.privacy.unwrap_or(Privacy {
         k: 1,
         max_suppression: 0.0,
+        search: false,
+        metric: Default::default(),
     });
     let decision = counts.decide(&privacy, &t.name)?;
     Ok((counts, decision))

@@ -16,6 +16,7 @@ pub use spec::{Format, Role, TruncateTo, Unlisted, ValueType};
 
 use crate::error::{Error, Result};
 use crate::transform::hierarchy::Hierarchy;
+pub use spec::MetricName;
 
 /// A validated job: every path resolved, every column's action complete.
 #[derive(Debug, Clone)]
@@ -56,6 +57,9 @@ pub struct Retention {
 pub struct Privacy {
     pub k: u32,
     pub max_suppression: f64,
+    /// Search the levels of the quasi-identifiers that are not pinned.
+    pub search: bool,
+    pub metric: MetricName,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +70,28 @@ pub struct Column {
     pub output: String,
     pub role: Role,
     pub action: ColumnAction,
+    /// The generalization levels this column may take, inclusive; one level when pinned (and
+    /// always `0..=0` for columns that are not generalized).
+    pub levels: LevelRange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelRange {
+    pub min: usize,
+    pub max: usize,
+}
+
+impl LevelRange {
+    pub fn pinned(level: usize) -> LevelRange {
+        LevelRange {
+            min: level,
+            max: level,
+        }
+    }
+
+    pub fn is_pinned(&self) -> bool {
+        self.min == self.max
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -76,25 +102,109 @@ pub enum ColumnAction {
     Generalize(Generalizer),
 }
 
+/// A generalizing method and its levels, finest first. The built-in methods end in a top level
+/// (`*`, or null for dates) when `star` is set, that is when the job chose levels rather than
+/// fixed parameters (`band = 10` is one level; `level = 2` picks from 1, 5, 10, 20 years, `*`).
 #[derive(Debug, Clone)]
 pub enum Generalizer {
     Age {
-        band: u32,
+        bands: Vec<u32>,
         top: Option<u32>,
+        star: bool,
     },
-    Truncate(TruncateTo),
+    Truncate {
+        steps: Vec<TruncateTo>,
+        star: bool,
+    },
     IpPrefix {
-        v4: u8,
-        v6: u8,
+        /// (IPv4, IPv6) prefix lengths.
+        steps: Vec<(u8, u8)>,
+        star: bool,
     },
-    Bins(Vec<f64>),
+    Bins {
+        edge_sets: Vec<Vec<f64>>,
+        star: bool,
+    },
     Hierarchy {
         file: PathBuf,
-        level: usize,
         hierarchy: Arc<Hierarchy>,
     },
     Url,
     UserAgent,
+}
+
+/// One step of a built-in method's levels, or the top.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step<'a> {
+    Age(u32),
+    Truncate(TruncateTo),
+    IpPrefix(u8, u8),
+    Bins(&'a [f64]),
+    Hierarchy(usize),
+    /// The top level: everything generalized to one value.
+    Top,
+    /// A method with a single level (`url`, `user_agent`).
+    Only,
+}
+
+impl Generalizer {
+    /// The built-in levels when the job picks levels rather than fixed parameters.
+    pub fn ladder(method: spec::Method) -> Option<Generalizer> {
+        use spec::Method as M;
+        Some(match method {
+            M::Age => Generalizer::Age {
+                bands: vec![1, 5, 10, 20],
+                top: None,
+                star: true,
+            },
+            M::Truncate => Generalizer::Truncate {
+                steps: vec![
+                    TruncateTo::Hour,
+                    TruncateTo::Day,
+                    TruncateTo::Week,
+                    TruncateTo::Month,
+                    TruncateTo::Year,
+                ],
+                star: true,
+            },
+            M::IpPrefix => Generalizer::IpPrefix {
+                steps: vec![(32, 128), (24, 64), (16, 48), (8, 32)],
+                star: true,
+            },
+            M::Bins | M::Hierarchy | M::Url | M::UserAgent => return None,
+        })
+    }
+
+    /// Number of levels, the top included.
+    pub fn levels(&self) -> usize {
+        let steps = |n: usize, star: bool| n + usize::from(star);
+        match self {
+            Generalizer::Age { bands, star, .. } => steps(bands.len(), *star),
+            Generalizer::Truncate { steps: s, star } => steps(s.len(), *star),
+            Generalizer::IpPrefix { steps: s, star } => steps(s.len(), *star),
+            Generalizer::Bins { edge_sets, star } => steps(edge_sets.len(), *star),
+            Generalizer::Hierarchy { hierarchy, .. } => hierarchy.levels(),
+            Generalizer::Url | Generalizer::UserAgent => 1,
+        }
+    }
+
+    /// What level `level` does.
+    pub fn step(&self, level: usize) -> Step<'_> {
+        match self {
+            Generalizer::Age { bands, .. } => bands.get(level).map_or(Step::Top, |b| Step::Age(*b)),
+            Generalizer::Truncate { steps, .. } => {
+                steps.get(level).map_or(Step::Top, |t| Step::Truncate(*t))
+            }
+            Generalizer::IpPrefix { steps, .. } => steps
+                .get(level)
+                .map_or(Step::Top, |(a, b)| Step::IpPrefix(*a, *b)),
+            Generalizer::Bins { edge_sets, .. } => {
+                edge_sets.get(level).map_or(Step::Top, |e| Step::Bins(e))
+            }
+            Generalizer::Hierarchy { .. } => Step::Hierarchy(level),
+            Generalizer::Url | Generalizer::UserAgent => Step::Only,
+        }
+    }
 }
 
 impl Job {
@@ -152,35 +262,62 @@ impl Column {
 }
 
 impl Column {
-    /// The action's parameters in a few words, for `check`: `band 10, top 70`, `level 2 of …`.
+    /// The action's parameters in a few words, for `check`: `band 10, top 70+`, or the range of
+    /// levels a search may choose from.
     pub fn details(&self) -> String {
         match &self.action {
             ColumnAction::Drop => String::new(),
             ColumnAction::Keep(ty) => format!("type {}", ty.name()),
             ColumnAction::Pseudonymize { length } => format!("{length} hex characters"),
-            ColumnAction::Generalize(g) => match g {
-                Generalizer::Age { band, top } => match top {
-                    Some(top) => format!("band {band}, top {top}+"),
-                    None => format!("band {band}"),
-                },
-                Generalizer::Truncate(to) => format!("to {}", to.name()),
-                Generalizer::IpPrefix { v4, v6 } => format!("IPv4 /{v4}, IPv6 /{v6}"),
-                Generalizer::Bins(edges) => format!(
-                    "edges {}",
-                    edges
-                        .iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                Generalizer::Hierarchy { file, level, .. } => format!(
+            ColumnAction::Generalize(g) => {
+                let top = match g {
+                    Generalizer::Age { top: Some(t), .. } => format!(", top {t}+"),
+                    _ => String::new(),
+                };
+                let at = |l: usize| g.step(l).describe(g);
+                if self.levels.is_pinned() {
+                    format!("{}{top}", at(self.levels.min))
+                } else {
+                    format!(
+                        "levels {}-{} searched: {} … {}{top}",
+                        self.levels.min,
+                        self.levels.max,
+                        at(self.levels.min),
+                        at(self.levels.max)
+                    )
+                }
+            }
+        }
+    }
+}
+
+impl Step<'_> {
+    pub fn describe(&self, g: &Generalizer) -> String {
+        match self {
+            Step::Age(b) => format!("band {b}"),
+            Step::Truncate(t) => format!("to {}", t.name()),
+            Step::IpPrefix(a, b) => format!("IPv4 /{a}, IPv6 /{b}"),
+            Step::Bins(edges) => format!(
+                "edges {}",
+                edges
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Step::Hierarchy(level) => match g {
+                Generalizer::Hierarchy { file, .. } => format!(
                     "level {level} of {}",
                     file.file_name()
                         .map(|f| f.to_string_lossy())
                         .unwrap_or_default()
                 ),
+                _ => format!("level {level}"),
+            },
+            Step::Top => "* (everything)".into(),
+            Step::Only => match g {
                 Generalizer::Url => "scheme, host, path".into(),
-                Generalizer::UserAgent => "browser / OS / device".into(),
+                _ => "browser / OS / device".into(),
             },
         }
     }
@@ -190,9 +327,9 @@ impl Generalizer {
     pub fn method_name(&self) -> &'static str {
         match self {
             Generalizer::Age { .. } => "age",
-            Generalizer::Truncate(_) => "truncate",
+            Generalizer::Truncate { .. } => "truncate",
             Generalizer::IpPrefix { .. } => "ip_prefix",
-            Generalizer::Bins(_) => "bins",
+            Generalizer::Bins { .. } => "bins",
             Generalizer::Hierarchy { .. } => "hierarchy",
             Generalizer::Url => "url",
             Generalizer::UserAgent => "user_agent",

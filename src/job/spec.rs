@@ -108,6 +108,37 @@ pub struct PrivacySpec {
     /// Default 0.
     #[serde(default)]
     pub max_suppression: f64,
+    /// `optimal`: search the generalization levels of the quasi-identifiers that are not pinned
+    /// for the least loss (see `metric`). Default: every level is given in the job file.
+    #[serde(default)]
+    pub search: Option<Search>,
+    /// What the search minimizes: `loss` (default), `entropy` or `discernibility`.
+    #[serde(default)]
+    pub metric: Option<MetricName>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Search {
+    Optimal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricName {
+    #[default]
+    Loss,
+    Entropy,
+    Discernibility,
+}
+
+/// `edges`: one edge list (`[0, 5000, 20000]`, fixed bins) or several, finest first
+/// (`[[0, 1000, 5000, 20000], [0, 5000, 20000]]`, levels to choose or search from).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Edges {
+    Flat(Vec<f64>),
+    Nested(Vec<Vec<f64>>),
 }
 
 /// One column's entry: `name = { action = "...", ... }`.
@@ -148,16 +179,23 @@ pub struct ColumnSpec {
     /// With `ip_prefix`: IPv6 prefix length, 0–128. Default 48.
     #[serde(default)]
     pub v6: Option<u8>,
-    /// With `bins`: strictly increasing bin edges; values fall in `[edge, next edge)`.
+    /// With `bins`: strictly increasing bin edges; values fall in `[edge, next edge)`. A list of
+    /// such lists, finest first, makes levels (each list's edges a subset of the one before).
     #[serde(default)]
-    pub edges: Option<Vec<f64>>,
+    pub edges: Option<Edges>,
     /// With `hierarchy`: the hierarchy CSV (ARX format: `value;level1;…;*`, no header), relative
     /// to the job file.
     #[serde(default)]
     pub file: Option<PathBuf>,
-    /// With `hierarchy`: the level to generalize to; 0 is the original value.
+    /// With a generalizing method: the level to generalize to (0 is the finest), which pins it.
+    /// Built-in levels: `age` 1, 5, 10, 20 years, `*`; `truncate` hour, day, week, month, year,
+    /// `*`; `ip_prefix` /32, /24, /16, /8, `*` (IPv6 /128, /64, /48, /32, `*`); `bins` the edge
+    /// lists, `*`; `hierarchy` the file's columns.
     #[serde(default)]
     pub level: Option<usize>,
+    /// With a generalizing method: `[min, max]`, the levels the search may choose from.
+    #[serde(default)]
+    pub levels: Option<[usize; 2]>,
     /// With `hierarchy`: the hierarchy file's delimiter. Default `;`.
     #[serde(default)]
     pub delimiter: Option<String>,

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::key::KeySource;
-use super::spec::{Action, ColumnSpec, JobSpec, Method, Role, TableSpec};
-use super::{Column, ColumnAction, Generalizer, Job, Privacy, Retention, Table};
+use super::spec::{Action, ColumnSpec, Edges, JobSpec, Method, Role, TableSpec};
+use super::{Column, ColumnAction, Generalizer, Job, LevelRange, Privacy, Retention, Table};
 use crate::error::{Error, Result};
 use crate::transform::hierarchy::Hierarchy;
 
@@ -116,6 +116,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         return Err(fail(".columns", "the table names no column".into()));
     }
 
+    let search = t.privacy.as_ref().is_some_and(|p| p.search.is_some());
     let mut columns = Vec::with_capacity(t.columns.len());
     for (col, spec) in t.columns {
         if col.starts_with(INTERNAL_PREFIX)
@@ -130,7 +131,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
             ));
         }
         let key = format!("{here}.columns.{col}");
-        columns.push(validate_column(file, dir, &key, col, spec)?);
+        columns.push(validate_column(file, dir, &key, col, spec, search)?);
     }
 
     // Output names must be unique: two columns written under one name would lose one of them.
@@ -226,6 +227,8 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
             Some(Privacy {
                 k: p.k,
                 max_suppression: p.max_suppression,
+                search: p.search.is_some(),
+                metric: p.metric.unwrap_or_default(),
             })
         }
     };
@@ -303,6 +306,7 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
     note("edges", c.edges.is_some());
     note("file", c.file.is_some());
     note("level", c.level.is_some());
+    note("levels", c.levels.is_some());
     note("delimiter", c.delimiter.is_some());
     given
 }
@@ -313,6 +317,7 @@ fn validate_column(
     key: &str,
     name: String,
     c: ColumnSpec,
+    search: bool,
 ) -> Result<Column> {
     let fail = |msg: String| Error::Job(format!("{file}: {key}: {msg}"));
 
@@ -325,11 +330,11 @@ fn validate_column(
         }
         (Action::Generalize, Some(m)) => (
             match m {
-                Method::Age => &["band", "top"],
-                Method::Truncate => &["to"],
-                Method::IpPrefix => &["v4", "v6"],
-                Method::Bins => &["edges"],
-                Method::Hierarchy => &["file", "level", "delimiter"],
+                Method::Age => &["band", "top", "level", "levels"],
+                Method::Truncate => &["to", "level", "levels"],
+                Method::IpPrefix => &["v4", "v6", "level", "levels"],
+                Method::Bins => &["edges", "level", "levels"],
+                Method::Hierarchy => &["file", "level", "levels", "delimiter"],
                 Method::Url | Method::UserAgent => &[],
             },
             format!("method `{}`", m.name()),
@@ -379,73 +384,201 @@ fn validate_column(
         }
         Action::Generalize => {
             let method = c.method.ok_or_else(|| fail("missing method".into()))?;
-            ColumnAction::Generalize(generalizer(&fail, dir, method, &c)?)
+            ColumnAction::Generalize(generalizer(&fail, dir, method, &c, search)?)
         }
+    };
+    let levels = match &action {
+        ColumnAction::Generalize(g) => level_range(&fail, g, &c, search)?,
+        _ => LevelRange::pinned(0),
     };
     Ok(Column {
         output: c.rename.unwrap_or_else(|| name.clone()),
         name,
         role: c.role,
         action,
+        levels,
     })
 }
 
+/// The levels a generalized column may take: `level` pins one, `levels` bounds a search, and
+/// with neither a searched table searches them all (a column with fixed parameters has one).
+fn level_range(
+    fail: &dyn Fn(String) -> Error,
+    g: &Generalizer,
+    c: &ColumnSpec,
+    search: bool,
+) -> Result<LevelRange> {
+    let top = g.levels() - 1;
+    let check = |l: usize, what: &str| {
+        if l > top {
+            Err(fail(format!(
+                "`{what}` {l} is past the top: this method has levels 0 to {top}"
+            )))
+        } else {
+            Ok(l)
+        }
+    };
+    match (c.level, c.levels) {
+        (Some(_), Some(_)) => Err(fail(
+            "give `level` (pinned) or `levels = [min, max]` (searched), not both".into(),
+        )),
+        (Some(l), None) => Ok(LevelRange::pinned(check(l, "level")?)),
+        (None, Some([min, max])) => {
+            if min > max {
+                return Err(fail(format!("`levels = [{min}, {max}]`: min is above max")));
+            }
+            if !search {
+                return Err(fail(
+                    "`levels` bounds a search: set `search = \"optimal\"` under the table's \
+                     privacy, or pin one with `level`"
+                        .into(),
+                ));
+            }
+            Ok(LevelRange {
+                min: check(min, "levels")?,
+                max: check(max, "levels")?,
+            })
+        }
+        (None, None) if search && c.role == Role::Quasi => Ok(LevelRange { min: 0, max: top }),
+        (None, None) if top == 0 => Ok(LevelRange::pinned(0)),
+        (None, None) => Err(fail(format!(
+            "choose a level from 0 to {top} with `level`, or let the table search it \
+             (`search = \"optimal\"`, for a quasi-identifier)"
+        ))),
+    }
+}
+
+/// The method and its levels. Fixed parameters (`band`, `to`, `v4`/`v6`, a flat `edges`) make
+/// one level; otherwise the method's built-in levels apply, ending in the top level.
 fn generalizer(
     fail: &dyn Fn(String) -> Error,
     dir: &Path,
     method: Method,
     c: &ColumnSpec,
+    search: bool,
 ) -> Result<Generalizer> {
+    let picks_levels = c.level.is_some() || c.levels.is_some() || (search && c.role == Role::Quasi);
+    let fixed_given = |names: &[&str]| -> Result<bool> {
+        let given: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| given_params(c).contains(n))
+            .collect();
+        if !given.is_empty() && (c.level.is_some() || c.levels.is_some()) {
+            return Err(fail(format!(
+                "`{}` fixes the generalization; `level`/`levels` pick from the method's built-in \
+                 levels instead: give one or the other",
+                given[0]
+            )));
+        }
+        Ok(!given.is_empty())
+    };
+    if c.top == Some(0) {
+        return Err(fail("`top` must be at least 1 year".into()));
+    }
     Ok(match method {
         Method::Age => {
-            let band = c.band.unwrap_or(10);
-            if band == 0 {
-                return Err(fail("`band` must be at least 1 year".into()));
+            if fixed_given(&["band"])? || !picks_levels {
+                let band = c.band.unwrap_or(10);
+                if band == 0 {
+                    return Err(fail("`band` must be at least 1 year".into()));
+                }
+                Generalizer::Age {
+                    bands: vec![band],
+                    top: c.top,
+                    star: false,
+                }
+            } else {
+                match Generalizer::ladder(method) {
+                    Some(Generalizer::Age { bands, star, .. }) => Generalizer::Age {
+                        bands,
+                        top: c.top,
+                        star,
+                    },
+                    _ => unreachable!("age has built-in levels"),
+                }
             }
-            if c.top == Some(0) {
-                return Err(fail("`top` must be at least 1 year".into()));
-            }
-            Generalizer::Age { band, top: c.top }
         }
-        Method::Truncate => Generalizer::Truncate(c.to.ok_or_else(|| {
-            fail("method `truncate` needs `to` = hour, day, week, month or year".into())
-        })?),
+        Method::Truncate => {
+            if fixed_given(&["to"])? {
+                Generalizer::Truncate {
+                    steps: c.to.into_iter().collect(),
+                    star: false,
+                }
+            } else if picks_levels {
+                Generalizer::ladder(method).expect("truncate has built-in levels")
+            } else {
+                return Err(fail(
+                    "method `truncate` needs `to` = hour, day, week, month or year (or `level`)"
+                        .into(),
+                ));
+            }
+        }
         Method::IpPrefix => {
-            let v4 = c.v4.unwrap_or(24);
-            let v6 = c.v6.unwrap_or(48);
-            if v4 > 32 {
-                return Err(fail(format!(
-                    "`v4` is a prefix length from 0 to 32; got {v4}"
-                )));
+            if fixed_given(&["v4", "v6"])? || !picks_levels {
+                let v4 = c.v4.unwrap_or(24);
+                let v6 = c.v6.unwrap_or(48);
+                if v4 > 32 {
+                    return Err(fail(format!(
+                        "`v4` is a prefix length from 0 to 32; got {v4}"
+                    )));
+                }
+                if v6 > 128 {
+                    return Err(fail(format!(
+                        "`v6` is a prefix length from 0 to 128; got {v6}"
+                    )));
+                }
+                Generalizer::IpPrefix {
+                    steps: vec![(v4, v6)],
+                    star: false,
+                }
+            } else {
+                Generalizer::ladder(method).expect("ip_prefix has built-in levels")
             }
-            if v6 > 128 {
-                return Err(fail(format!(
-                    "`v6` is a prefix length from 0 to 128; got {v6}"
-                )));
-            }
-            Generalizer::IpPrefix { v4, v6 }
         }
         Method::Bins => {
-            let edges = c
-                .edges
-                .clone()
-                .ok_or_else(|| fail("method `bins` needs `edges = [..]`".into()))?;
-            if edges.is_empty() || edges.iter().any(|e| !e.is_finite()) {
-                return Err(fail("`edges` must hold at least one finite number".into()));
+            let (edge_sets, star) = match &c.edges {
+                None => return Err(fail("method `bins` needs `edges = [..]`".into())),
+                Some(Edges::Flat(e)) => {
+                    if c.level.is_some() || c.levels.is_some() {
+                        return Err(fail(
+                            "one edge list is one level; for levels give a list of edge lists, \
+                             finest first: `edges = [[0, 1000, 5000], [0, 5000]]`"
+                                .into(),
+                        ));
+                    }
+                    (vec![e.clone()], false)
+                }
+                Some(Edges::Nested(sets)) => (sets.clone(), true),
+            };
+            for e in &edge_sets {
+                if e.is_empty() || e.iter().any(|x| !x.is_finite()) {
+                    return Err(fail("`edges` must hold at least one finite number".into()));
+                }
+                if e.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(fail("`edges` must be strictly increasing".into()));
+                }
             }
-            if edges.windows(2).any(|w| w[0] >= w[1]) {
-                return Err(fail("`edges` must be strictly increasing".into()));
+            if edge_sets.is_empty() {
+                return Err(fail("`edges` must hold at least one edge list".into()));
             }
-            Generalizer::Bins(edges)
+            // Coarser levels must merge whole bins of finer ones, or a value's bin at one level
+            // would not follow from its bin at the level below.
+            for w in edge_sets.windows(2) {
+                if w[1].iter().any(|e| !w[0].contains(e)) {
+                    return Err(fail(
+                        "each edge list must be a subset of the one before it (finest first)"
+                            .into(),
+                    ));
+                }
+            }
+            Generalizer::Bins { edge_sets, star }
         }
         Method::Hierarchy => {
             let rel = c
                 .file
                 .as_ref()
                 .ok_or_else(|| fail("method `hierarchy` needs `file`".into()))?;
-            let level = c.level.ok_or_else(|| {
-                fail("method `hierarchy` needs `level` (0 = the original value)".into())
-            })?;
             let delimiter = match c.delimiter.as_deref() {
                 None => b';',
                 Some(d) => single_ascii(d).ok_or_else(|| {
@@ -456,16 +589,8 @@ fn generalizer(
             };
             let file = clean(&dir.join(rel));
             let hierarchy = Hierarchy::load(&file, delimiter).map_err(|e| fail(e))?;
-            if level >= hierarchy.levels() {
-                return Err(fail(format!(
-                    "`level` {level} is past the hierarchy's top: {} has levels 0 to {}",
-                    file.display(),
-                    hierarchy.levels() - 1
-                )));
-            }
             Generalizer::Hierarchy {
                 file,
-                level,
                 hierarchy: Arc::new(hierarchy),
             }
         }
@@ -636,7 +761,7 @@ age = { action = "keep", role = "quasi" }
         assert!(load("1").is_ok());
         let e = load("3").unwrap_err().to_string();
         assert!(
-            e.contains("past the hierarchy's top") && e.contains("levels 0 to 2"),
+            e.contains("past the top") && e.contains("levels 0 to 2"),
             "{e}"
         );
         std::fs::write(dir.path().join("h.csv"), "a;x;*\nb;*\n").unwrap();

@@ -419,7 +419,12 @@ mod tests {
     use super::*;
 
     fn privacy(k: u32, max_suppression: f64) -> Privacy {
-        Privacy { k, max_suppression }
+        Privacy {
+            k,
+            max_suppression,
+            search: false,
+            metric: Default::default(),
+        }
     }
 
     fn counts(df: DataFrame, qis: &[&str], subject: bool) -> Counts {

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::job::key::Key;
-use crate::job::{Column as JobColumn, ColumnAction, Generalizer};
+use crate::job::{Column as JobColumn, ColumnAction, Generalizer, Step};
 
 /// What every method may need besides its own parameters.
 #[derive(Debug, Clone)]
@@ -56,27 +56,44 @@ pub struct ColumnTallies {
     pub unmapped: Tally,
 }
 
-/// The output expression of a column (aliased to its output name), or `None` when dropped.
+/// The output expression of a column at its lowest allowed level (its level, when pinned),
+/// aliased to its output name; `None` when dropped.
 pub fn column_expr(column: &JobColumn, ctx: &Context, tallies: &ColumnTallies) -> Option<Expr> {
+    column_expr_at(column, column.levels.min, ctx, tallies)
+}
+
+/// The output expression of a column at generalization level `level`.
+pub fn column_expr_at(
+    column: &JobColumn,
+    level: usize,
+    ctx: &Context,
+    tallies: &ColumnTallies,
+) -> Option<Expr> {
     let input = col(column.name.as_str());
+    let invalid = || tallies.invalid.clone();
     let out = match &column.action {
         ColumnAction::Drop => return None,
-        ColumnAction::Keep(ty) => keep::expr(input, *ty, tallies.invalid.clone()),
+        ColumnAction::Keep(ty) => keep::expr(input, *ty, invalid()),
         ColumnAction::Pseudonymize { length } => pseudonymize::expr(input, &ctx.key, *length),
-        ColumnAction::Generalize(g) => match g {
-            Generalizer::Age { band, top } => {
-                age::expr(input, ctx.run_date, *band, *top, tallies.invalid.clone())
+        ColumnAction::Generalize(g) => match (g.step(level), g) {
+            (Step::Age(band), Generalizer::Age { top, .. }) => {
+                age::expr(input, ctx.run_date, band, *top, invalid())
             }
-            Generalizer::Truncate(to) => truncate::expr(input, *to, tallies.invalid.clone()),
-            Generalizer::IpPrefix { v4, v6 } => {
-                ip_prefix::expr(input, *v4, *v6, tallies.invalid.clone())
+            (Step::Truncate(to), _) => truncate::expr(input, to, invalid()),
+            (Step::IpPrefix(v4, v6), _) => ip_prefix::expr(input, v4, v6, invalid()),
+            (Step::Bins(edges), _) => bins::expr(input, edges.to_vec(), invalid()),
+            (Step::Hierarchy(level), Generalizer::Hierarchy { hierarchy, .. }) => {
+                hierarchy::expr(input, hierarchy.clone(), level, tallies.unmapped.clone())
             }
-            Generalizer::Bins(edges) => bins::expr(input, edges.clone(), tallies.invalid.clone()),
-            Generalizer::Hierarchy {
-                level, hierarchy, ..
-            } => hierarchy::expr(input, hierarchy.clone(), *level, tallies.unmapped.clone()),
-            Generalizer::Url => url::expr(input, tallies.invalid.clone()),
-            Generalizer::UserAgent => user_agent::expr(input, tallies.invalid.clone()),
+            // Dates have no `*`: their top level is null, which says as much.
+            (Step::Top, Generalizer::Truncate { .. }) => lit(NULL).cast(DataType::Date),
+            (Step::Top, _) => map_text(input, Tally::default(), |_, out| {
+                out.push('*');
+                true
+            }),
+            (_, Generalizer::Url) => url::expr(input, invalid()),
+            (_, Generalizer::UserAgent) => user_agent::expr(input, invalid()),
+            (step, g) => unreachable!("{step:?} is not a level of {}", g.method_name()),
         },
     };
     Some(out.alias(column.output.as_str()))
