@@ -9,6 +9,7 @@
 
 pub mod kanon;
 pub mod retention;
+pub mod search;
 
 /// Internal column names used between passes; input columns may not start with `__anonymize`.
 pub(crate) const STATE: &str = "__anonymize_state";

@@ -1,0 +1,712 @@
+//! The least-loss full-domain generalization: one level per quasi-identifier, chosen so that
+//! k-anonymity (counted in distinct subjects) holds after suppressing at most the allowed share
+//! of rows, with the least information loss for the chosen metric.
+//!
+//! Everything here works on integer codes, not on the data: the first pass gives, per
+//! quasi-identifier, the distinct values at its finest level (codes) and how each generalizes at
+//! every level (maps), plus the table of distinct (codes…, subject) entries with row counts. A
+//! node of the lattice (a vector of levels) is evaluated by rolling up the class table of an
+//! already evaluated, finer node — never by re-reading rows.
+//!
+//! The search is exact. Nodes are visited in increasing order of a lower bound of their loss
+//! (the loss with every row generalized and none suppressed: a suppressed cell costs at least as
+//! much as any generalized one, and the bound grows with generalization), and it stops when the
+//! bound reaches the best loss found. A node that fails k makes every finer node fail
+//! (monotonicity: generalizing merges classes, so suppression can only shrink), and those are
+//! never evaluated.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::job::MetricName;
+
+/// One quasi-identifier: its finest values as codes and their generalizations at each level.
+#[derive(Debug, Clone)]
+pub struct Dimension {
+    /// Output column name.
+    pub name: String,
+    /// Levels the search may choose from, inclusive.
+    pub min: usize,
+    pub max: usize,
+    /// `map[level][code]`: the code, at `level`, of the finest value `code`. `map[0]` is the
+    /// identity. Codes at each level are dense, from 0.
+    pub map: Vec<Vec<u32>>,
+    /// `labels[level][code]`: the value a code stands for, for reports and `explore`.
+    pub labels: Vec<Vec<String>>,
+}
+
+impl Dimension {
+    pub fn levels(&self) -> usize {
+        self.map.len()
+    }
+    fn domain(&self) -> usize {
+        self.map[0].len()
+    }
+    fn cardinality(&self, level: usize) -> usize {
+        self.labels[level].len()
+    }
+}
+
+/// The first pass's counts, as codes.
+#[derive(Debug, Clone)]
+pub struct Base {
+    pub dims: Vec<Dimension>,
+    /// Distinct entries: `codes[i * dims + d]` is entry i's finest code in dimension d.
+    pub codes: Vec<u32>,
+    /// Entry i's subject (a dense code), when the table has a subject column; entries are then
+    /// distinct (codes, subject) pairs. Without subjects every row is a person.
+    pub subjects: Option<Vec<u32>>,
+    /// Rows per entry.
+    pub rows: Vec<u64>,
+}
+
+/// What to search for.
+#[derive(Debug, Clone, Copy)]
+pub struct Goal {
+    pub k: u32,
+    pub max_suppression: f64,
+    pub metric: MetricName,
+}
+
+/// A node's outcome and utility.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    pub levels: Vec<usize>,
+    pub rows_suppressed: u64,
+    pub equivalence_classes: u64,
+    /// Iyengar's loss metric, 0 (nothing lost) to 1.
+    pub loss: f64,
+    /// ARX's non-uniform entropy (monotonic variant: independent of suppression).
+    pub entropy: f64,
+    /// Σ class size² + suppressed rows × all rows.
+    pub discernibility: f64,
+    /// Rows kept per class.
+    pub avg_class_size: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The optimum, or `None` when no node meets k within the limit.
+    pub best: Option<NodeReport>,
+    pub nodes_checked: u64,
+    pub lattice_nodes: u64,
+    pub seconds: f64,
+}
+
+/// The class table of a node: distinct (codes at the node's levels, subject) with rows, sorted.
+#[derive(Debug)]
+struct Table {
+    levels: Vec<usize>,
+    codes: Vec<u32>,
+    subjects: Vec<u32>,
+    rows: Vec<u64>,
+}
+
+impl Table {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// Per-node statistics that do not depend on suppression, precomputed per dimension and level.
+struct Precomputed {
+    /// `lm[d][level]`: Σ over rows of the loss-metric term of dimension d at that level.
+    lm_rows: Vec<Vec<f64>>,
+    /// `lm_cell[d][level][code]`: the loss term of one cell holding `code` at that level.
+    lm_cell: Vec<Vec<Vec<f64>>>,
+    /// `entropy[d][level]`.
+    entropy: Vec<Vec<f64>>,
+    /// `lift[d][from][to][code]`: a code at level `from` at level `to` (to ≥ from).
+    lift: Vec<Vec<Vec<Vec<u32>>>>,
+    total_rows: u64,
+}
+
+fn precompute(base: &Base) -> Precomputed {
+    let n_dims = base.dims.len();
+    let total_rows: u64 = base.rows.iter().sum();
+    // Rows per finest code, per dimension.
+    let mut freq0: Vec<Vec<u64>> = base.dims.iter().map(|d| vec![0; d.domain()]).collect();
+    for (i, rows) in base.rows.iter().enumerate() {
+        for (d, f) in freq0.iter_mut().enumerate() {
+            f[base.codes[i * n_dims + d] as usize] += rows;
+        }
+    }
+    let mut lm_rows = Vec::new();
+    let mut lm_cell = Vec::new();
+    let mut entropy = Vec::new();
+    let mut lift = Vec::new();
+    for (d, dim) in base.dims.iter().enumerate() {
+        let domain = dim.domain();
+        let mut dim_lm_rows = Vec::new();
+        let mut dim_lm_cell = Vec::new();
+        let mut dim_entropy = Vec::new();
+        for level in 0..dim.levels() {
+            let card = dim.cardinality(level);
+            let mut cover = vec![0u64; card];
+            let mut freq = vec![0u64; card];
+            for (c0, &g) in dim.map[level].iter().enumerate() {
+                cover[g as usize] += 1;
+                freq[g as usize] += freq0[d][c0];
+            }
+            let cell: Vec<f64> = cover
+                .iter()
+                .map(|&c| {
+                    if domain > 1 {
+                        (c as f64 - 1.0) / (domain as f64 - 1.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let mut rows_sum = 0.0;
+            let mut ent = 0.0;
+            for (c0, &g) in dim.map[level].iter().enumerate() {
+                let a = freq0[d][c0] as f64;
+                if a > 0.0 {
+                    rows_sum += a * cell[g as usize];
+                    ent += a * (freq[g as usize] as f64 / a).log2();
+                }
+            }
+            dim_lm_rows.push(rows_sum);
+            dim_lm_cell.push(cell);
+            dim_entropy.push(ent);
+        }
+        let mut dim_lift = Vec::new();
+        for from in 0..dim.levels() {
+            let mut per_to = Vec::new();
+            for to in 0..dim.levels() {
+                let mut m = vec![0u32; dim.cardinality(from)];
+                if to >= from {
+                    for c0 in 0..domain {
+                        m[dim.map[from][c0] as usize] = dim.map[to][c0];
+                    }
+                }
+                per_to.push(m);
+            }
+            dim_lift.push(per_to);
+        }
+        lm_rows.push(dim_lm_rows);
+        lm_cell.push(dim_lm_cell);
+        entropy.push(dim_entropy);
+        lift.push(dim_lift);
+    }
+    Precomputed {
+        lm_rows,
+        lm_cell,
+        entropy,
+        lift,
+        total_rows,
+    }
+}
+
+/// The lattice: every combination of levels within each dimension's bounds.
+struct Lattice {
+    mins: Vec<usize>,
+    sizes: Vec<usize>,
+    nodes: usize,
+}
+
+impl Lattice {
+    fn new(dims: &[Dimension]) -> Lattice {
+        let mins: Vec<usize> = dims.iter().map(|d| d.min).collect();
+        let sizes: Vec<usize> = dims.iter().map(|d| d.max - d.min + 1).collect();
+        let nodes = sizes.iter().product();
+        Lattice { mins, sizes, nodes }
+    }
+    fn levels(&self, mut id: usize) -> Vec<usize> {
+        let mut out = vec![0; self.sizes.len()];
+        for d in (0..self.sizes.len()).rev() {
+            out[d] = self.mins[d] + id % self.sizes[d];
+            id /= self.sizes[d];
+        }
+        out
+    }
+    fn id(&self, levels: &[usize]) -> usize {
+        let mut id = 0;
+        for d in 0..self.sizes.len() {
+            id = id * self.sizes[d] + (levels[d] - self.mins[d]);
+        }
+        id
+    }
+}
+
+/// The largest number of lattice nodes searched; beyond it the job must pin or bound levels.
+pub const MAX_LATTICE_NODES: usize = 2_000_000;
+
+/// Evaluates and searches nodes of one base, keeping recent class tables to roll up from.
+pub struct Searcher<'a> {
+    base: &'a Base,
+    pre: Precomputed,
+    bottom: Arc<Table>,
+    cache: VecDeque<Arc<Table>>,
+    cached_entries: usize,
+    pub nodes_checked: u64,
+}
+
+/// Class tables kept for rolling up, in entries (each a few dozen bytes).
+const CACHE_ENTRIES: usize = 8_000_000;
+
+impl<'a> Searcher<'a> {
+    pub fn new(base: &'a Base) -> Searcher<'a> {
+        let pre = precompute(base);
+        let bottom = Arc::new(roll_up(
+            &Table {
+                levels: vec![0; base.dims.len()],
+                codes: base.codes.clone(),
+                subjects: base.subjects.clone().unwrap_or_default(),
+                rows: base.rows.clone(),
+            },
+            &vec![0; base.dims.len()],
+            &pre,
+            base.subjects.is_some(),
+        ));
+        Searcher {
+            base,
+            pre,
+            bottom,
+            cache: VecDeque::new(),
+            cached_entries: 0,
+            nodes_checked: 0,
+        }
+    }
+
+    fn has_subjects(&self) -> bool {
+        self.base.subjects.is_some()
+    }
+
+    /// The class table at `levels`, rolled up from the smallest cached finer table.
+    fn table(&mut self, levels: &[usize]) -> Arc<Table> {
+        let finer = |t: &Table| t.levels.iter().zip(levels).all(|(a, b)| a <= b);
+        let mut from = self.bottom.clone();
+        for t in &self.cache {
+            if t.levels == levels {
+                return t.clone();
+            }
+            if finer(t) && t.len() < from.len() {
+                from = t.clone();
+            }
+        }
+        let table = Arc::new(roll_up(&from, levels, &self.pre, self.has_subjects()));
+        self.cached_entries += table.len();
+        self.cache.push_back(table.clone());
+        while self.cached_entries > CACHE_ENTRIES {
+            match self.cache.pop_front() {
+                Some(old) => self.cached_entries -= old.len(),
+                None => break,
+            }
+        }
+        table
+    }
+
+    /// Evaluates one node: suppression, classes and every metric.
+    pub fn evaluate(&mut self, levels: &[usize], k: u32) -> NodeReport {
+        self.nodes_checked += 1;
+        let table = self.table(levels);
+        let n_dims = levels.len();
+        let total = self.pre.total_rows;
+        let mut rows_suppressed = 0u64;
+        let mut classes = 0u64;
+        let mut lm_kept = 0.0;
+        let mut sum_sq = 0.0;
+        let mut i = 0;
+        while i < table.len() {
+            let key = &table.codes[i * n_dims..(i + 1) * n_dims];
+            let mut j = i;
+            let mut rows = 0u64;
+            while j < table.len() && &table.codes[j * n_dims..(j + 1) * n_dims] == key {
+                rows += table.rows[j];
+                j += 1;
+            }
+            let people = if self.has_subjects() {
+                (j - i) as u64
+            } else {
+                rows
+            };
+            if people < u64::from(k) {
+                rows_suppressed += rows;
+            } else {
+                classes += 1;
+                sum_sq += (rows as f64) * (rows as f64);
+                for (d, &code) in key.iter().enumerate() {
+                    lm_kept += rows as f64 * self.pre.lm_cell[d][levels[d]][code as usize];
+                }
+            }
+            i = j;
+        }
+        let cells = (total as f64) * n_dims as f64;
+        let loss = if cells > 0.0 {
+            (lm_kept + rows_suppressed as f64 * n_dims as f64) / cells
+        } else {
+            0.0
+        };
+        let kept = total - rows_suppressed;
+        NodeReport {
+            levels: levels.to_vec(),
+            rows_suppressed,
+            equivalence_classes: classes,
+            loss,
+            entropy: self.entropy(levels),
+            discernibility: sum_sq + rows_suppressed as f64 * total as f64,
+            avg_class_size: if classes > 0 {
+                kept as f64 / classes as f64
+            } else {
+                0.0
+            },
+        }
+    }
+
+    fn entropy(&self, levels: &[usize]) -> f64 {
+        levels
+            .iter()
+            .enumerate()
+            .map(|(d, &l)| self.pre.entropy[d][l])
+            .sum()
+    }
+
+    /// A lower bound of the metric at `levels` that never decreases with generalization.
+    fn lower_bound(&self, levels: &[usize], metric: MetricName) -> f64 {
+        match metric {
+            MetricName::Loss => {
+                let cells = self.pre.total_rows as f64 * levels.len() as f64;
+                if cells == 0.0 {
+                    return 0.0;
+                }
+                levels
+                    .iter()
+                    .enumerate()
+                    .map(|(d, &l)| self.pre.lm_rows[d][l])
+                    .sum::<f64>()
+                    / cells
+            }
+            // Exact: this entropy does not depend on suppression.
+            MetricName::Entropy => self.entropy(levels),
+            // Every row costs at least 1 (a class of one); no tighter cheap bound.
+            MetricName::Discernibility => self.pre.total_rows as f64,
+        }
+    }
+
+    fn metric(report: &NodeReport, metric: MetricName) -> f64 {
+        match metric {
+            MetricName::Loss => report.loss,
+            MetricName::Entropy => report.entropy,
+            MetricName::Discernibility => report.discernibility,
+        }
+    }
+
+    fn allowed(&self, goal: &Goal) -> u64 {
+        (goal.max_suppression * self.pre.total_rows as f64).floor() as u64
+    }
+
+    /// The optimal node for `goal`.
+    pub fn search(&mut self, goal: &Goal) -> Result<Outcome, String> {
+        let started = Instant::now();
+        let checked_before = self.nodes_checked;
+        let lattice = Lattice::new(&self.base.dims);
+        if lattice.nodes > MAX_LATTICE_NODES {
+            return Err(format!(
+                "the search space has {} level combinations (at most {MAX_LATTICE_NODES}): pin \
+                 some quasi-identifiers with `level` or narrow them with `levels = [min, max]`",
+                lattice.nodes
+            ));
+        }
+        let allowed = self.allowed(goal);
+        let mut order: Vec<(f64, usize, usize)> = (0..lattice.nodes)
+            .map(|id| {
+                let levels = lattice.levels(id);
+                let height = levels.iter().sum();
+                (self.lower_bound(&levels, goal.metric), height, id)
+            })
+            .collect();
+        // Ties: the less generalized node first, then a fixed order, so results are stable.
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+
+        let mut failed = vec![false; lattice.nodes];
+        let mut best: Option<NodeReport> = None;
+        let mut best_value = f64::INFINITY;
+        for (bound, _, id) in order {
+            if bound >= best_value {
+                break;
+            }
+            if failed[id] {
+                continue;
+            }
+            let levels = lattice.levels(id);
+            let report = self.evaluate(&levels, goal.k);
+            if report.rows_suppressed > allowed {
+                mark_finer_failed(&lattice, &levels, &mut failed);
+                continue;
+            }
+            let value = Self::metric(&report, goal.metric);
+            if value < best_value {
+                best_value = value;
+                best = Some(report);
+            }
+        }
+        Ok(Outcome {
+            best,
+            nodes_checked: self.nodes_checked - checked_before,
+            lattice_nodes: lattice.nodes as u64,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Every node, evaluated: for tests that prove the search optimal, and nothing else.
+    pub fn exhaustive(&mut self, goal: &Goal) -> Option<NodeReport> {
+        let lattice = Lattice::new(&self.base.dims);
+        let allowed = self.allowed(goal);
+        let mut best: Option<NodeReport> = None;
+        for id in 0..lattice.nodes {
+            let r = self.evaluate(&lattice.levels(id), goal.k);
+            if r.rows_suppressed <= allowed
+                && best
+                    .as_ref()
+                    .is_none_or(|b| Self::metric(&r, goal.metric) < Self::metric(b, goal.metric))
+            {
+                best = Some(r);
+            }
+        }
+        best
+    }
+}
+
+/// Marks `levels` and every finer node (each level ≤) as failing k.
+fn mark_finer_failed(lattice: &Lattice, levels: &[usize], failed: &mut [bool]) {
+    let mut stack = vec![levels.to_vec()];
+    while let Some(node) = stack.pop() {
+        let id = lattice.id(&node);
+        if failed[id] {
+            continue;
+        }
+        failed[id] = true;
+        for d in 0..node.len() {
+            if node[d] > lattice.mins[d] {
+                let mut finer = node.clone();
+                finer[d] -= 1;
+                if !failed[lattice.id(&finer)] {
+                    stack.push(finer);
+                }
+            }
+        }
+    }
+}
+
+/// Rolls `from` up to `levels` (each ≥ from's): lifts every code, then merges equal entries.
+fn roll_up(from: &Table, levels: &[usize], pre: &Precomputed, subjects: bool) -> Table {
+    let n_dims = levels.len();
+    let n = from.len();
+    let mut codes = vec![0u32; n * n_dims];
+    for i in 0..n {
+        for d in 0..n_dims {
+            let c = from.codes[i * n_dims + d];
+            codes[i * n_dims + d] = pre.lift[d][from.levels[d]][levels[d]][c as usize];
+        }
+    }
+    let subject = |i: usize| if subjects { from.subjects[i] } else { 0 };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| {
+        codes[a * n_dims..(a + 1) * n_dims]
+            .cmp(&codes[b * n_dims..(b + 1) * n_dims])
+            .then(subject(a).cmp(&subject(b)))
+    });
+    let mut out = Table {
+        levels: levels.to_vec(),
+        codes: Vec::with_capacity(n * n_dims),
+        subjects: Vec::new(),
+        rows: Vec::with_capacity(n),
+    };
+    let mut last: Option<usize> = None;
+    for &i in &order {
+        let same = last.is_some_and(|l| {
+            codes[l * n_dims..(l + 1) * n_dims] == codes[i * n_dims..(i + 1) * n_dims]
+                && subject(l) == subject(i)
+        });
+        if same {
+            if let Some(r) = out.rows.last_mut() {
+                *r += from.rows[i];
+            }
+        } else {
+            out.codes
+                .extend_from_slice(&codes[i * n_dims..(i + 1) * n_dims]);
+            if subjects {
+                out.subjects.push(from.subjects[i]);
+            }
+            out.rows.push(from.rows[i]);
+            last = Some(i);
+        }
+    }
+    out
+}
+
+/// Builds a [`Dimension`] from a column's finest values and a function giving each finest
+/// value's label at every level (`None`: the value is missing and stays so at every level).
+pub fn dimension(
+    name: &str,
+    min: usize,
+    max: usize,
+    levels: usize,
+    finest: &[Option<String>],
+    label: impl Fn(&str, usize) -> String,
+) -> Dimension {
+    let mut map = Vec::with_capacity(levels);
+    let mut labels = Vec::with_capacity(levels);
+    for level in 0..levels {
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut names = Vec::new();
+        let mut m = Vec::with_capacity(finest.len());
+        for v in finest {
+            let l = match v {
+                Some(v) if level == 0 => v.clone(),
+                Some(v) => label(v, level),
+                None => "\u{0}null".to_string(),
+            };
+            let next = index.len() as u32;
+            let code = *index.entry(l.clone()).or_insert_with(|| {
+                names.push(l);
+                next
+            });
+            m.push(code);
+        }
+        map.push(m);
+        labels.push(names);
+    }
+    Dimension {
+        name: name.to_string(),
+        min,
+        max,
+        map,
+        labels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// A numeric dimension 0..n with levels: value, value/2, value/4, `*`.
+    fn numeric(name: &str, n: u32) -> Dimension {
+        let finest: Vec<Option<String>> = (0..n).map(|v| Some(v.to_string())).collect();
+        dimension(name, 0, 3, 4, &finest, |v, level| {
+            let x: u32 = v.parse().unwrap();
+            match level {
+                3 => "*".into(),
+                l => (x >> l).to_string(),
+            }
+        })
+    }
+
+    fn random_base(seed: u64, rows: usize, subjects: Option<u32>) -> Base {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let dims = vec![numeric("a", 8), numeric("b", 6), numeric("c", 4)];
+        let mut entries: HashMap<(Vec<u32>, u32), u64> = HashMap::new();
+        for _ in 0..rows {
+            let codes = vec![
+                rng.random_range(0..8u32),
+                rng.random_range(0..6u32),
+                rng.random_range(0..4u32),
+            ];
+            let s = subjects.map_or(0, |n| rng.random_range(0..n));
+            *entries.entry((codes, s)).or_default() += 1;
+        }
+        let mut keys: Vec<_> = entries.into_iter().collect();
+        keys.sort();
+        Base {
+            dims,
+            codes: keys.iter().flat_map(|((c, _), _)| c.clone()).collect(),
+            subjects: subjects.map(|_| keys.iter().map(|((_, s), _)| *s).collect()),
+            rows: keys.iter().map(|(_, r)| *r).collect(),
+        }
+    }
+
+    #[test]
+    fn search_finds_the_exhaustive_optimum_for_every_metric() {
+        for seed in 0..6 {
+            for subjects in [None, Some(40)] {
+                let base = random_base(seed, 300, subjects);
+                for metric in [
+                    MetricName::Loss,
+                    MetricName::Entropy,
+                    MetricName::Discernibility,
+                ] {
+                    for (k, s) in [(2, 0.0), (3, 0.05), (5, 0.1), (10, 0.02)] {
+                        let goal = Goal {
+                            k,
+                            max_suppression: s,
+                            metric,
+                        };
+                        let found = Searcher::new(&base).search(&goal).unwrap().best;
+                        let truth = Searcher::new(&base).exhaustive(&goal);
+                        match (&found, &truth) {
+                            (Some(f), Some(t)) => {
+                                let (fv, tv) =
+                                    (Searcher::metric(f, metric), Searcher::metric(t, metric));
+                                assert!(
+                                    (fv - tv).abs() <= 1e-9 * tv.abs().max(1.0),
+                                    "seed {seed} {metric:?} k {k}: {fv} vs {tv}"
+                                );
+                            }
+                            (None, None) => {}
+                            _ => panic!("seed {seed} {metric:?} k {k}: {found:?} vs {truth:?}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rolled_up_tables_equal_tables_computed_from_the_bottom() {
+        let base = random_base(7, 500, Some(60));
+        let mut s = Searcher::new(&base);
+        // Warm the cache with a middle node, then ask for a coarser one (rolled up from it).
+        let mid = s.evaluate(&[1, 1, 1], 3);
+        let coarse = s.evaluate(&[2, 3, 1], 3);
+        let mut fresh = Searcher::new(&base);
+        assert_eq!(
+            format!("{coarse:?}"),
+            format!("{:?}", fresh.evaluate(&[2, 3, 1], 3))
+        );
+        assert_eq!(
+            format!("{mid:?}"),
+            format!("{:?}", fresh.evaluate(&[1, 1, 1], 3))
+        );
+    }
+
+    #[test]
+    fn people_not_rows_and_the_loss_metric_by_hand() {
+        // Two dims of 2 values each; entries (a, b, subject) with rows.
+        let d = |name: &str| {
+            dimension(
+                name,
+                0,
+                1,
+                2,
+                &[Some("x".into()), Some("y".into())],
+                |_, _| "*".into(),
+            )
+        };
+        let base = Base {
+            dims: vec![d("a"), d("b")],
+            codes: vec![0, 0, 0, 0, 1, 1],
+            subjects: Some(vec![1, 2, 3]),
+            rows: vec![5, 1, 1],
+        };
+        let mut s = Searcher::new(&base);
+        // At the bottom, class (x, x) holds two people (7 rows... 6), class (y, y) one person.
+        let r = s.evaluate(&[0, 0], 2);
+        assert_eq!((r.rows_suppressed, r.equivalence_classes), (1, 1));
+        // Loss: the suppressed row costs 1 in both cells, the rest nothing: 2 / (7 × 2).
+        assert!((r.loss - 2.0 / 14.0).abs() < 1e-12, "{}", r.loss);
+        // Generalizing `a` fully: (*, x) holds 2 people, (*, y) 1: still one row suppressed;
+        // the 6 kept rows pay (2-1)/(2-1) = 1 in cell a.
+        let r = s.evaluate(&[1, 0], 2);
+        assert_eq!(r.rows_suppressed, 1);
+        assert!((r.loss - (6.0 + 2.0) / 14.0).abs() < 1e-12, "{}", r.loss);
+        let r = s.evaluate(&[1, 1], 2);
+        assert_eq!((r.rows_suppressed, r.equivalence_classes), (0, 1));
+        assert!((r.loss - 1.0).abs() < 1e-12);
+    }
+}
