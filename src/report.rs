@@ -19,7 +19,7 @@ pub struct Report {
     pub started_at: String,
     pub finished_at: String,
     /// Fingerprint of the pseudonym key: equal ids, joinable pseudonyms.
-    pub key_id: String,
+    pub key_id: Option<String>,
     pub tables: IndexMap<String, TableReport>,
 }
 
@@ -49,6 +49,18 @@ pub struct TableReport {
     pub unmapped_values: IndexMap<String, u64>,
     /// Output column → how it was made.
     pub columns: IndexMap<String, ColumnReport>,
+    /// Quasi-identifier output column → its generalization level (0 = the finest).
+    pub levels: IndexMap<String, usize>,
+    /// When the table searched its levels: the metric it minimized and the chosen node's
+    /// utility (Iyengar's loss 0–1, ARX's non-uniform entropy, discernibility, rows per class).
+    pub metric: Option<crate::job::MetricName>,
+    pub loss: Option<f64>,
+    pub entropy: Option<f64>,
+    pub discernibility: Option<f64>,
+    pub avg_class_size: Option<f64>,
+    pub nodes_checked: Option<u64>,
+    pub lattice_nodes: Option<u64>,
+    pub search_seconds: Option<f64>,
     /// Input columns that were dropped.
     pub dropped: Vec<String>,
 }

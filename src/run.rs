@@ -5,6 +5,7 @@
 //! tables pass does anything get written, into a staging directory that is committed at the
 //! end. A table that cannot meet k therefore leaves no trace, not even a staging directory.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -16,6 +17,8 @@ use tracing::info;
 use crate::error::{Error, Result};
 use crate::job::{ColumnAction, Job, Privacy, Table};
 use crate::protect::kanon::{self, Decision, Subject};
+use crate::protect::optimize;
+use crate::protect::search::{NodeReport, Outcome};
 use crate::protect::{STATE, retention};
 use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
@@ -84,7 +87,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         run_date = %opts.run_date.format("%Y-%m-%d")
     )
     .entered();
-    let key = job.key.load()?;
+    let key = job.key.as_ref().map(|k| k.load()).transpose()?;
     let ctx = Context {
         key: key.clone(),
         run_date: opts.run_date,
@@ -100,7 +103,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let mut decided = Vec::with_capacity(planned.len());
     for p in &planned {
         let t0 = Instant::now();
-        let (counts, decision) = protect(p, &ctx)?;
+        let protected = protect(p, &ctx)?;
+        let (counts, decision) = (&protected.counts, &protected.decision);
         info!(
             table = %p.table.name,
             stage = "protect",
@@ -111,15 +115,16 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             seconds = t0.elapsed().as_secs_f64(),
             "counted classes"
         );
-        decided.push((counts, decision));
+        decided.push(protected);
     }
 
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
     let staging = Staging::create(&output, opts.run_date)?;
     let mut tables = IndexMap::new();
-    for (p, (counts, decision)) in planned.iter().zip(decided) {
+    for (p, protected) in planned.iter().zip(decided) {
+        let decision = &protected.decision;
         let t0 = Instant::now();
-        let (file, tallies) = write_table(&staging, job, p, &ctx, &decision)?;
+        let (file, tallies) = write_table(&staging, job, p, &ctx, &protected)?;
         info!(
             table = %p.table.name,
             stage = "write",
@@ -129,7 +134,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         );
         tables.insert(
             p.table.name.clone(),
-            table_report(p, &counts, &decision, file, &tallies),
+            table_report(p, &protected, file, &tallies),
         );
     }
 
@@ -142,7 +147,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         run_date: opts.run_date.format("%Y-%m-%d").to_string(),
         started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        key_id: key.id(),
+        key_id: key.as_ref().map(|k| k.id()),
         tables,
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Io {
@@ -162,22 +167,32 @@ fn scan_with_state(p: &Planned, ctx: &Context) -> Result<LazyFrame> {
         .with_column(retention::state_expr(p.table.retention.as_ref(), ctx.run_date).alias(STATE)))
 }
 
-/// Pass 1 and the k-anonymity decision for one table.
-fn protect(p: &Planned, ctx: &Context) -> Result<(kanon::Counts, Decision)> {
+/// What pass 1 decided for a table.
+struct Protected {
+    counts: kanon::Counts,
+    decision: Decision,
+    /// The level of each quasi-identifier, by input column (searched or pinned).
+    levels: HashMap<String, usize>,
+    /// The search's optimum and statistics, when the table searched its levels.
+    search: Option<(NodeReport, Outcome)>,
+}
+
+impl Protected {
+    fn level(&self, c: &crate::job::Column) -> usize {
+        self.levels.get(&c.name).copied().unwrap_or(c.levels.min)
+    }
+}
+
+/// Pass 1 and the k-anonymity decision for one table. When the table searches its levels, a
+/// first counting pass over the finest values feeds the search, and the decision is then taken
+/// at the chosen levels.
+fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
     let t = p.table;
-    // Tallies of this pass are thrown away: values are counted once, in pass 2.
-    let scratch = ColumnTallies::default();
-    let qis: Vec<(String, Expr)> = t
-        .quasi_identifiers()
-        .filter_map(|c| Some((c.output.clone(), transform::column_expr(c, ctx, &scratch)?)))
-        .collect();
     let subject = t
         .subject
         .as_deref()
         .and_then(|s| t.column(s))
         .map(|c| subject_expr(c, ctx));
-    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &t.name)
-        .map_err(|e| read_error(e, p))?;
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
     // k = 1 suppresses nothing and still yields the subject counts.
     let privacy = t.privacy.unwrap_or(Privacy {
@@ -186,8 +201,50 @@ fn protect(p: &Planned, ctx: &Context) -> Result<(kanon::Counts, Decision)> {
         search: false,
         metric: Default::default(),
     });
+    let mut levels: HashMap<String, usize> = t
+        .quasi_identifiers()
+        .map(|c| (c.name.clone(), c.levels.min))
+        .collect();
+    let mut search = None;
+    if privacy.search && t.quasi_identifiers().any(transform::levels::searched) {
+        let finest: Vec<(String, Expr)> = t
+            .quasi_identifiers()
+            .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
+            .collect();
+        let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject.clone(), &t.name)
+            .map_err(|e| read_error(e, p))?;
+        let (chosen, best, outcome) = optimize::choose(t, &counts, &privacy)?;
+        info!(
+            table = %t.name,
+            stage = "search",
+            nodes_checked = outcome.nodes_checked,
+            lattice_nodes = outcome.lattice_nodes,
+            seconds = outcome.seconds,
+            "chose generalization levels"
+        );
+        for (c, l) in t.quasi_identifiers().zip(chosen) {
+            levels.insert(c.name.clone(), l);
+        }
+        search = Some((best, outcome));
+    }
+    // Tallies of this pass are thrown away: values are counted once, in pass 2.
+    let scratch = ColumnTallies::default();
+    let qis: Vec<(String, Expr)> = t
+        .quasi_identifiers()
+        .filter_map(|c| {
+            let level = levels.get(&c.name).copied().unwrap_or(c.levels.min);
+            Some((c.output.clone(), transform::column_expr_at(c, level, ctx, &scratch)?))
+        })
+        .collect();
+    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &t.name)
+        .map_err(|e| read_error(e, p))?;
     let decision = counts.decide(&privacy, &t.name)?;
-    Ok((counts, decision))
+    Ok(Protected {
+        counts,
+        decision,
+        levels,
+        search,
+    })
 }
 
 /// The value that tells people apart, as the output will hold it: a kept or generalized subject
@@ -228,16 +285,17 @@ fn write_table(
     job: &Job,
     p: &Planned,
     ctx: &Context,
-    decision: &Decision,
+    protected: &Protected,
 ) -> Result<(String, IndexMap<String, ColumnTallies>)> {
     let t = p.table;
+    let decision = &protected.decision;
     let mut tallies = IndexMap::new();
     let mut exprs = Vec::new();
     // The output keeps the input's column order, whatever the job file's order.
     for name in &p.source.columns {
         let Some(c) = t.column(name) else { continue };
         let tally = ColumnTallies::default();
-        if let Some(e) = transform::column_expr(c, ctx, &tally) {
+        if let Some(e) = transform::column_expr_at(c, protected.level(c), ctx, &tally) {
             exprs.push(e);
             tallies.insert(c.output.clone(), tally);
         }
@@ -288,7 +346,10 @@ fn metadata(job: &Job, ctx: &Context, t: &Table) -> Vec<(String, String)> {
             ctx.run_date.format("%Y-%m-%d").to_string(),
         ),
         ("anonymize.version".into(), env!("CARGO_PKG_VERSION").into()),
-        ("anonymize.key_id".into(), ctx.key.id()),
+        (
+            "anonymize.key_id".into(),
+            ctx.key.as_ref().map(|k| k.id()).unwrap_or_default(),
+        ),
         (
             "anonymize.columns".into(),
             serde_json::to_string(&columns).unwrap_or_default(),
@@ -308,12 +369,14 @@ fn column_report(c: &crate::job::Column) -> ColumnReport {
 
 fn table_report(
     p: &Planned,
-    counts: &kanon::Counts,
-    d: &Decision,
+    protected: &Protected,
     file: String,
     tallies: &IndexMap<String, ColumnTallies>,
 ) -> TableReport {
     let t = p.table;
+    let (counts, d) = (&protected.counts, &protected.decision);
+    let best = protected.search.as_ref().map(|(best, _)| best);
+    let outcome = protected.search.as_ref().map(|(_, o)| o);
     TableReport {
         input_files: p
             .source
@@ -347,6 +410,18 @@ fn table_report(
             .outputs()
             .map(|c| (c.output.clone(), column_report(c)))
             .collect(),
+        levels: t
+            .quasi_identifiers()
+            .map(|c| (c.output.clone(), protected.level(c)))
+            .collect(),
+        metric: t.privacy.filter(|p| p.search).map(|p| p.metric),
+        loss: best.map(|b| b.loss),
+        entropy: best.map(|b| b.entropy),
+        discernibility: best.map(|b| b.discernibility),
+        avg_class_size: best.map(|b| b.avg_class_size),
+        nodes_checked: outcome.map(|o| o.nodes_checked),
+        lattice_nodes: outcome.map(|o| o.lattice_nodes),
+        search_seconds: outcome.map(|o| o.seconds),
         dropped: t
             .columns
             .iter()

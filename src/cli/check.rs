@@ -40,7 +40,7 @@ pub struct Args {
 
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
-    let key = job.key.load()?;
+    let key = job.key.as_ref().map(|k| k.load()).transpose()?;
     let opts = RunOptions {
         run_date: a
             .run_date
@@ -55,7 +55,14 @@ pub fn execute(a: Args) -> Result<(), Error> {
     if let Some(p) = &job.purpose {
         let _ = writeln!(out, "purpose: {p}");
     }
-    let _ = writeln!(out, "key: {}, key_id {}", job.key.describe(), key.id());
+    match (&job.key, &key) {
+        (Some(source), Some(key)) => {
+            let _ = writeln!(out, "key: {}, key_id {}", source.describe(), key.id());
+        }
+        _ => {
+            let _ = writeln!(out, "key: none (no column is pseudonymized)");
+        }
+    }
     let _ = writeln!(out, "output: {}", job.output.display());
     for p in &planned {
         let t = p.table;

@@ -28,7 +28,8 @@ pub struct Job {
     /// SHA-256 of the job file's bytes, hex: ties a report to the exact job that made it.
     pub sha256: String,
     pub output: PathBuf,
-    pub key: key::KeySource,
+    /// Where the key comes from; `None` when no column is pseudonymized.
+    pub key: Option<key::KeySource>,
     pub tables: Vec<Table>,
 }
 

@@ -22,8 +22,9 @@ pub struct JobSpec {
     pub purpose: Option<String>,
     /// Output directory, relative to the job file. `--output` overrides it.
     pub output: PathBuf,
-    /// Where the pseudonym key comes from.
-    pub key: KeySpec,
+    /// Where the pseudonym key comes from. Required when a column is pseudonymized.
+    #[serde(default)]
+    pub key: Option<KeySpec>,
     /// The tables to read, by name. The name is the output sub-directory.
     pub tables: IndexMap<String, TableSpec>,
 }

@@ -57,13 +57,14 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
     if spec.name.trim().is_empty() {
         return Err(fail("name", "must not be empty".into()));
     }
-    let key = match (spec.key.env, spec.key.file) {
-        (Some(env), None) if !env.is_empty() => KeySource::Env(env),
-        (None, Some(f)) => KeySource::File(clean(&dir.join(f))),
-        (Some(_), Some(_)) => {
+    let key = match spec.key.map(|k| (k.env, k.file)) {
+        None => None,
+        Some((Some(env), None)) if !env.is_empty() => Some(KeySource::Env(env)),
+        Some((None, Some(f))) => Some(KeySource::File(clean(&dir.join(f)))),
+        Some((Some(_), Some(_))) => {
             return Err(fail("key", "give either `env` or `file`, not both".into()));
         }
-        _ => {
+        Some(_) => {
             return Err(fail(
                 "key",
                 "give `env = \"VARIABLE\"` or `file = \"path\"`: there is no built-in key".into(),
@@ -77,6 +78,24 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
     let mut tables = Vec::with_capacity(spec.tables.len());
     for (name, t) in spec.tables {
         tables.push(validate_table(&file, &dir, name, t)?);
+    }
+    if key.is_none() {
+        for t in &tables {
+            if let Some(c) = t
+                .columns
+                .iter()
+                .find(|c| matches!(c.action, ColumnAction::Pseudonymize { .. }))
+            {
+                return Err(fail(
+                    "key",
+                    format!(
+                        "tables.{}.columns.{} is pseudonymized, so the job needs a `[key]` with \
+                         `env = \"VARIABLE\"` or `file = \"path\"`: there is no built-in key",
+                        t.name, c.name
+                    ),
+                ));
+            }
+        }
     }
     Ok(Job {
         name: spec.name,
@@ -636,7 +655,7 @@ age = { action = "keep", role = "quasi" }
         assert_eq!(clean(Path::new("/a/../../b")), Path::new("/b"));
         assert_eq!(job.tables[0].input, "jobs/u.csv");
         assert_eq!(job.tables[0].privacy.unwrap().max_suppression, 0.0);
-        assert_eq!(job.key, KeySource::Env("K".into()));
+        assert_eq!(job.key, Some(KeySource::Env("K".into())));
     }
 
     #[test]
@@ -737,6 +756,7 @@ age = { action = "keep", role = "quasi" }
             err(&BASE.replace("env = \"K\"", "env = \"K\"\nfile = \"k.txt\"")).contains("not both")
         );
         assert!(err(&BASE.replace("env = \"K\"", "")).contains("no built-in key"));
+        assert!(err(&BASE.replace("[key]\nenv = \"K\"\n", "")).contains("needs a `[key]`"));
         assert!(
             err(&BASE
                 .replace("[tables.users]", "[tables._users]")

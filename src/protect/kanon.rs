@@ -241,6 +241,11 @@ pub(crate) fn join_args(how: JoinType) -> JoinArgs {
 }
 
 impl Counts {
+    /// One row per (quasi-identifiers…, subject) of the kept rows, with its row count.
+    pub fn kept(&self) -> &DataFrame {
+        &self.kept
+    }
+
     pub fn rows_kept(&self) -> u64 {
         self.rows_in - self.rows_expired - self.rows_undated
     }

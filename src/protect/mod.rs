@@ -8,6 +8,7 @@
 //! out expired rows and the suppressed classes.
 
 pub mod kanon;
+pub mod optimize;
 pub mod retention;
 pub mod search;
 

@@ -50,6 +50,9 @@ impl Dimension {
     }
 }
 
+/// The subject code of rows without a subject: they count for no one.
+pub const NO_SUBJECT: u32 = u32::MAX;
+
 /// The first pass's counts, as codes.
 #[derive(Debug, Clone)]
 pub struct Base {
@@ -101,6 +104,8 @@ pub struct Outcome {
 struct Table {
     levels: Vec<usize>,
     codes: Vec<u32>,
+    /// The codes packed into one number per entry, when they fit (else empty).
+    keys: Vec<u128>,
     subjects: Vec<u32>,
     rows: Vec<u64>,
 }
@@ -121,6 +126,8 @@ struct Precomputed {
     entropy: Vec<Vec<f64>>,
     /// `lift[d][from][to][code]`: a code at level `from` at level `to` (to ≥ from).
     lift: Vec<Vec<Vec<Vec<u32>>>>,
+    /// `cards[d][level]`: distinct codes of dimension d at that level.
+    cards: Vec<Vec<usize>>,
     total_rows: u64,
 }
 
@@ -198,6 +205,11 @@ fn precompute(base: &Base) -> Precomputed {
         lm_cell,
         entropy,
         lift,
+        cards: base
+            .dims
+            .iter()
+            .map(|d| (0..d.levels()).map(|l| d.cardinality(l)).collect())
+            .collect(),
         total_rows,
     }
 }
@@ -256,6 +268,7 @@ impl<'a> Searcher<'a> {
             &Table {
                 levels: vec![0; base.dims.len()],
                 codes: base.codes.clone(),
+                keys: Vec::new(),
                 subjects: base.subjects.clone().unwrap_or_default(),
                 rows: base.rows.clone(),
             },
@@ -314,14 +327,22 @@ impl<'a> Searcher<'a> {
         let mut i = 0;
         while i < table.len() {
             let key = &table.codes[i * n_dims..(i + 1) * n_dims];
+            let same = |j: usize| {
+                if table.keys.is_empty() {
+                    &table.codes[j * n_dims..(j + 1) * n_dims] == key
+                } else {
+                    table.keys[j] == table.keys[i]
+                }
+            };
             let mut j = i;
             let mut rows = 0u64;
-            while j < table.len() && &table.codes[j * n_dims..(j + 1) * n_dims] == key {
+            while j < table.len() && same(j) {
                 rows += table.rows[j];
                 j += 1;
             }
             let people = if self.has_subjects() {
-                (j - i) as u64
+                // Entries of a class are distinct subjects.
+                table.subjects[i..j].iter().filter(|&&s| s != NO_SUBJECT).count() as u64
             } else {
                 rows
             };
@@ -505,80 +526,131 @@ fn roll_up(from: &Table, levels: &[usize], pre: &Precomputed, subjects: bool) ->
         }
     }
     let subject = |i: usize| if subjects { from.subjects[i] } else { 0 };
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| {
-        codes[a * n_dims..(a + 1) * n_dims]
-            .cmp(&codes[b * n_dims..(b + 1) * n_dims])
-            .then(subject(a).cmp(&subject(b)))
-    });
+    // Entries are sorted by their codes (packed into one integer when the classes can be
+    // numbered in 128 bits, which is nearly always and much faster), then by subject.
+    let radices: Vec<u128> = (0..n_dims).map(|d| pre.cards[d][levels[d]] as u128).collect();
+    let fits = radices
+        .iter()
+        .try_fold(1u128, |acc, &r| acc.checked_mul(r.max(1)))
+        .is_some();
+    let mut order: Vec<(u128, u32, u32)> = (0..n)
+        .map(|i| {
+            let key = if fits {
+                codes[i * n_dims..(i + 1) * n_dims]
+                    .iter()
+                    .zip(&radices)
+                    .fold(0u128, |acc, (&c, &r)| acc * r + c as u128)
+            } else {
+                0
+            };
+            (key, subject(i), i as u32)
+        })
+        .collect();
+    if fits {
+        order.sort_unstable();
+    } else {
+        order.sort_unstable_by(|a, b| {
+            let (x, y) = (a.2 as usize, b.2 as usize);
+            codes[x * n_dims..(x + 1) * n_dims]
+                .cmp(&codes[y * n_dims..(y + 1) * n_dims])
+                .then(a.1.cmp(&b.1))
+        });
+    }
     let mut out = Table {
         levels: levels.to_vec(),
         codes: Vec::with_capacity(n * n_dims),
+        keys: Vec::with_capacity(if fits { n } else { 0 }),
         subjects: Vec::new(),
         rows: Vec::with_capacity(n),
     };
-    let mut last: Option<usize> = None;
-    for &i in &order {
-        let same = last.is_some_and(|l| {
-            codes[l * n_dims..(l + 1) * n_dims] == codes[i * n_dims..(i + 1) * n_dims]
-                && subject(l) == subject(i)
+    let mut last: Option<(u128, u32, usize)> = None;
+    for &(key, subj, i) in &order {
+        let i = i as usize;
+        let same = last.is_some_and(|(lk, ls, l)| {
+            ls == subj
+                && if fits {
+                    lk == key
+                } else {
+                    codes[l * n_dims..(l + 1) * n_dims] == codes[i * n_dims..(i + 1) * n_dims]
+                }
         });
         if same {
             if let Some(r) = out.rows.last_mut() {
                 *r += from.rows[i];
             }
         } else {
-            out.codes
-                .extend_from_slice(&codes[i * n_dims..(i + 1) * n_dims]);
+            out.codes.extend_from_slice(&codes[i * n_dims..(i + 1) * n_dims]);
+            if fits {
+                out.keys.push(key);
+            }
             if subjects {
-                out.subjects.push(from.subjects[i]);
+                out.subjects.push(subj);
             }
             out.rows.push(from.rows[i]);
-            last = Some(i);
+            last = Some((key, subj, i));
         }
     }
     out
 }
 
-/// Builds a [`Dimension`] from a column's finest values and a function giving each finest
-/// value's label at every level (`None`: the value is missing and stays so at every level).
+/// Builds a [`Dimension`] from a column's distinct finest values (`None`: missing, which stays
+/// missing at every level) and a function giving a value's label at each level, 0 being the
+/// finest level the search may choose. Returns it with the level-0 code of each value.
 pub fn dimension(
     name: &str,
-    min: usize,
-    max: usize,
     levels: usize,
-    finest: &[Option<String>],
+    values: &[Option<String>],
     label: impl Fn(&str, usize) -> String,
-) -> Dimension {
-    let mut map = Vec::with_capacity(levels);
-    let mut labels = Vec::with_capacity(levels);
-    for level in 0..levels {
+) -> (Dimension, Vec<u32>) {
+    const MISSING: &str = "\u{0}missing";
+    let label_of = |v: &Option<String>, level: usize| match v {
+        Some(v) => label(v, level),
+        None => MISSING.to_string(),
+    };
+    // Level 0 first: its distinct labels are the codes everything else maps from.
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut representative: Vec<usize> = Vec::new();
+    let mut code_of_value = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let l = label_of(v, 0);
+        let next = names.len() as u32;
+        let code = *index.entry(l.clone()).or_insert_with(|| {
+            names.push(l);
+            representative.push(i);
+            next
+        });
+        code_of_value.push(code);
+    }
+    let mut map = vec![(0..names.len() as u32).collect::<Vec<u32>>()];
+    let mut labels = vec![names];
+    for level in 1..levels {
         let mut index: HashMap<String, u32> = HashMap::new();
         let mut names = Vec::new();
-        let mut m = Vec::with_capacity(finest.len());
-        for v in finest {
-            let l = match v {
-                Some(v) if level == 0 => v.clone(),
-                Some(v) => label(v, level),
-                None => "\u{0}null".to_string(),
-            };
-            let next = index.len() as u32;
-            let code = *index.entry(l.clone()).or_insert_with(|| {
-                names.push(l);
-                next
-            });
-            m.push(code);
-        }
+        let m = representative
+            .iter()
+            .map(|&i| {
+                let l = label_of(&values[i], level);
+                let next = names.len() as u32;
+                *index.entry(l.clone()).or_insert_with(|| {
+                    names.push(l);
+                    next
+                })
+            })
+            .collect();
         map.push(m);
         labels.push(names);
     }
-    Dimension {
-        name: name.to_string(),
-        min,
-        max,
-        map,
-        labels,
-    }
+    (
+        Dimension {
+            name: name.to_string(),
+            min: 0,
+            max: levels - 1,
+            map,
+            labels,
+        },
+        code_of_value,
+    )
 }
 
 #[cfg(test)]
@@ -588,14 +660,16 @@ mod tests {
 
     /// A numeric dimension 0..n with levels: value, value/2, value/4, `*`.
     fn numeric(name: &str, n: u32) -> Dimension {
-        let finest: Vec<Option<String>> = (0..n).map(|v| Some(v.to_string())).collect();
-        dimension(name, 0, 3, 4, &finest, |v, level| {
+        let values: Vec<Option<String>> = (0..n).map(|v| Some(v.to_string())).collect();
+        let (dim, codes) = dimension(name, 4, &values, |v, level| {
             let x: u32 = v.parse().unwrap();
             match level {
                 3 => "*".into(),
                 l => (x >> l).to_string(),
             }
-        })
+        });
+        assert_eq!(codes, (0..n).collect::<Vec<_>>());
+        dim
     }
 
     fn random_base(seed: u64, rows: usize, subjects: Option<u32>) -> Base {
@@ -679,14 +753,8 @@ mod tests {
     fn people_not_rows_and_the_loss_metric_by_hand() {
         // Two dims of 2 values each; entries (a, b, subject) with rows.
         let d = |name: &str| {
-            dimension(
-                name,
-                0,
-                1,
-                2,
-                &[Some("x".into()), Some("y".into())],
-                |_, _| "*".into(),
-            )
+            let values = [Some("x".to_string()), Some("y".to_string())];
+            dimension(name, 2, &values, |v, l| if l == 0 { v.into() } else { "*".into() }).0
         };
         let base = Base {
             dims: vec![d("a"), d("b")],

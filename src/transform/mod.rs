@@ -11,6 +11,7 @@ pub mod bins;
 pub mod hierarchy;
 pub mod ip_prefix;
 pub mod keep;
+pub mod levels;
 pub mod parse;
 pub mod pseudonymize;
 pub mod truncate;
@@ -29,7 +30,8 @@ use crate::job::{Column as JobColumn, ColumnAction, Generalizer, Step};
 /// What every method may need besides its own parameters.
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub key: Key,
+    /// The pseudonym key; present whenever a column is pseudonymized (validation sees to it).
+    pub key: Option<Key>,
     pub run_date: NaiveDate,
 }
 
@@ -74,7 +76,10 @@ pub fn column_expr_at(
     let out = match &column.action {
         ColumnAction::Drop => return None,
         ColumnAction::Keep(ty) => keep::expr(input, *ty, invalid()),
-        ColumnAction::Pseudonymize { length } => pseudonymize::expr(input, &ctx.key, *length),
+        ColumnAction::Pseudonymize { length } => match &ctx.key {
+            Some(key) => pseudonymize::expr(input, key, *length),
+            None => unreachable!("validation requires a key for pseudonymized columns"),
+        },
         ColumnAction::Generalize(g) => match (g.step(level), g) {
             (Step::Age(band), Generalizer::Age { top, .. }) => {
                 age::expr(input, ctx.run_date, band, *top, invalid())

@@ -1,0 +1,114 @@
+//! Choosing a table's generalization levels: the first pass counts each quasi-identifier's
+//! finest values (see [`crate::transform::levels`]); here they become codes and the
+//! [`search`](super::search) picks the levels with the least loss.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+use super::kanon::Counts;
+use super::search::{Base, Goal, NO_SUBJECT, NodeReport, Outcome, Searcher, dimension};
+use super::{ROWS, SUBJECT};
+use crate::error::{Error, Result};
+use crate::job::{Privacy, Table};
+use crate::transform::levels;
+
+/// The search's base: one dimension per quasi-identifier, in the table's order, whose level 0
+/// is the column's lowest allowed level.
+pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
+    let kept = counts.kept();
+    let engine = |e| Error::Engine {
+        context: format!("tables.{}: preparing the level search", t.name),
+        source: e,
+    };
+    let n = kept.height();
+    let qis: Vec<_> = t.quasi_identifiers().collect();
+    let mut dims = Vec::with_capacity(qis.len());
+    let mut codes = vec![0u32; n * qis.len()];
+    for (d, c) in qis.iter().enumerate() {
+        let column = kept.column(c.output.as_str()).map_err(engine)?;
+        let text = column.cast(&DataType::String).map_err(engine)?;
+        let text = text.str().map_err(engine)?;
+        let mut index: HashMap<Option<&str>, u32> = HashMap::new();
+        let mut values: Vec<Option<String>> = Vec::new();
+        let mut value_of_row = Vec::with_capacity(n);
+        for v in text.iter() {
+            let next = values.len() as u32;
+            let i = *index.entry(v).or_insert_with(|| {
+                values.push(v.map(str::to_string));
+                next
+            });
+            value_of_row.push(i);
+        }
+        let min = c.levels.min;
+        let levels = c.levels.max - min + 1;
+        let (dim, code_of_value) = dimension(&c.output, levels, &values, |v, i| {
+            levels::label(c, v, min + i)
+        });
+        for (row, &vi) in value_of_row.iter().enumerate() {
+            codes[row * qis.len() + d] = code_of_value[vi as usize];
+        }
+        dims.push(dim);
+    }
+    let subjects = match kept.column(SUBJECT) {
+        Ok(s) => {
+            let s = s.str().map_err(engine)?;
+            let mut index: HashMap<&str, u32> = HashMap::new();
+            // A missing subject is nobody (as in the k check): it counts for no one.
+            Some(
+                s.iter()
+                    .map(|v| match v {
+                        Some(v) => {
+                            let next = index.len() as u32;
+                            *index.entry(v).or_insert(next)
+                        }
+                        None => NO_SUBJECT,
+                    })
+                    .collect::<Vec<u32>>(),
+            )
+        }
+        Err(_) => None,
+    };
+    let rows = kept
+        .column(ROWS)
+        .and_then(|c| c.cast(&DataType::UInt64))
+        .map_err(engine)?;
+    let rows: Vec<u64> = rows.u64().map_err(engine)?.iter().map(|r| r.unwrap_or(0)).collect();
+    Ok(Base {
+        dims,
+        codes,
+        subjects,
+        rows,
+    })
+}
+
+/// The levels with the least loss for `privacy`, as absolute levels per quasi-identifier.
+pub fn choose(t: &Table, counts: &Counts, privacy: &Privacy) -> Result<(Vec<usize>, NodeReport, Outcome)> {
+    let base = base(t, counts)?;
+    let goal = Goal {
+        k: privacy.k,
+        max_suppression: privacy.max_suppression,
+        metric: privacy.metric,
+    };
+    let outcome = Searcher::new(&base)
+        .search(&goal)
+        .map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;
+    let Some(best) = outcome.best.clone() else {
+        return Err(Error::Privacy(format!(
+            "tables.{}: no combination of generalization levels meets k = {} with at most {}% of \
+             rows suppressed ({} combinations searched, {} checked). Widen the levels the search \
+             may use, or raise max_suppression. Nothing was written.",
+            t.name,
+            privacy.k,
+            privacy.max_suppression * 100.0,
+            outcome.lattice_nodes,
+            outcome.nodes_checked
+        )));
+    };
+    let levels = t
+        .quasi_identifiers()
+        .zip(&best.levels)
+        .map(|(c, l)| c.levels.min + l)
+        .collect();
+    Ok((levels, best, outcome))
+}
