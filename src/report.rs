@@ -20,6 +20,8 @@ pub struct Report {
     pub finished_at: String,
     /// Fingerprint of the pseudonym key: equal ids, joinable pseudonyms.
     pub key_id: Option<String>,
+    /// The lock file the generalization levels were pinned by (`run --pin` writes it).
+    pub levels_pinned_by: Option<String>,
     pub tables: IndexMap<String, TableReport>,
 }
 

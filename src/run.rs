@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::job::{ColumnAction, Job, Privacy, Table};
 use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::optimize;
-use crate::protect::search::{NodeReport, Outcome};
+use crate::protect::search::{Base, NodeReport, Outcome};
 use crate::protect::{STATE, retention};
 use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub output: Option<PathBuf>,
     /// Replaces tables' `input` patterns: (table, pattern).
     pub inputs: Vec<(String, String)>,
+    /// The lock file whose levels the job was pinned to, for the report.
+    pub lock: Option<PathBuf>,
 }
 
 /// A table's input, found and checked.
@@ -87,11 +89,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         run_date = %opts.run_date.format("%Y-%m-%d")
     )
     .entered();
-    let key = job.key.as_ref().map(|k| k.load()).transpose()?;
-    let ctx = Context {
-        key: key.clone(),
-        run_date: opts.run_date,
-    };
+    let ctx = context(job, opts.run_date)?;
     let planned = plan(job, opts)?;
     for p in &planned {
         let t0 = Instant::now();
@@ -147,7 +145,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         run_date: opts.run_date.format("%Y-%m-%d").to_string(),
         started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        key_id: key.as_ref().map(|k| k.id()),
+        key_id: ctx.key.as_ref().map(|k| k.id()),
+        levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
         tables,
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Io {
@@ -207,13 +206,8 @@ fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
         .collect();
     let mut search = None;
     if privacy.search && t.quasi_identifiers().any(transform::levels::searched) {
-        let finest: Vec<(String, Expr)> = t
-            .quasi_identifiers()
-            .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
-            .collect();
-        let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject.clone(), &t.name)
-            .map_err(|e| read_error(e, p))?;
-        let (chosen, best, outcome) = optimize::choose(t, &counts, &privacy)?;
+        let base = search_base(p, ctx)?;
+        let (chosen, best, outcome) = optimize::choose(t, &base, &privacy)?;
         info!(
             table = %t.name,
             stage = "search",
@@ -233,7 +227,10 @@ fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
         .quasi_identifiers()
         .filter_map(|c| {
             let level = levels.get(&c.name).copied().unwrap_or(c.levels.min);
-            Some((c.output.clone(), transform::column_expr_at(c, level, ctx, &scratch)?))
+            Some((
+                c.output.clone(),
+                transform::column_expr_at(c, level, ctx, &scratch)?,
+            ))
         })
         .collect();
     let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &t.name)
@@ -244,6 +241,32 @@ fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
         decision,
         levels,
         search,
+    })
+}
+
+/// One pass over a table's kept rows counting each quasi-identifier's finest values: what the
+/// level search (and `explore`) works from.
+pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
+    let t = p.table;
+    let subject = t
+        .subject
+        .as_deref()
+        .and_then(|s| t.column(s))
+        .map(|c| subject_expr(c, ctx));
+    let finest: Vec<(String, Expr)> = t
+        .quasi_identifiers()
+        .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
+        .collect();
+    let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject, &t.name)
+        .map_err(|e| read_error(e, p))?;
+    optimize::base(t, &counts)
+}
+
+/// The run's context: the key (when the job needs one) and the run date.
+pub fn context(job: &Job, run_date: NaiveDate) -> Result<Context> {
+    Ok(Context {
+        key: job.key.as_ref().map(|k| k.load()).transpose()?,
+        run_date,
     })
 }
 

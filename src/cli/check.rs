@@ -39,7 +39,15 @@ pub struct Args {
 }
 
 pub fn execute(a: Args) -> Result<(), Error> {
-    let job = Job::load(&a.job)?;
+    let mut job = Job::load(&a.job)?;
+    let lock_path = crate::job::lock::path(&a.job);
+    let locked = match crate::job::lock::Lock::load(&a.job)? {
+        Some(lock) => {
+            lock.apply(&mut job, &lock_path)?;
+            true
+        }
+        None => false,
+    };
     let key = job.key.as_ref().map(|k| k.load()).transpose()?;
     let opts = RunOptions {
         run_date: a
@@ -47,6 +55,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
             .unwrap_or_else(|| chrono::Local::now().date_naive()),
         output: None,
         inputs: a.input,
+        lock: None,
     };
     let planned = plan(&job, &opts)?;
 
@@ -64,6 +73,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
         }
     }
     let _ = writeln!(out, "output: {}", job.output.display());
+    if locked {
+        let _ = writeln!(out, "levels pinned by {}", lock_path.display());
+    }
     for p in &planned {
         let t = p.table;
         let n = p.source.files.len();

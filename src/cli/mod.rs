@@ -4,6 +4,7 @@
 //! the subcommands return the library's [`Error`], whose [`ExitCode`] the binary exits with.
 
 pub mod check;
+pub mod explore;
 pub mod keygen;
 pub mod run;
 pub mod sample;
@@ -47,6 +48,7 @@ pub enum LogFormat {
 pub enum Command {
     Run(run::Args),
     Check(check::Args),
+    Explore(explore::Args),
     Sample(sample::Args),
     Keygen(keygen::Args),
 }
@@ -56,6 +58,7 @@ impl Cli {
         match self.command {
             Command::Run(a) => run::execute(a),
             Command::Check(a) => check::execute(a),
+            Command::Explore(a) => explore::execute(a),
             Command::Sample(a) => sample::execute(a),
             Command::Keygen(a) => keygen::execute(a),
         }

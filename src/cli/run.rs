@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::job::Job;
+use crate::job::lock::{self, Lock};
 use crate::run::{RunOptions, run};
 
 /// Run a job: read, transform, protect, write, report.
@@ -36,26 +37,48 @@ pub struct Args {
     /// A table's input files, instead of the job's `input` (repeatable): `--input users=exports/users/*.csv`.
     #[arg(long, value_parser = super::parse_input)]
     pub input: Vec<(String, String)>,
+    /// Search the levels (ignoring an existing lock file) and pin what was found in
+    /// `JOB.lock.toml` beside the job, so that later runs keep them.
+    #[arg(long)]
+    pub pin: bool,
 }
 
 pub fn execute(a: Args) -> Result<(), Error> {
-    let job = Job::load(&a.job)?;
+    let mut job = Job::load(&a.job)?;
+    let lock_path = lock::path(&a.job);
+    let mut locked = None;
+    if !a.pin {
+        if let Some(l) = Lock::load(&a.job)? {
+            l.apply(&mut job, &lock_path)?;
+            locked = Some(lock_path.clone());
+        }
+    }
     let opts = RunOptions {
         run_date: a
             .run_date
             .unwrap_or_else(|| chrono::Local::now().date_naive()),
         output: a.output,
         inputs: a.input,
+        lock: locked.clone(),
     };
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
-    let report = run(&job, &opts)?;
+    let report = match (run(&job, &opts), &locked) {
+        (Err(Error::Privacy(msg)), Some(l)) => {
+            return Err(Error::Privacy(format!(
+                "{msg} The levels are pinned by {}: run with --pin to search and pin new ones.",
+                l.display()
+            )));
+        }
+        (r, _) => r?,
+    };
+    if a.pin {
+        pin(&a.job, &report, opts.run_date)?;
+    }
     for (name, t) in &report.tables {
-        let k = match t.k {
-            Some(k) => format!(
-                ", k = {k} holds (smallest class: {} people)",
-                t.min_class_subjects.unwrap_or(0)
-            ),
-            None => String::new(),
+        let k = match (t.k, t.min_class_subjects) {
+            (Some(k), Some(min)) => format!(", k = {k} holds (smallest class: {min} people)"),
+            (Some(k), None) => format!(", k = {k} holds (no rows left)"),
+            (None, _) => String::new(),
         };
         println!(
             "{name}: {} rows in, {} out ({} expired, {} undated, {} suppressed){k}",
@@ -69,5 +92,31 @@ pub fn execute(a: Args) -> Result<(), Error> {
             .join(format!("{}.json", crate::write::partition(opts.run_date)))
             .display()
     );
+    Ok(())
+}
+
+/// Writes the levels the searching tables chose into the job's lock file.
+fn pin(
+    job: &std::path::Path,
+    report: &crate::report::Report,
+    run_date: chrono::NaiveDate,
+) -> Result<(), Error> {
+    let mut pins = Lock::default();
+    for (name, t) in &report.tables {
+        if t.nodes_checked.is_none() {
+            continue; // the table did not search
+        }
+        let levels = t
+            .levels
+            .iter()
+            .filter_map(|(out, l)| Some((t.columns.get(out)?.input.clone(), *l)))
+            .collect();
+        pins.tables.insert(name.clone(), levels);
+    }
+    if pins.tables.is_empty() {
+        println!("nothing to pin: no table searched its levels");
+    } else {
+        println!("levels pinned in {}", pins.write(job, run_date)?.display());
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! this module works on a [`Job`] and never sees the raw TOML.
 
 pub mod key;
+pub mod lock;
 pub mod spec;
 pub mod validate;
 

@@ -73,7 +73,12 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
         .column(ROWS)
         .and_then(|c| c.cast(&DataType::UInt64))
         .map_err(engine)?;
-    let rows: Vec<u64> = rows.u64().map_err(engine)?.iter().map(|r| r.unwrap_or(0)).collect();
+    let rows: Vec<u64> = rows
+        .u64()
+        .map_err(engine)?
+        .iter()
+        .map(|r| r.unwrap_or(0))
+        .collect();
     Ok(Base {
         dims,
         codes,
@@ -83,14 +88,17 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
 }
 
 /// The levels with the least loss for `privacy`, as absolute levels per quasi-identifier.
-pub fn choose(t: &Table, counts: &Counts, privacy: &Privacy) -> Result<(Vec<usize>, NodeReport, Outcome)> {
-    let base = base(t, counts)?;
+pub fn choose(
+    t: &Table,
+    base: &Base,
+    privacy: &Privacy,
+) -> Result<(Vec<usize>, NodeReport, Outcome)> {
     let goal = Goal {
         k: privacy.k,
         max_suppression: privacy.max_suppression,
         metric: privacy.metric,
     };
-    let outcome = Searcher::new(&base)
+    let outcome = Searcher::new(base)
         .search(&goal)
         .map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;
     let Some(best) = outcome.best.clone() else {

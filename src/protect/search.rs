@@ -342,7 +342,10 @@ impl<'a> Searcher<'a> {
             }
             let people = if self.has_subjects() {
                 // Entries of a class are distinct subjects.
-                table.subjects[i..j].iter().filter(|&&s| s != NO_SUBJECT).count() as u64
+                table.subjects[i..j]
+                    .iter()
+                    .filter(|&&s| s != NO_SUBJECT)
+                    .count() as u64
             } else {
                 rows
             };
@@ -444,22 +447,32 @@ impl<'a> Searcher<'a> {
         // Ties: the less generalized node first, then a fixed order, so results are stable.
         order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
 
-        let mut failed = vec![false; lattice.nodes];
+        let mut state = vec![Known::Unknown; lattice.nodes];
+        let mut passed: HashMap<usize, NodeReport> = HashMap::new();
         let mut best: Option<NodeReport> = None;
         let mut best_value = f64::INFINITY;
         for (bound, _, id) in order {
             if bound >= best_value {
                 break;
             }
-            if failed[id] {
-                continue;
-            }
-            let levels = lattice.levels(id);
-            let report = self.evaluate(&levels, goal.k);
-            if report.rows_suppressed > allowed {
-                mark_finer_failed(&lattice, &levels, &mut failed);
-                continue;
-            }
+            let report = match state[id] {
+                Known::Failed => continue,
+                Known::Passed if passed.contains_key(&id) => passed.remove(&id),
+                _ => None,
+            };
+            let report = match report {
+                Some(r) => r,
+                None => {
+                    let levels = lattice.levels(id);
+                    let r = self.evaluate(&levels, goal.k);
+                    if r.rows_suppressed > allowed {
+                        self.climb(&lattice, levels, goal.k, allowed, &mut state, &mut passed);
+                        continue;
+                    }
+                    mark(&lattice, &levels, &mut state, Known::Passed);
+                    r
+                }
+            };
             let value = Self::metric(&report, goal.metric);
             if value < best_value {
                 best_value = value;
@@ -472,6 +485,73 @@ impl<'a> Searcher<'a> {
             lattice_nodes: lattice.nodes as u64,
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// From a failing node, climbs to a maximal failing one (each step generalizes one more
+    /// level and still fails) and marks everything finer than it failed: one climb rules out a
+    /// whole region that visiting nodes in bound order would otherwise evaluate one by one.
+    /// Passing nodes met on the way are kept, with their reports, for the search to use.
+    fn climb(
+        &mut self,
+        lattice: &Lattice,
+        mut current: Vec<usize>,
+        k: u32,
+        allowed: u64,
+        state: &mut [Known],
+        passed: &mut HashMap<usize, NodeReport>,
+    ) {
+        'up: loop {
+            for d in 0..current.len() {
+                if current[d] + 1 >= lattice.mins[d] + lattice.sizes[d] {
+                    continue;
+                }
+                let mut next = current.clone();
+                next[d] += 1;
+                let id = lattice.id(&next);
+                match state[id] {
+                    Known::Failed => {
+                        current = next;
+                        continue 'up;
+                    }
+                    Known::Passed => continue,
+                    Known::Unknown => {
+                        let r = self.evaluate(&next, k);
+                        if r.rows_suppressed > allowed {
+                            current = next;
+                            continue 'up;
+                        }
+                        mark(lattice, &next, state, Known::Passed);
+                        passed.insert(id, r);
+                    }
+                }
+            }
+            break;
+        }
+        mark(lattice, &current, state, Known::Failed);
+    }
+
+    /// The optimum of each goal by evaluating every node once per k: for tests that prove the
+    /// search optimal, and nothing else.
+    pub fn exhaustive_many(&mut self, goals: &[Goal]) -> Vec<Option<NodeReport>> {
+        let lattice = Lattice::new(&self.base.dims);
+        let mut best: Vec<Option<NodeReport>> = vec![None; goals.len()];
+        for id in 0..lattice.nodes {
+            let levels = lattice.levels(id);
+            let mut by_k: HashMap<u32, NodeReport> = HashMap::new();
+            for (g, b) in goals.iter().zip(best.iter_mut()) {
+                let r = by_k
+                    .entry(g.k)
+                    .or_insert_with(|| self.evaluate(&levels, g.k))
+                    .clone();
+                if r.rows_suppressed <= self.allowed(g)
+                    && b.as_ref()
+                        .is_none_or(|b| Self::metric(&r, g.metric) < Self::metric(b, g.metric))
+                {
+                    *b = Some(r);
+                }
+            }
+        }
+        best
     }
 
     /// Every node, evaluated: for tests that prove the search optimal, and nothing else.
@@ -493,22 +573,33 @@ impl<'a> Searcher<'a> {
     }
 }
 
-/// Marks `levels` and every finer node (each level ≤) as failing k.
-fn mark_finer_failed(lattice: &Lattice, levels: &[usize], failed: &mut [bool]) {
+/// What is known of a node's k-anonymity within the suppression limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Unknown,
+    Passed,
+    Failed,
+}
+
+/// Marks `levels` and, by monotonicity, every coarser node (when it passes) or every finer
+/// node (when it fails).
+fn mark(lattice: &Lattice, levels: &[usize], state: &mut [Known], known: Known) {
     let mut stack = vec![levels.to_vec()];
     while let Some(node) = stack.pop() {
         let id = lattice.id(&node);
-        if failed[id] {
+        if state[id] == known {
             continue;
         }
-        failed[id] = true;
+        state[id] = known;
         for d in 0..node.len() {
-            if node[d] > lattice.mins[d] {
-                let mut finer = node.clone();
-                finer[d] -= 1;
-                if !failed[lattice.id(&finer)] {
-                    stack.push(finer);
-                }
+            let mut next = node.clone();
+            match known {
+                Known::Failed if node[d] > lattice.mins[d] => next[d] -= 1,
+                Known::Passed if node[d] + 1 < lattice.mins[d] + lattice.sizes[d] => next[d] += 1,
+                _ => continue,
+            }
+            if state[lattice.id(&next)] != known {
+                stack.push(next);
             }
         }
     }
@@ -520,13 +611,13 @@ fn roll_up(from: &Table, levels: &[usize], pre: &Precomputed, subjects: bool) ->
     let n = from.len();
     // Per dimension, the code map from `from`'s level to ours (none where they are equal).
     let lifts: Vec<Option<&[u32]>> = (0..n_dims)
-        .map(|d| {
-            (from.levels[d] != levels[d]).then(|| &pre.lift[d][from.levels[d]][levels[d]][..])
-        })
+        .map(|d| (from.levels[d] != levels[d]).then(|| &pre.lift[d][from.levels[d]][levels[d]][..]))
         .collect();
     // Entries are sorted by their codes, packed into one integer when the classes can be
     // numbered in 64 (or 128) bits, which is nearly always and much faster, then by subject.
-    let radices: Vec<u128> = (0..n_dims).map(|d| pre.cards[d][levels[d]].max(1) as u128).collect();
+    let radices: Vec<u128> = (0..n_dims)
+        .map(|d| pre.cards[d][levels[d]].max(1) as u128)
+        .collect();
     let product = radices.iter().try_fold(1u128, |acc, &r| acc.checked_mul(r));
     let fits = product.is_some();
     let fits_u64 = product.is_some_and(|p| p <= u64::MAX as u128);
@@ -548,6 +639,9 @@ fn roll_up(from: &Table, levels: &[usize], pre: &Precomputed, subjects: bool) ->
         if fits {
             keys.push(key);
         }
+    }
+    if fits_u64 && !subjects {
+        return merge_by_hash(levels, n_dims, &codes, &keys, &from.rows);
     }
     let subject = |i: usize| if subjects { from.subjects[i] } else { 0 };
     let order: Vec<u32> = if fits_u64 {
@@ -595,7 +689,8 @@ fn roll_up(from: &Table, levels: &[usize], pre: &Precomputed, subjects: bool) ->
             }
             continue;
         }
-        out.codes.extend_from_slice(&codes[i * n_dims..(i + 1) * n_dims]);
+        out.codes
+            .extend_from_slice(&codes[i * n_dims..(i + 1) * n_dims]);
         if fits {
             out.keys.push(keys[i]);
         }
@@ -604,6 +699,42 @@ fn roll_up(from: &Table, levels: &[usize], pre: &Precomputed, subjects: bool) ->
         }
         out.rows.push(from.rows[i]);
         last = Some(i);
+    }
+    out
+}
+
+/// [`roll_up`] for tables without subjects whose keys fit 64 bits (the common case): entries
+/// with equal keys are merged through a hash map instead of a sort. Keys come out unique, in
+/// first-seen order, which is all [`Searcher::evaluate`] needs (each entry is a class).
+fn merge_by_hash(
+    levels: &[usize],
+    n_dims: usize,
+    codes: &[u32],
+    keys: &[u128],
+    rows: &[u64],
+) -> Table {
+    let n = rows.len();
+    let mut index: polars::prelude::PlHashMap<u64, u32> =
+        polars::prelude::PlHashMap::with_capacity_and_hasher(n, Default::default());
+    let mut out = Table {
+        levels: levels.to_vec(),
+        codes: Vec::with_capacity(n * n_dims),
+        keys: Vec::with_capacity(n),
+        subjects: Vec::new(),
+        rows: Vec::with_capacity(n),
+    };
+    for i in 0..n {
+        let key = keys[i] as u64;
+        let next = out.rows.len() as u32;
+        let slot = *index.entry(key).or_insert(next);
+        if slot == next {
+            out.codes
+                .extend_from_slice(&codes[i * n_dims..(i + 1) * n_dims]);
+            out.keys.push(keys[i]);
+            out.rows.push(rows[i]);
+        } else {
+            out.rows[slot as usize] += rows[i];
+        }
     }
     out
 }
@@ -769,7 +900,13 @@ mod tests {
         // Two dims of 2 values each; entries (a, b, subject) with rows.
         let d = |name: &str| {
             let values = [Some("x".to_string()), Some("y".to_string())];
-            dimension(name, 2, &values, |v, l| if l == 0 { v.into() } else { "*".into() }).0
+            dimension(
+                name,
+                2,
+                &values,
+                |v, l| if l == 0 { v.into() } else { "*".into() },
+            )
+            .0
         };
         let base = Base {
             dims: vec![d("a"), d("b")],

@@ -37,24 +37,24 @@ pub fn base_expr(c: &Column, ctx: &Context) -> Option<Expr> {
                 None => false,
             }
         }),
-        Generalizer::Truncate { .. } => map_text(input, tally, |v, out| {
-            match parse::timestamp_micros(v) {
+        Generalizer::Truncate { .. } => {
+            map_text(input, tally, |v, out| match parse::timestamp_micros(v) {
                 Some(t) => write!(out, "{t}").is_ok(),
                 None => false,
-            }
-        }),
+            })
+        }
         Generalizer::IpPrefix { .. } => map_text(input, tally, |v, out| {
             match v.trim().parse::<std::net::IpAddr>() {
                 Ok(ip) => write!(out, "{}", ip.to_canonical()).is_ok(),
                 Err(_) => false,
             }
         }),
-        Generalizer::Bins { .. } => map_text(input, tally, |v, out| {
-            match v.trim().parse::<f64>() {
+        Generalizer::Bins { .. } => {
+            map_text(input, tally, |v, out| match v.trim().parse::<f64>() {
                 Ok(x) if x.is_finite() => write!(out, "{}", x + 0.0).is_ok(),
                 _ => false,
-            }
-        }),
+            })
+        }
         // The hierarchy looks up the value as it is.
         Generalizer::Hierarchy { .. } | Generalizer::Url | Generalizer::UserAgent => {
             input.cast(DataType::String)
@@ -79,7 +79,11 @@ pub fn label(c: &Column, base: &str, level: usize) -> String {
             }
         }
         (Step::Truncate(to), _) => {
-            if let Some(t) = base.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros) {
+            if let Some(t) = base
+                .parse::<i64>()
+                .ok()
+                .and_then(DateTime::from_timestamp_micros)
+            {
                 match to {
                     TruncateTo::Hour => {
                         let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:00"));

@@ -1,0 +1,100 @@
+//! Pinned levels: `anonymize run --pin` writes the levels a search chose into a lock file beside
+//! the job (`jobs/NAME.lock.toml`), and later runs use them instead of searching again.
+//!
+//! A nightly dataset whose columns change granularity from one night to the next breaks every
+//! analysis built on it; the lock keeps them stable. If the pinned levels no longer meet k
+//! within the suppression limit, the run fails (exit code 4) rather than quietly changing
+//! them: a person decides, by running `--pin` again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ColumnAction, Job, LevelRange};
+use crate::error::{Error, Result};
+
+/// The lock file: table → input column → level.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    pub tables: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// `jobs/x.toml` → `jobs/x.lock.toml`.
+pub fn path(job: &Path) -> PathBuf {
+    let stem = job
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "job".into());
+    job.with_file_name(format!("{stem}.lock.toml"))
+}
+
+impl Lock {
+    /// Reads the lock file beside the job, if there is one.
+    pub fn load(job: &Path) -> Result<Option<Lock>> {
+        let p = path(job);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::Job(format!("cannot read {}: {e}", p.display()))),
+        };
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Job(format!("{}: {}", p.display(), e.message())))
+    }
+
+    /// Pins the job's columns to the locked levels. A table or column the job no longer has,
+    /// or a level out of its bounds, is an error: the lock no longer fits the job.
+    pub fn apply(&self, job: &mut Job, lock_path: &Path) -> Result<()> {
+        let stale = |what: String| {
+            Error::Job(format!(
+                "{}: {what}; the lock no longer fits the job: run with --pin to search again, or \
+                 delete the lock file",
+                lock_path.display()
+            ))
+        };
+        for (table, columns) in &self.tables {
+            let t = job
+                .tables
+                .iter_mut()
+                .find(|t| &t.name == table)
+                .ok_or_else(|| stale(format!("table `{table}` is not in the job")))?;
+            for (column, &level) in columns {
+                let c = t
+                    .columns
+                    .iter_mut()
+                    .find(|c| &c.name == column)
+                    .filter(|c| matches!(c.action, ColumnAction::Generalize(_)))
+                    .ok_or_else(|| {
+                        stale(format!(
+                            "`{table}.{column}` is not a generalized column of the job"
+                        ))
+                    })?;
+                if level < c.levels.min || level > c.levels.max {
+                    return Err(stale(format!(
+                        "`{table}.{column}` is pinned to level {level}, outside the job's {}-{}",
+                        c.levels.min, c.levels.max
+                    )));
+                }
+                c.levels = LevelRange::pinned(level);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the lock file beside the job, atomically (a temporary file renamed into place).
+    pub fn write(&self, job: &Path, run_date: chrono::NaiveDate) -> Result<PathBuf> {
+        let p = path(job);
+        let body = toml::to_string(self)
+            .map_err(|e| Error::Job(format!("cannot write {}: {e}", p.display())))?;
+        let text = format!(
+            "# Generalization levels pinned by `anonymize run --pin` for run date {run_date}.\n\
+             # Runs use them instead of searching; `--pin` searches and pins again.\n\n{body}"
+        );
+        let tmp = p.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(Error::io("cannot write the lock file", &tmp))?;
+        std::fs::rename(&tmp, &p).map_err(Error::io("cannot write the lock file", &p))?;
+        Ok(p)
+    }
+}

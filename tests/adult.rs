@@ -1,0 +1,212 @@
+//! The level search on the external benchmark: UCI Adult with ARX's hierarchies
+//! (`../shared/external/adult/`, see its README). With ARX's own metric and settings the levels
+//! must be ARX's; with the loss metric the search must find the true optimum, proven against an
+//! exhaustive evaluation of all 12,960 level combinations.
+
+mod common;
+
+use std::path::PathBuf;
+
+use anonymize::job::{Job, MetricName};
+use anonymize::protect::search::{Goal, Searcher};
+use anonymize::run::{RunOptions, context, plan, search_base};
+use common::*;
+use predicates::prelude::*;
+
+fn shared() -> PathBuf {
+    repo().join("../shared/external/adult")
+}
+
+/// A temp project with `jobs/adult.toml` pointing at the shared data by absolute path.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("jobs")).unwrap();
+    let shared = std::fs::canonicalize(shared()).expect("../shared/external/adult is there");
+    let job = std::fs::read_to_string(repo().join("jobs/adult.toml"))
+        .unwrap()
+        .replace("../../shared/external/adult", &shared.display().to_string());
+    std::fs::write(dir.path().join("jobs/adult.toml"), job).unwrap();
+    dir
+}
+
+fn edit(dir: &tempfile::TempDir, k: u32, suppression: f64, metric: &str) {
+    let p = dir.path().join("jobs/adult.toml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("k = ") {
+                format!("k = {k}")
+            } else if l.starts_with("max_suppression = ") {
+                format!("max_suppression = {suppression}")
+            } else if l.starts_with("metric = ") {
+                format!("metric = \"{metric}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(p, text).unwrap();
+}
+
+fn run(dir: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .current_dir(dir.path())
+        .args(["run", "jobs/adult.toml", "--run-date", RUN_DATE])
+        .args(extra)
+        .assert()
+}
+
+fn report(dir: &tempfile::TempDir) -> serde_json::Value {
+    let p = dir
+        .path()
+        .join(format!("out/adult/_reports/run_date={RUN_DATE}.json"));
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// ARX's reference results (the shared README's table, from ARX's own test suite): levels in
+/// column order and ARX's information loss under its non-uniform entropy metric.
+const ARX: [(u32, f64, [usize; 9], f64); 4] = [
+    (5, 0.04, [1, 0, 1, 1, 3, 2, 2, 0, 1], 255559.85455731067),
+    (100, 0.04, [1, 1, 1, 1, 3, 2, 2, 1, 1], 379417.3460570988),
+    (5, 0.0, [1, 2, 1, 1, 3, 2, 2, 1, 1], 407289.5388925293),
+    (100, 0.0, [0, 4, 1, 1, 3, 2, 2, 1, 1], 453196.8932458743),
+];
+
+#[test]
+fn entropy_search_chooses_arx_levels() {
+    let dir = project();
+    for (k, s, levels, loss) in ARX {
+        edit(&dir, k, s, "entropy");
+        run(&dir, &[]).success();
+        let r = report(&dir);
+        let t = &r["tables"]["adult"];
+        let got: Vec<usize> = t["levels"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(got, levels, "k = {k}, suppression {s}");
+        let entropy = t["entropy"].as_f64().unwrap();
+        assert!(
+            (entropy - loss).abs() < 1e-6 * loss,
+            "k = {k}: entropy {entropy}, ARX {loss}"
+        );
+        assert!(t["min_class_subjects"].as_u64().unwrap() >= k as u64);
+    }
+}
+
+/// The loss metric's optimum, proven: the search's answer equals the best of all 12,960
+/// combinations, for k in {5, 10} and 0%, 1%, 5% suppression.
+#[test]
+fn loss_search_finds_the_exhaustive_optimum() {
+    let dir = project();
+    let job = Job::load(&dir.path().join("jobs/adult.toml")).unwrap();
+    let opts = RunOptions {
+        run_date: chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap(),
+        output: None,
+        inputs: vec![],
+        lock: None,
+    };
+    let ctx = context(&job, opts.run_date).unwrap();
+    let planned = plan(&job, &opts).unwrap();
+    let base = search_base(&planned[0], &ctx).unwrap();
+    let goals: Vec<Goal> = [5, 10]
+        .into_iter()
+        .flat_map(|k| {
+            [0.0, 0.01, 0.05].map(|s| Goal {
+                k,
+                max_suppression: s,
+                metric: MetricName::Loss,
+            })
+        })
+        .collect();
+    let truth = Searcher::new(&base).exhaustive_many(&goals);
+    let mut searcher = Searcher::new(&base);
+    for (goal, truth) in goals.iter().zip(truth) {
+        let found = searcher.search(goal).unwrap().best.expect("a solution");
+        let truth = truth.expect("a solution");
+        assert!(
+            (found.loss - truth.loss).abs() < 1e-12,
+            "k {} s {}: search {} {:?}, exhaustive {} {:?}",
+            goal.k,
+            goal.max_suppression,
+            found.loss,
+            found.levels,
+            truth.loss,
+            truth.levels
+        );
+        assert!(found.rows_suppressed as f64 <= goal.max_suppression * 30162.0);
+    }
+}
+
+/// `run --pin` writes the levels it found; later runs keep them, and fail (exit 4) rather than
+/// change them when they no longer meet k.
+#[test]
+fn pinned_levels_are_kept_and_fail_loudly() {
+    let dir = project();
+    edit(&dir, 5, 0.04, "loss");
+    run(&dir, &["--pin"])
+        .success()
+        .stdout(predicate::str::contains(
+            "levels pinned in jobs/adult.lock.toml",
+        ));
+    let first = report(&dir)["tables"]["adult"]["levels"].clone();
+    let lock = std::fs::read_to_string(dir.path().join("jobs/adult.lock.toml")).unwrap();
+    assert!(lock.contains("[tables.adult]"), "{lock}");
+
+    // A later run with other settings keeps the pinned levels, searching nothing.
+    edit(&dir, 3, 0.04, "loss");
+    run(&dir, &[]).success();
+    let r = report(&dir);
+    assert_eq!(r["tables"]["adult"]["levels"], first);
+    assert!(r["tables"]["adult"]["nodes_checked"].is_null());
+    assert!(
+        r["levels_pinned_by"]
+            .as_str()
+            .unwrap()
+            .ends_with("adult.lock.toml")
+    );
+
+    // Pinned levels that cannot meet k: exit 4, the lock named, the output untouched.
+    let before = std::fs::read(
+        dir.path()
+            .join(format!("out/adult/_reports/run_date={RUN_DATE}.json")),
+    )
+    .unwrap();
+    edit(&dir, 5000, 0.0, "loss");
+    run(&dir, &[])
+        .code(4)
+        .stderr(predicate::str::contains("pinned by"))
+        .stderr(predicate::str::contains("--pin"));
+    let after = std::fs::read(
+        dir.path()
+            .join(format!("out/adult/_reports/run_date={RUN_DATE}.json")),
+    )
+    .unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn explore_prints_levels_and_costs_and_writes_nothing() {
+    let dir = project();
+    bin()
+        .current_dir(dir.path())
+        .args([
+            "explore",
+            "jobs/adult.toml",
+            "--k",
+            "5,10",
+            "--suppression",
+            "0.05",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "table adult: 30162 rows, 12960 level combinations",
+        ))
+        .stdout(predicate::str::contains("age=").count(2));
+    assert!(!dir.path().join("out").exists());
+}
