@@ -109,7 +109,10 @@ fn pin(
         let levels = t
             .levels
             .iter()
-            .filter_map(|(out, l)| Some((t.columns.get(out)?.input.clone(), *l)))
+            .filter_map(|(out, l)| {
+                let c = t.columns.get(out)?;
+                (c.action == "generalize").then(|| (c.input.clone(), *l))
+            })
             .collect();
         pins.tables.insert(name.clone(), levels);
     }
