@@ -210,3 +210,32 @@ fn explore_prints_levels_and_costs_and_writes_nothing() {
         .stdout(predicate::str::contains("age=").count(2));
     assert!(!dir.path().join("out").exists());
 }
+
+/// The written output of a loss search, read back with arrow-rs: every class of the nine
+/// columns holds at least k rows (one row is one person here).
+#[test]
+fn loss_search_output_holds_k() {
+    let dir = project();
+    edit(&dir, 10, 0.01, "loss");
+    run(&dir, &[]).success();
+    let t = read_parquet(&dir.path().join(format!(
+        "out/adult/adult/run_date={RUN_DATE}/part-00000.parquet"
+    )));
+    let mut classes: std::collections::HashMap<Vec<Option<String>>, usize> = Default::default();
+    for i in 0..t.rows {
+        let key = t
+            .columns
+            .iter()
+            .map(|(n, _)| t.column(n)[i].clone())
+            .collect();
+        *classes.entry(key).or_default() += 1;
+    }
+    assert!(t.rows > 29_000);
+    assert!(classes.values().all(|&n| n >= 10), "a class under k");
+    assert_eq!(
+        classes.len() as u64,
+        report(&dir)["tables"]["adult"]["equivalence_classes"]
+            .as_u64()
+            .unwrap()
+    );
+}
