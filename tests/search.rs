@@ -106,3 +106,95 @@ fn search_on_sample_exports_holds_k_in_people_and_pins() {
     );
     assert!(again["tables"]["users"]["nodes_checked"].is_null());
 }
+
+/// A small table of its own, searched: (job columns, CSV text).
+fn tiny(columns: &str, csv: &str, k: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        format!(
+            "name = \"tiny\"\noutput = \"out\"\n[tables.t]\ninput = \"d.csv\"\nsubject = \"id\"\n\
+             [tables.t.privacy]\nk = {k}\nsearch = \"optimal\"\n[tables.t.columns]\n\
+             id = {{ action = \"keep\" }}\n{columns}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn tiny_run(dir: &tempfile::TempDir) -> assert_cmd::assert::Assert {
+    bin()
+        .current_dir(dir.path())
+        .args(["run", "job.toml", "--run-date", RUN_DATE])
+        .assert()
+}
+
+/// Regression: the search counted a truncated column's top level as two classes (readable
+/// dates and missing ones) while the output makes them one (all null), and so found nothing.
+#[test]
+fn the_top_level_of_dates_is_one_class_as_in_the_output() {
+    let dir = tiny(
+        "ts = { action = \"generalize\", method = \"truncate\", role = \"quasi\" }",
+        "id,ts\na,2024-04-29\nb,\nc,garbage\n",
+        2,
+    );
+    tiny_run(&dir).success();
+    let t = read_parquet(
+        &dir.path()
+            .join(format!("out/t/run_date={RUN_DATE}/part-00000.parquet")),
+    );
+    assert_eq!(t.rows, 3);
+    assert!(t.column("ts").iter().all(Option::is_none));
+}
+
+/// Regression: at the top level the output wrote `*` for unreadable values too, so the search
+/// and the output disagreed on classes. Unreadable stays null (and counted) at every level.
+#[test]
+fn unreadable_values_stay_null_at_the_top_level() {
+    let dir = tiny(
+        "bd = { action = \"generalize\", method = \"age\", role = \"quasi\" }",
+        "id,bd\na,1950-01-01\nb,1980-06-01\nc,2001-12-31\nd,not-a-date\ne,2099-01-01\nf,31.12.1990\n",
+        3,
+    );
+    tiny_run(&dir).success();
+    let t = read_parquet(
+        &dir.path()
+            .join(format!("out/t/run_date={RUN_DATE}/part-00000.parquet")),
+    );
+    let mut values: Vec<Option<String>> = t.column("bd").clone();
+    values.sort();
+    assert_eq!(
+        values,
+        [
+            None,
+            None,
+            None,
+            Some("*".into()),
+            Some("*".into()),
+            Some("*".into())
+        ]
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            dir.path()
+                .join(format!("out/_reports/run_date={RUN_DATE}.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["tables"]["t"]["invalid_values"]["bd"], 3);
+    assert_eq!(report["tables"]["t"]["levels"]["bd"], 4);
+}
+
+#[test]
+fn levels_on_a_column_that_is_not_searched_are_an_error() {
+    let dir = tiny(
+        "ts = { action = \"generalize\", method = \"truncate\", levels = [1, 3] }",
+        "id,ts\na,2024-04-29\n",
+        1,
+    );
+    tiny_run(&dir).code(2).stderr(predicate::str::contains(
+        "bounds the search of a quasi-identifier",
+    ));
+}

@@ -64,6 +64,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
             )));
         }
     }
+    if a.k.contains(&0) {
+        return Err(Error::Job("--k: k is at least 1".into()));
+    }
     if let Some(s) = a.suppression.iter().find(|s| !(0.0..=1.0).contains(*s)) {
         return Err(Error::Job(format!(
             "--suppression {s}: a share of rows is from 0 to 1"

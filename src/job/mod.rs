@@ -159,11 +159,12 @@ impl Generalizer {
                 top: None,
                 star: true,
             },
+            // No week: weeks straddle months and years, so a week is not inside one month and
+            // the levels would not nest (`to = "week"` remains, as a fixed level).
             M::Truncate => Generalizer::Truncate {
                 steps: vec![
                     TruncateTo::Hour,
                     TruncateTo::Day,
-                    TruncateTo::Week,
                     TruncateTo::Month,
                     TruncateTo::Year,
                 ],

@@ -189,8 +189,8 @@ pub struct ColumnSpec {
     #[serde(default)]
     pub file: Option<PathBuf>,
     /// With a generalizing method: the level to generalize to (0 is the finest), which pins it.
-    /// Built-in levels: `age` 1, 5, 10, 20 years, `*`; `truncate` hour, day, week, month, year,
-    /// `*`; `ip_prefix` /32, /24, /16, /8, `*` (IPv6 /128, /64, /48, /32, `*`); `bins` the edge
+    /// Built-in levels: `age` 1, 5, 10, 20 years, `*`; `truncate` hour, day, month, year, `*`
+    /// (no week: weeks straddle months, so they do not nest); `ip_prefix` /32, /24, /16, /8, `*` (IPv6 /128, /64, /48, /32, `*`); `bins` the edge
     /// lists, `*`; `hierarchy` the file's columns.
     #[serde(default)]
     pub level: Option<usize>,

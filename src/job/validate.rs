@@ -453,6 +453,13 @@ fn level_range(
                         .into(),
                 ));
             }
+            if c.role != Role::Quasi {
+                return Err(fail(
+                    "`levels` bounds the search of a quasi-identifier (`role = \"quasi\"`); pin \
+                     other columns with `level`"
+                        .into(),
+                ));
+            }
             Ok(LevelRange {
                 min: check(min, "levels")?,
                 max: check(max, "levels")?,

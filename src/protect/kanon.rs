@@ -321,7 +321,7 @@ impl Counts {
 
         let rows_kept = self.rows_kept();
         let rows_suppressed = sum_u64(&small, ROWS)?;
-        let limit = (privacy.max_suppression * rows_kept as f64).floor() as u64;
+        let limit = super::allowed_rows(privacy.max_suppression, rows_kept);
         if rows_suppressed > limit {
             return Err(Error::Privacy(self.explain(
                 privacy,
@@ -408,7 +408,10 @@ impl Counts {
             rows_suppressed,
             self.rows_kept(),
             pct(rows_suppressed),
-            pct((privacy.max_suppression * rows).floor() as u64),
+            pct(super::allowed_rows(
+                privacy.max_suppression,
+                self.rows_kept()
+            )),
             privacy.max_suppression,
             if drivers.is_empty() {
                 "no quasi-identifiers".into()

@@ -17,3 +17,9 @@ pub(crate) const STATE: &str = "__anonymize_state";
 pub(crate) const SUBJECT: &str = "__anonymize_subject";
 pub(crate) const ROWS: &str = "__anonymize_rows";
 pub(crate) const SUBJECTS: &str = "__anonymize_subjects";
+
+/// Rows that may be suppressed: `share` of `rows`, rounded down. The tolerance keeps
+/// `0.29 × 100` at 29 rows, not 28 (0.29 has no exact binary form).
+pub fn allowed_rows(share: f64, rows: u64) -> u64 {
+    (share * rows as f64 + 1e-9).floor() as u64
+}

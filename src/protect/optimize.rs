@@ -44,7 +44,8 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
         let levels = c.levels.max - min + 1;
         let (dim, code_of_value) = dimension(&c.output, levels, &values, |v, i| {
             levels::label(c, v, min + i)
-        });
+        })
+        .map_err(|e| Error::Job(format!("tables.{}.columns.{}: {e}", t.name, c.name)))?;
         for (row, &vi) in value_of_row.iter().enumerate() {
             codes[row * qis.len() + d] = code_of_value[vi as usize];
         }

@@ -273,8 +273,10 @@ struct Pairs {
     small: HashMap<(usize, usize, usize, usize, u32), u64>,
 }
 
-/// Class tables kept for rolling up, in entries (each a few dozen bytes).
+/// Class tables kept for rolling up, in entries (each a few dozen bytes), and in tables (each
+/// evaluation scans them for the best one to roll up from).
 const CACHE_ENTRIES: usize = 8_000_000;
+const CACHE_TABLES: usize = 256;
 
 impl<'a> Searcher<'a> {
     pub fn new(base: &'a Base) -> Searcher<'a> {
@@ -321,7 +323,7 @@ impl<'a> Searcher<'a> {
         let table = Arc::new(roll_up(&from, levels, &self.pre, self.has_subjects()));
         self.cached_entries += table.len();
         self.cache.push_back(table.clone());
-        while self.cached_entries > CACHE_ENTRIES {
+        while self.cached_entries > CACHE_ENTRIES || self.cache.len() > CACHE_TABLES {
             match self.cache.pop_front() {
                 Some(old) => self.cached_entries -= old.len(),
                 None => break,
@@ -511,7 +513,7 @@ impl<'a> Searcher<'a> {
     }
 
     fn allowed(&self, goal: &Goal) -> u64 {
-        (goal.max_suppression * self.pre.total_rows as f64).floor() as u64
+        super::allowed_rows(goal.max_suppression, self.pre.total_rows)
     }
 
     /// The optimal node for `goal`.
@@ -846,44 +848,29 @@ fn merge_by_hash(
     out
 }
 
-/// Builds a [`Dimension`] from a column's distinct finest values (`None`: missing, which stays
-/// missing at every level) and a function giving a value's label at each level, 0 being the
-/// finest level the search may choose. Returns it with the level-0 code of each value.
+/// Builds a [`Dimension`] from a column's distinct finest values and a function giving a
+/// value's label at each level, 0 being the finest level the search may choose (`None` in or
+/// out: missing, a class of its own unless the label says otherwise). Returns it with the
+/// level-0 code of each value, or an error when the levels do not nest: a class at one level
+/// must fall wholly into one class at every coarser level, or rolling counts up would be wrong.
 pub fn dimension(
     name: &str,
     levels: usize,
     values: &[Option<String>],
-    label: impl Fn(&str, usize) -> String,
-) -> (Dimension, Vec<u32>) {
+    label: impl Fn(Option<&str>, usize) -> Option<String>,
+) -> Result<(Dimension, Vec<u32>), String> {
     const MISSING: &str = "\u{0}missing";
-    let label_of = |v: &Option<String>, level: usize| match v {
-        Some(v) => label(v, level),
-        None => MISSING.to_string(),
-    };
-    // Level 0 first: its distinct labels are the codes everything else maps from.
-    let mut index: HashMap<String, u32> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut representative: Vec<usize> = Vec::new();
-    let mut code_of_value = Vec::with_capacity(values.len());
-    for (i, v) in values.iter().enumerate() {
-        let l = label_of(v, 0);
-        let next = names.len() as u32;
-        let code = *index.entry(l.clone()).or_insert_with(|| {
-            names.push(l);
-            representative.push(i);
-            next
-        });
-        code_of_value.push(code);
-    }
-    let mut map = vec![(0..names.len() as u32).collect::<Vec<u32>>()];
-    let mut labels = vec![names];
-    for level in 1..levels {
+    let mut map: Vec<Vec<u32>> = Vec::with_capacity(levels);
+    let mut labels: Vec<Vec<String>> = Vec::with_capacity(levels);
+    let mut code_of_value: Vec<u32> = Vec::new();
+    for level in 0..levels {
         let mut index: HashMap<String, u32> = HashMap::new();
-        let mut names = Vec::new();
-        let m = representative
+        let mut names: Vec<String> = Vec::new();
+        // The code of each value at this level.
+        let codes: Vec<u32> = values
             .iter()
-            .map(|&i| {
-                let l = label_of(&values[i], level);
+            .map(|v| {
+                let l = label(v.as_deref(), level).unwrap_or_else(|| MISSING.to_string());
                 let next = names.len() as u32;
                 *index.entry(l.clone()).or_insert_with(|| {
                     names.push(l);
@@ -891,10 +878,40 @@ pub fn dimension(
                 })
             })
             .collect();
-        map.push(m);
+        if level == 0 {
+            map.push((0..names.len() as u32).collect());
+            code_of_value = codes;
+        } else {
+            let mut m = vec![u32::MAX; labels[0].len()];
+            for (v, &c) in codes.iter().enumerate() {
+                let c0 = code_of_value[v] as usize;
+                if m[c0] != u32::MAX && m[c0] != c {
+                    return Err(format!(
+                        "the levels of `{name}` do not nest: one value at its lowest allowed \
+                         level falls into two different values at level +{level}"
+                    ));
+                }
+                m[c0] = c;
+            }
+            // Between intermediate levels too: a class at level l must map to one class above.
+            for (l, finer) in map.iter().enumerate().skip(1) {
+                let mut up = vec![u32::MAX; labels[l].len()];
+                for (c0, &cl) in finer.iter().enumerate() {
+                    let (cl, cm) = (cl as usize, m[c0]);
+                    if up[cl] != u32::MAX && up[cl] != cm {
+                        return Err(format!(
+                            "the levels of `{name}` do not nest: one value at level +{l} falls \
+                             into two different values at level +{level}"
+                        ));
+                    }
+                    up[cl] = cm;
+                }
+            }
+            map.push(m);
+        }
         labels.push(names);
     }
-    (
+    Ok((
         Dimension {
             name: name.to_string(),
             min: 0,
@@ -903,7 +920,7 @@ pub fn dimension(
             labels,
         },
         code_of_value,
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -915,12 +932,13 @@ mod tests {
     fn numeric(name: &str, n: u32) -> Dimension {
         let values: Vec<Option<String>> = (0..n).map(|v| Some(v.to_string())).collect();
         let (dim, codes) = dimension(name, 4, &values, |v, level| {
-            let x: u32 = v.parse().unwrap();
-            match level {
+            let x: u32 = v?.parse().unwrap();
+            Some(match level {
                 3 => "*".into(),
                 l => (x >> l).to_string(),
-            }
-        });
+            })
+        })
+        .unwrap();
         assert_eq!(codes, (0..n).collect::<Vec<_>>());
         dim
     }
@@ -985,6 +1003,24 @@ mod tests {
     }
 
     #[test]
+    fn levels_that_do_not_nest_are_refused() {
+        // Weeks straddle months: 2024-04-29 and 2024-05-01 share a week, not a month.
+        let values = [
+            Some("2024-04-29".to_string()),
+            Some("2024-05-01".to_string()),
+        ];
+        let e = dimension("ts", 2, &values, |v, l| {
+            Some(if l == 0 {
+                "week 18".into()
+            } else {
+                v?[..7].to_string()
+            })
+        })
+        .unwrap_err();
+        assert!(e.contains("do not nest"), "{e}");
+    }
+
+    #[test]
     fn rolled_up_tables_equal_tables_computed_from_the_bottom() {
         let base = random_base(7, 500, Some(60));
         let mut s = Searcher::new(&base);
@@ -1007,13 +1043,14 @@ mod tests {
         // Two dims of 2 values each; entries (a, b, subject) with rows.
         let d = |name: &str| {
             let values = [Some("x".to_string()), Some("y".to_string())];
-            dimension(
-                name,
-                2,
-                &values,
-                |v, l| if l == 0 { v.into() } else { "*".into() },
-            )
-            .0
+            let label = |v: Option<&str>, l: usize| {
+                if l == 0 {
+                    v.map(str::to_string)
+                } else {
+                    Some("*".to_string())
+                }
+            };
+            dimension(name, 2, &values, label).unwrap().0
         };
         let base = Base {
             dims: vec![d("a"), d("b")],

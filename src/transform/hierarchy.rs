@@ -82,6 +82,21 @@ impl Hierarchy {
             }
         }
         let top = top.ok_or_else(|| "the file holds no rows".to_string())?;
+        // Levels must nest: a value at one level has one ancestor at the next, or classes at
+        // a level would not be unions of classes below it.
+        for level in 1..levels.saturating_sub(1) {
+            let mut parent: HashMap<&str, &str> = HashMap::new();
+            for row in rows.values() {
+                let (v, p) = (row[level].as_str(), row[level + 1].as_str());
+                if parent.insert(v, p).is_some_and(|old| old != p) {
+                    return Err(format!(
+                        "level {level} does not nest: one of its values has two different \
+                         ancestors at level {} (a hierarchy maps each value to one ancestor)",
+                        level + 1
+                    ));
+                }
+            }
+        }
         Ok(Hierarchy { rows, levels, top })
     }
 
@@ -152,6 +167,12 @@ mod tests {
             Hierarchy::parse(dup.as_bytes(), b';')
                 .unwrap_err()
                 .contains("line 2")
+        );
+        let not_nested = "a;x;X;*\nb;x;Y;*\n";
+        assert!(
+            Hierarchy::parse(not_nested.as_bytes(), b';')
+                .unwrap_err()
+                .contains("nest")
         );
         let two_tops = "a;x;*\nb;y;ALL\n";
         assert!(Hierarchy::parse(two_tops.as_bytes(), b';').is_err());

@@ -63,44 +63,48 @@ pub fn base_expr(c: &Column, ctx: &Context) -> Option<Expr> {
     Some(e.alias(c.output.as_str()))
 }
 
-/// The label at `level` of a base value from [`base_expr`].
-pub fn label(c: &Column, base: &str, level: usize) -> String {
+/// The label at `level` of a base value from [`base_expr`] (`None`: missing or unreadable),
+/// exactly as the output will hold it: `None` where the output is null.
+pub fn label(c: &Column, base: Option<&str>, level: usize) -> Option<String> {
     let g = match &c.action {
         ColumnAction::Generalize(g) if searched(c) => g,
-        _ => return base.to_string(),
+        _ => return base.map(str::to_string),
     };
+    // Dates have no `*`: at the top, every row of a truncated column is null, one class.
+    if let (Step::Top, Generalizer::Truncate { .. }) = (g.step(level), g) {
+        return None;
+    }
+    let base = base?;
     let mut out = String::new();
     match (g.step(level), g) {
         (Step::Top, Generalizer::Hierarchy { hierarchy, .. }) => out.push_str(hierarchy.top()),
         (Step::Top, _) => out.push('*'),
         (Step::Age(band), Generalizer::Age { top, .. }) => {
-            if let Ok(years) = base.parse::<u32>() {
-                age::band_label(years, band, *top, &mut out);
-            }
+            let years = base.parse::<u32>().ok()?;
+            age::band_label(years, band, *top, &mut out);
         }
         (Step::Truncate(to), _) => {
-            if let Some(t) = base
+            let t = base
                 .parse::<i64>()
                 .ok()
-                .and_then(DateTime::from_timestamp_micros)
-            {
-                match to {
-                    TruncateTo::Hour => {
-                        let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:00"));
-                    }
-                    _ => {
-                        let _ = write!(out, "{}", truncate::truncate_date(t.date_naive(), to));
-                    }
+                .and_then(DateTime::from_timestamp_micros)?;
+            match to {
+                TruncateTo::Hour => {
+                    let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:00"));
+                }
+                _ => {
+                    let _ = write!(out, "{}", truncate::truncate_date(t.date_naive(), to));
                 }
             }
         }
         (Step::IpPrefix(v4, v6), _) => {
-            ip_prefix::network(base, v4, v6, &mut out);
+            if !ip_prefix::network(base, v4, v6, &mut out) {
+                return None;
+            }
         }
         (Step::Bins(edges), _) => {
-            if let Ok(x) = base.parse::<f64>() {
-                bins::label(x, edges, &mut out);
-            }
+            let x = base.parse::<f64>().ok()?;
+            bins::label(x, edges, &mut out);
         }
         (Step::Hierarchy(level), Generalizer::Hierarchy { hierarchy, .. }) => {
             // A value the hierarchy lacks goes to the top, as in the output.
@@ -108,5 +112,5 @@ pub fn label(c: &Column, base: &str, level: usize) -> String {
         }
         _ => out.push_str(base),
     }
-    out
+    Some(out)
 }

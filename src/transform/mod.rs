@@ -92,10 +92,16 @@ pub fn column_expr_at(
             }
             // Dates have no `*`: their top level is null, which says as much.
             (Step::Top, Generalizer::Truncate { .. }) => lit(NULL).cast(DataType::Date),
-            (Step::Top, _) => map_text(input, Tally::default(), |_, out| {
-                out.push('*');
-                true
-            }),
+            // `*` for every value the method can read, null (and counted) for the others: the
+            // same classes the level search counts (see `levels::label`).
+            (Step::Top, _) => {
+                let mut finest = column.clone();
+                finest.levels = crate::job::LevelRange::pinned(0);
+                let readable = column_expr_at(&finest, 0, ctx, tallies)?;
+                when(readable.is_null())
+                    .then(lit(NULL).cast(DataType::String))
+                    .otherwise(lit("*"))
+            }
             (_, Generalizer::Url) => url::expr(input, invalid()),
             (_, Generalizer::UserAgent) => user_agent::expr(input, invalid()),
             (step, g) => unreachable!("{step:?} is not a level of {}", g.method_name()),
