@@ -22,6 +22,8 @@ pub struct Report {
     pub key_id: Option<String>,
     /// The lock file the generalization levels were pinned by (`run --pin` writes it).
     pub levels_pinned_by: Option<String>,
+    /// The lock file this run (`run --pin`) pinned its searched levels in.
+    pub levels_pinned_to: Option<String>,
     pub tables: IndexMap<String, TableReport>,
 }
 

@@ -15,6 +15,7 @@ use polars::prelude::*;
 use tracing::info;
 
 use crate::error::{Error, Result};
+use crate::job::lock::{self, Lock, Pin};
 use crate::job::{ColumnAction, Job, Privacy, Table};
 use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::optimize;
@@ -35,6 +36,8 @@ pub struct RunOptions {
     pub inputs: Vec<(String, String)>,
     /// The lock file whose levels the job was pinned to, for the report.
     pub lock: Option<PathBuf>,
+    /// `--pin`: the job file, beside which the searched levels are pinned.
+    pub pin: Option<PathBuf>,
 }
 
 /// A table's input, found and checked.
@@ -116,6 +119,14 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         decided.push(protected);
     }
 
+    // The lock is written before the commit and renamed into place after it, so that a run
+    // that fails pins nothing and one that pins has committed.
+    let pin = match &opts.pin {
+        Some(job_path) => pin_lock(&planned, &decided)
+            .map(|l| l.stage(job_path, opts.run_date))
+            .transpose()?,
+        None => None,
+    };
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
     let staging = Staging::create(&output, opts.run_date)?;
     let mut tables = IndexMap::new();
@@ -147,6 +158,11 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         key_id: ctx.key.as_ref().map(|k| k.id()),
         levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
+        levels_pinned_to: opts
+            .pin
+            .as_ref()
+            .filter(|_| pin.is_some())
+            .map(|j| lock::path(j).display().to_string()),
         tables,
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Io {
@@ -156,8 +172,35 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     })?;
     let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
     staging.commit(&names, &json)?;
+    if let Some(pin) = pin {
+        pin.commit()?;
+    }
     info!(output = %output.display(), stage = "commit", "committed");
     Ok(report)
+}
+
+/// The searched levels of every table that searched, as a lock (`None`: nothing searched).
+fn pin_lock(planned: &[Planned], decided: &[Protected]) -> Option<Lock> {
+    let mut lock = Lock::default();
+    for (p, protected) in planned.iter().zip(decided) {
+        if protected.search.is_none() {
+            continue;
+        }
+        let pins = p
+            .table
+            .quasi_identifiers()
+            .filter(|c| transform::levels::searched(c))
+            .map(|c| {
+                let pin = Pin {
+                    level: protected.level(c),
+                    levels: lock::meaning(c),
+                };
+                (c.name.clone(), pin)
+            })
+            .collect();
+        lock.tables.insert(p.table.name.clone(), pins);
+    }
+    (!lock.tables.is_empty()).then_some(lock)
 }
 
 /// The input with each row's retention state.

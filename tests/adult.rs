@@ -109,6 +109,7 @@ fn loss_search_finds_the_exhaustive_optimum() {
         output: None,
         inputs: vec![],
         lock: None,
+        pin: None,
     };
     let ctx = context(&job, opts.run_date).unwrap();
     let planned = plan(&job, &opts).unwrap();
@@ -155,7 +156,7 @@ fn pinned_levels_are_kept_and_fail_loudly() {
         ));
     let first = report(&dir)["tables"]["adult"]["levels"].clone();
     let lock = std::fs::read_to_string(dir.path().join("jobs/adult.lock.toml")).unwrap();
-    assert!(lock.contains("[tables.adult]"), "{lock}");
+    assert!(lock.contains("[tables.adult.age]"), "{lock}");
 
     // A later run with other settings keeps the pinned levels, searching nothing.
     edit(&dir, 3, 0.04, "loss");

@@ -56,6 +56,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
         output: None,
         inputs: a.input,
         lock: None,
+        pin: None,
     };
     let planned = plan(&job, &opts)?;
 

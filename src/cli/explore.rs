@@ -79,6 +79,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
         output: None,
         inputs: a.input,
         lock: None,
+        pin: None,
     };
     let ctx = context(&job, opts.run_date)?;
     for p in plan(&job, &opts)? {

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use crate::error::Error;
 use crate::job::Job;
 use crate::job::lock::{self, Lock};
+
 use crate::run::{RunOptions, run};
 
 /// Run a job: read, transform, protect, write, report.
@@ -60,6 +61,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
         output: a.output,
         inputs: a.input,
         lock: locked.clone(),
+        pin: a.pin.then(|| a.job.clone()),
     };
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
     let report = match (run(&job, &opts), &locked) {
@@ -71,8 +73,10 @@ pub fn execute(a: Args) -> Result<(), Error> {
         }
         (r, _) => r?,
     };
-    if a.pin {
-        pin(&a.job, &report, opts.run_date)?;
+    match (&report.levels_pinned_to, a.pin) {
+        (Some(p), _) => println!("levels pinned in {p}"),
+        (None, true) => println!("nothing to pin: no table searched its levels"),
+        (None, false) => {}
     }
     for (name, t) in &report.tables {
         let k = match (t.k, t.min_class_subjects) {
@@ -92,34 +96,5 @@ pub fn execute(a: Args) -> Result<(), Error> {
             .join(format!("{}.json", crate::write::partition(opts.run_date)))
             .display()
     );
-    Ok(())
-}
-
-/// Writes the levels the searching tables chose into the job's lock file.
-fn pin(
-    job: &std::path::Path,
-    report: &crate::report::Report,
-    run_date: chrono::NaiveDate,
-) -> Result<(), Error> {
-    let mut pins = Lock::default();
-    for (name, t) in &report.tables {
-        if t.nodes_checked.is_none() {
-            continue; // the table did not search
-        }
-        let levels = t
-            .levels
-            .iter()
-            .filter_map(|(out, l)| {
-                let c = t.columns.get(out)?;
-                (c.action == "generalize").then(|| (c.input.clone(), *l))
-            })
-            .collect();
-        pins.tables.insert(name.clone(), levels);
-    }
-    if pins.tables.is_empty() {
-        println!("nothing to pin: no table searched its levels");
-    } else {
-        println!("levels pinned in {}", pins.write(job, run_date)?.display());
-    }
     Ok(())
 }

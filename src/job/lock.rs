@@ -11,14 +11,38 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ColumnAction, Job, LevelRange};
+use super::{Column, ColumnAction, Generalizer, Job, LevelRange};
 use crate::error::{Error, Result};
 
-/// The lock file: table → input column → level.
+/// The lock file: table → input column → its pinned level.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lock {
-    pub tables: BTreeMap<String, BTreeMap<String, usize>>,
+    pub tables: BTreeMap<String, BTreeMap<String, Pin>>,
+}
+
+/// One pinned column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    pub level: usize,
+    /// What the column's levels were when pinned; a job edit that changes them makes the pin
+    /// stale rather than silently meaning something else.
+    pub levels: String,
+}
+
+/// The column's levels in words (and a hierarchy file's digest), as a pin records them.
+pub fn meaning(c: &Column) -> String {
+    let ColumnAction::Generalize(g) = &c.action else {
+        return String::new();
+    };
+    let steps: Vec<String> = (0..g.levels()).map(|l| g.step(l).describe(g)).collect();
+    let extra = match g {
+        Generalizer::Age { top: Some(t), .. } => format!("; top {t}+"),
+        Generalizer::Hierarchy { hierarchy, .. } => format!("; sha256 {}", hierarchy.sha256),
+        _ => String::new(),
+    };
+    format!("{}: {}{extra}", g.method_name(), steps.join(" | "))
 }
 
 /// `jobs/x.toml` → `jobs/x.lock.toml`.
@@ -28,6 +52,28 @@ pub fn path(job: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "job".into());
     job.with_file_name(format!("{stem}.lock.toml"))
+}
+
+/// A lock file written beside its target, to be renamed into place when the run commits.
+pub struct Staged {
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl Staged {
+    pub fn commit(self) -> Result<PathBuf> {
+        std::fs::rename(&self.tmp, &self.target).map_err(Error::io(
+            "the data was committed, but the lock file could not be",
+            &self.target,
+        ))?;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }
 
 impl Lock {
@@ -45,7 +91,8 @@ impl Lock {
     }
 
     /// Pins the job's columns to the locked levels. A table or column the job no longer has,
-    /// or a level out of its bounds, is an error: the lock no longer fits the job.
+    /// levels that changed meaning, or a level out of its bounds is an error: the lock no
+    /// longer fits the job.
     pub fn apply(&self, job: &mut Job, lock_path: &Path) -> Result<()> {
         let stale = |what: String| {
             Error::Job(format!(
@@ -60,7 +107,7 @@ impl Lock {
                 .iter_mut()
                 .find(|t| &t.name == table)
                 .ok_or_else(|| stale(format!("table `{table}` is not in the job")))?;
-            for (column, &level) in columns {
+            for (column, pin) in columns {
                 let c = t
                     .columns
                     .iter_mut()
@@ -71,30 +118,40 @@ impl Lock {
                             "`{table}.{column}` is not a generalized column of the job"
                         ))
                     })?;
-                if level < c.levels.min || level > c.levels.max {
+                if meaning(c) != pin.levels {
                     return Err(stale(format!(
-                        "`{table}.{column}` is pinned to level {level}, outside the job's {}-{}",
-                        c.levels.min, c.levels.max
+                        "the levels of `{table}.{column}` changed since they were pinned"
                     )));
                 }
-                c.levels = LevelRange::pinned(level);
+                if c.levels.is_pinned() {
+                    return Err(stale(format!(
+                        "`{table}.{column}` is now pinned by the job itself"
+                    )));
+                }
+                if pin.level < c.levels.min || pin.level > c.levels.max {
+                    return Err(stale(format!(
+                        "`{table}.{column}` is pinned to level {}, outside the job's {}-{}",
+                        pin.level, c.levels.min, c.levels.max
+                    )));
+                }
+                c.levels = LevelRange::pinned(pin.level);
             }
         }
         Ok(())
     }
 
-    /// Writes the lock file beside the job, atomically (a temporary file renamed into place).
-    pub fn write(&self, job: &Path, run_date: chrono::NaiveDate) -> Result<PathBuf> {
-        let p = path(job);
+    /// Writes the lock beside the job under a temporary name; [`Staged::commit`] renames it
+    /// into place once the run's data is committed, so a failed run pins nothing.
+    pub fn stage(&self, job: &Path, run_date: chrono::NaiveDate) -> Result<Staged> {
+        let target = path(job);
         let body = toml::to_string(self)
-            .map_err(|e| Error::Job(format!("cannot write {}: {e}", p.display())))?;
+            .map_err(|e| Error::Job(format!("cannot write {}: {e}", target.display())))?;
         let text = format!(
             "# Generalization levels pinned by `anonymize run --pin` for run date {run_date}.\n\
              # Runs use them instead of searching; `--pin` searches and pins again.\n\n{body}"
         );
-        let tmp = p.with_extension("toml.tmp");
+        let tmp = target.with_extension("toml.tmp");
         std::fs::write(&tmp, text).map_err(Error::io("cannot write the lock file", &tmp))?;
-        std::fs::rename(&tmp, &p).map_err(Error::io("cannot write the lock file", &p))?;
-        Ok(p)
+        Ok(Staged { tmp, target })
     }
 }

@@ -22,6 +22,8 @@ pub struct Hierarchy {
     levels: usize,
     /// The top level's label (in ARX files, `*`).
     top: String,
+    /// SHA-256 of the file's bytes: what a pinned level refers to.
+    pub sha256: String,
 }
 
 impl Hierarchy {
@@ -97,7 +99,12 @@ impl Hierarchy {
                 }
             }
         }
-        Ok(Hierarchy { rows, levels, top })
+        Ok(Hierarchy {
+            rows,
+            levels,
+            top,
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+        })
     }
 
     /// Number of levels, counting level 0 (the value itself).
