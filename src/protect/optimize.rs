@@ -105,8 +105,9 @@ pub fn choose(
     let Some(best) = outcome.best.clone() else {
         return Err(Error::Privacy(format!(
             "tables.{}: no combination of generalization levels meets k = {} with at most {}% of \
-             rows suppressed ({} combinations searched, {} checked). Widen the levels the search \
-             may use, or raise max_suppression. Nothing was written.",
+             rows suppressed (of {} level combinations, {} were evaluated and the others ruled \
+             out by them). Widen the levels the search may use, or raise max_suppression. \
+             Nothing was written.",
             t.name,
             privacy.k,
             privacy.max_suppression * 100.0,
