@@ -40,6 +40,20 @@ pub struct RunOptions {
     pub pin: Option<PathBuf>,
 }
 
+impl RunOptions {
+    /// Options for commands that read but do not write (`check`, `explore`); the run date
+    /// defaults to today.
+    pub fn reading(run_date: Option<NaiveDate>, inputs: Vec<(String, String)>) -> RunOptions {
+        RunOptions {
+            run_date: run_date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+            output: None,
+            inputs,
+            lock: None,
+            pin: None,
+        }
+    }
+}
+
 /// A table's input, found and checked.
 pub struct Planned<'a> {
     pub table: &'a Table,
@@ -230,11 +244,7 @@ impl Protected {
 /// at the chosen levels.
 fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
     let t = p.table;
-    let subject = t
-        .subject
-        .as_deref()
-        .and_then(|s| t.column(s))
-        .map(|c| subject_expr(c, ctx));
+    let subject = table_subject(t, ctx);
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
     // k = 1 suppresses nothing and still yields the subject counts.
     let privacy = t.privacy.unwrap_or(Privacy {
@@ -291,11 +301,7 @@ fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
 /// level search (and `explore`) works from.
 pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
     let t = p.table;
-    let subject = t
-        .subject
-        .as_deref()
-        .and_then(|s| t.column(s))
-        .map(|c| subject_expr(c, ctx));
+    let subject = table_subject(t, ctx);
     let finest: Vec<(String, Expr)> = t
         .quasi_identifiers()
         .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
@@ -311,6 +317,14 @@ pub fn context(job: &Job, run_date: NaiveDate) -> Result<Context> {
         key: job.key.as_ref().map(|k| k.load()).transpose()?,
         run_date,
     })
+}
+
+/// The table's subject expression, if it has a subject column.
+fn table_subject(t: &Table, ctx: &Context) -> Option<Expr> {
+    t.subject
+        .as_deref()
+        .and_then(|s| t.column(s))
+        .map(|c| subject_expr(c, ctx))
 }
 
 /// The value that tells people apart, as the output will hold it: a kept or generalized subject

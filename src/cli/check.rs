@@ -49,15 +49,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
         None => false,
     };
     let key = job.key.as_ref().map(|k| k.load()).transpose()?;
-    let opts = RunOptions {
-        run_date: a
-            .run_date
-            .unwrap_or_else(|| chrono::Local::now().date_naive()),
-        output: None,
-        inputs: a.input,
-        lock: None,
-        pin: None,
-    };
+    let opts = RunOptions::reading(a.run_date, a.input);
     let planned = plan(&job, &opts)?;
 
     let mut out = String::new();

@@ -72,15 +72,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
             "--suppression {s}: a share of rows is from 0 to 1"
         )));
     }
-    let opts = RunOptions {
-        run_date: a
-            .run_date
-            .unwrap_or_else(|| chrono::Local::now().date_naive()),
-        output: None,
-        inputs: a.input,
-        lock: None,
-        pin: None,
-    };
+    let opts = RunOptions::reading(a.run_date, a.input);
     let ctx = context(&job, opts.run_date)?;
     for p in plan(&job, &opts)? {
         let t = p.table;
