@@ -242,14 +242,7 @@ amount  = { action = "keep", type = "float" }
     // Integer ids are pseudonymized as their text: the same pseudonym as "1" from a CSV.
     assert!(t.column("user_id").contains(&Some(pseudonym(KEY, "1"))));
     assert!(!t.column("amount").contains(&Some("-0.0".into())));
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            dir.path()
-                .join(format!("out/_reports/run_date={RUN_DATE}.json")),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let report = report_in(&dir.path().join("out"));
     let e = &report["tables"]["events"];
     assert_eq!(
         (e["rows_expired"].as_u64(), e["rows_suppressed"].as_u64()),

@@ -172,14 +172,7 @@ fn unreadable_values_stay_null_at_the_top_level() {
             Some("*".into())
         ]
     );
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            dir.path()
-                .join(format!("out/_reports/run_date={RUN_DATE}.json")),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let report = report_in(&dir.path().join("out"));
     assert_eq!(report["tables"]["t"]["invalid_values"]["bd"], 3);
     assert_eq!(report["tables"]["t"]["levels"]["bd"], 4);
 }

@@ -168,6 +168,12 @@ impl Project {
     }
 }
 
+/// The run report of `RUN_DATE` under an output directory.
+pub fn report_in(output: &Path) -> serde_json::Value {
+    let p = output.join(format!("_reports/run_date={RUN_DATE}.json"));
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
 /// A Parquet file read with arrow-rs: column name → arrow type and values rendered as text
 /// (None for null).
 pub struct Table {
