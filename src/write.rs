@@ -34,6 +34,55 @@ pub struct Staging {
     output: PathBuf,
     run_date: NaiveDate,
     committed: bool,
+    /// The output's lock, held from creation to the end of the commit. The operating system
+    /// releases it when the process ends, however it ends, so a killed run never leaves it
+    /// taken.
+    _lock: fs::File,
+}
+
+/// The lock file in an output directory: one run writes an output at a time.
+pub const LOCK_FILE: &str = ".anonymize.lock";
+
+/// Takes the output's lock, or fails (exit code 1) when another run holds it.
+fn lock_output(output: &Path) -> Result<fs::File> {
+    let path = output.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(Error::io("cannot open the output's lock file", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Io {
+            context: "another run is writing this output (it holds the lock); try again when it \
+                      has finished",
+            path,
+            source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(Error::Io {
+            context: "cannot lock the output",
+            path,
+            source: e,
+        }),
+    }
+}
+
+/// Removes what killed runs left: their staging directories. Only called with the lock held,
+/// so no live run owns them.
+fn clean_leftovers(output: &Path) -> Result<()> {
+    let entries =
+        fs::read_dir(output).map_err(Error::io("cannot read the output directory", output))?;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with(".staging-") {
+            let p = e.path();
+            tracing::warn!(path = %p.display(), "removing what an interrupted run left");
+            fs::remove_dir_all(&p)
+                .map_err(Error::io("cannot remove a stale staging directory", &p))?;
+        }
+    }
+    Ok(())
 }
 
 impl Staging {
@@ -41,21 +90,20 @@ impl Staging {
     pub fn create(output: &Path, run_date: NaiveDate) -> Result<Staging> {
         fs::create_dir_all(output)
             .map_err(Error::io("cannot create the output directory", output))?;
+        let lock = lock_output(output)?;
+        clean_leftovers(output)?;
         let root = output.join(format!(
             ".staging-{}-{}",
             run_date.format("%Y-%m-%d"),
             std::process::id()
         ));
-        if root.exists() {
-            fs::remove_dir_all(&root)
-                .map_err(Error::io("cannot clear a stale staging directory", &root))?;
-        }
         fs::create_dir(&root).map_err(Error::io("cannot create the staging directory", &root))?;
         Ok(Staging {
             root,
             output: output.to_path_buf(),
             run_date,
             committed: false,
+            _lock: lock,
         })
     }
 

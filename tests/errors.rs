@@ -33,7 +33,7 @@ fn assert_untouched(p: &Project, before: &std::collections::BTreeMap<std::path::
     let leftovers: Vec<_> = std::fs::read_dir(p.out())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
+        .filter(|n| n.starts_with('.') && n != ".anonymize.lock")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
@@ -268,4 +268,34 @@ fn a_missing_header_row_is_reported_without_printing_the_data() {
         }
     }
     assert_untouched(&p, &snap);
+}
+
+/// A second run on an output that another run is writing refuses, rather than interleave.
+#[test]
+fn a_second_run_on_a_locked_output_refuses() {
+    let (p, snap) = project_with_output();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(p.out().join(".anonymize.lock"))
+        .unwrap();
+    lock.lock().unwrap(); // as a running `anonymize run` holds it
+    p.run(KEY).assert().code(1).stderr(predicate::str::contains(
+        "another run is writing this output",
+    ));
+    assert_untouched(&p, &snap);
+    drop(lock);
+    p.run(KEY).assert().success();
+}
+
+/// What a killed run left (its staging directory) is removed by the next run.
+#[test]
+fn the_next_run_removes_what_a_killed_run_left() {
+    let (p, _) = project_with_output();
+    let leftover = p
+        .out()
+        .join(".staging-2026-11-20-999999/users/run_date=2026-11-20");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("part-00000.parquet"), b"half a file").unwrap();
+    p.run(KEY).assert().success();
+    assert!(!p.out().join(".staging-2026-11-20-999999").exists());
 }
