@@ -106,3 +106,29 @@ fn bad_arguments_are_usage_errors() {
         .success()
         .stdout(predicate::str::contains("Exit codes"));
 }
+
+#[test]
+fn a_key_file_others_can_read_gives_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new(200, 800, 5);
+    let key = p.path().join("jobs/key.txt");
+    std::fs::write(&key, KEY).unwrap();
+    p.edit_job(|j| j.replace("env = \"ANONYMIZE_KEY\"", "file = \"key.txt\""));
+    let check = || {
+        let out = bin()
+            .current_dir(p.path())
+            .args(["check", "jobs/marketing_research.toml"])
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let stderr = check();
+    assert!(stderr.contains("readable by group or others"), "{stderr}");
+    assert!(!stderr.contains(KEY));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!check().contains("readable by group or others"));
+}

@@ -47,12 +47,15 @@ impl KeySource {
                 }
                 Some(v) => v.into_encoded_bytes(),
             },
-            KeySource::File(path) => std::fs::read(path).map_err(|e| {
-                Error::Job(format!(
-                    "no key: cannot read key file {}: {e}",
-                    path.display()
-                ))
-            })?,
+            KeySource::File(path) => {
+                warn_if_others_can_read(path);
+                std::fs::read(path).map_err(|e| {
+                    Error::Job(format!(
+                        "no key: cannot read key file {}: {e}",
+                        path.display()
+                    ))
+                })?
+            }
         };
         let key = raw.trim_ascii().to_vec();
         if key.len() < MIN_KEY_BYTES {
@@ -64,6 +67,24 @@ impl KeySource {
             )));
         }
         Ok(Key(key))
+    }
+}
+
+/// A key file others can read is a key others can use to confirm guesses: say so.
+fn warn_if_others_can_read(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the key file is readable by group or others: `chmod 600` it"
+                );
+            }
+        }
     }
 }
 
