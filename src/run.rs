@@ -337,6 +337,9 @@ fn subject_expr(c: &crate::job::Column, ctx: &Context) -> Expr {
                 .map(|e| e.cast(DataType::String))
                 .unwrap_or_else(|| lit(NULL))
         }
+        ColumnAction::Pseudonymize {
+            normalize: Some(n), ..
+        } => transform::pseudonymize::normalized_expr(col(c.name.as_str()), *n),
         ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => transform::map_text(
             col(c.name.as_str()),
             transform::Tally::default(),

@@ -250,3 +250,49 @@ amount  = { action = "keep", type = "float" }
     );
     assert_eq!(e["subjects_out"], 3);
 }
+
+/// `normalize` makes spellings of one value one pseudonym, and one person for k.
+#[test]
+fn normalized_pseudonyms_join_spellings_and_count_one_person() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("d.csv"),
+        "email,segment\nA@Mail.kz ,x\na@mail.kz,x\nb@mail.kz,x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        "name = \"n\"\noutput = \"out\"\n[key]\nenv = \"ANONYMIZE_KEY\"\n[tables.t]\n\
+         input = \"d.csv\"\nsubject = \"email\"\n[tables.t.privacy]\nk = 3\nmax_suppression = 1.0\n\
+         [tables.t.columns]\nemail = { action = \"pseudonymize\", normalize = \"email\" }\n\
+         segment = { action = \"keep\", role = \"quasi\" }\n",
+    )
+    .unwrap();
+    bin()
+        .current_dir(dir.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args(["run", "job.toml", "--run-date", RUN_DATE])
+        .assert()
+        .success();
+    let report = report_in(&dir.path().join("out"));
+    // Two people, not three: the class of 3 rows is under k = 3 and suppressed.
+    assert_eq!(report["tables"]["t"]["rows_suppressed"], 3);
+    assert_eq!(report["tables"]["t"]["subjects_suppressed"], 2);
+
+    // With k = 2 the two people are written, the two spellings under one pseudonym.
+    let job = std::fs::read_to_string(dir.path().join("job.toml")).unwrap();
+    std::fs::write(dir.path().join("job.toml"), job.replace("k = 3", "k = 2")).unwrap();
+    bin()
+        .current_dir(dir.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args(["run", "job.toml", "--run-date", RUN_DATE])
+        .assert()
+        .success();
+    let t = read_parquet(
+        &dir.path()
+            .join(format!("out/t/run_date={RUN_DATE}/part-00000.parquet")),
+    );
+    let same = Some(pseudonym(KEY, "a@mail.kz"));
+    assert_eq!(t.column("email")[..2], [same.clone(), same]);
+    assert_eq!(t.column("email")[2], Some(pseudonym(KEY, "b@mail.kz")));
+}

@@ -100,7 +100,10 @@ impl LevelRange {
 pub enum ColumnAction {
     Drop,
     Keep(ValueType),
-    Pseudonymize { length: usize },
+    Pseudonymize {
+        length: usize,
+        normalize: Option<spec::Normalize>,
+    },
     Generalize(Generalizer),
 }
 
@@ -271,7 +274,10 @@ impl Column {
         match &self.action {
             ColumnAction::Drop => String::new(),
             ColumnAction::Keep(ty) => format!("type {}", ty.name()),
-            ColumnAction::Pseudonymize { length } => format!("{length} hex characters"),
+            ColumnAction::Pseudonymize { length, normalize } => match normalize {
+                Some(n) => format!("{length} hex characters, normalized as {n:?}"),
+                None => format!("{length} hex characters"),
+            },
             ColumnAction::Generalize(g) => {
                 let top = match g {
                     Generalizer::Age { top: Some(t), .. } => format!(", top {t}+"),

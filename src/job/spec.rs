@@ -161,6 +161,11 @@ pub struct ColumnSpec {
     /// `timestamp`. Values that do not parse become null and are counted.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
+    /// With `pseudonymize`: the canonical form a value takes before it is hashed, so that
+    /// spellings of one value get one pseudonym: `email` (trimmed, lower case), `phone` (digits
+    /// only, a KZ number as +7XXXXXXXXXX) or `trim_lower`. Default: the value as it is.
+    #[serde(default)]
+    pub normalize: Option<Normalize>,
     /// With `pseudonymize`: hex characters of the pseudonym, an even number from 16 to 64.
     /// Default 32 (128 bits: collision-free at any realistic scale, half the size of 64).
     #[serde(default)]
@@ -200,6 +205,14 @@ pub struct ColumnSpec {
     /// With `hierarchy`: the hierarchy file's delimiter. Default `;`.
     #[serde(default)]
     pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    Email,
+    Phone,
+    TrimLower,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -317,6 +317,7 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
     };
     note("type", c.value_type.is_some());
     note("length", c.length.is_some());
+    note("normalize", c.normalize.is_some());
     note("band", c.band.is_some());
     note("top", c.top.is_some());
     note("to", c.to.is_some());
@@ -365,7 +366,7 @@ fn validate_column(
             )));
         }
         (Action::Keep, None) => (&["type"], "action `keep`".into()),
-        (Action::Pseudonymize, None) => (&["length"], "action `pseudonymize`".into()),
+        (Action::Pseudonymize, None) => (&["length", "normalize"], "action `pseudonymize`".into()),
         (Action::Drop, None) => (&[], "action `drop`".into()),
     };
     if let Some(extra) = given_params(&c).into_iter().find(|p| !allowed.contains(p)) {
@@ -399,7 +400,10 @@ fn validate_column(
                     "`length` is an even number of hex characters from 16 to 64; got {length}"
                 )));
             }
-            ColumnAction::Pseudonymize { length }
+            ColumnAction::Pseudonymize {
+                length,
+                normalize: c.normalize,
+            }
         }
         Action::Generalize => {
             let method = c.method.ok_or_else(|| fail("missing method".into()))?;

@@ -76,8 +76,8 @@ pub fn column_expr_at(
     let out = match &column.action {
         ColumnAction::Drop => return None,
         ColumnAction::Keep(ty) => keep::expr(input, *ty, invalid()),
-        ColumnAction::Pseudonymize { length } => match &ctx.key {
-            Some(key) => pseudonymize::expr(input, key, *length),
+        ColumnAction::Pseudonymize { length, normalize } => match &ctx.key {
+            Some(key) => pseudonymize::expr(input, key, *length, *normalize),
             None => unreachable!("validation requires a key for pseudonymized columns"),
         },
         ColumnAction::Generalize(g) => match (g.step(level), g) {

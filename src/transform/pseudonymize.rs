@@ -10,6 +10,7 @@ use polars::prelude::*;
 use sha2::Sha256;
 
 use crate::job::key::Key;
+use crate::job::spec::Normalize;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -46,7 +47,46 @@ impl Pseudonymizer {
     }
 }
 
-pub fn expr(input: Expr, key: &Key, length: usize) -> Expr {
+/// The canonical form of a value before hashing (`None`: nothing left, which stays null).
+pub fn normalize(v: &str, how: Normalize) -> Option<String> {
+    let out = match how {
+        Normalize::Email | Normalize::TrimLower => v.trim().to_lowercase(),
+        Normalize::Phone => {
+            let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+            // KZ numbers: 8 XXX … and XXX … (10 digits) are +7 XXX ….
+            let digits = match digits.len() {
+                11 if digits.starts_with('8') => format!("7{}", &digits[1..]),
+                10 => format!("7{digits}"),
+                _ => digits,
+            };
+            if digits.is_empty() {
+                String::new()
+            } else {
+                format!("+{digits}")
+            }
+        }
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+/// The column's values in their canonical form, as text: what a pseudonymized subject is
+/// counted by (the pseudonym maps it one to one).
+pub fn normalized_expr(input: Expr, how: Normalize) -> Expr {
+    // A value with nothing left is missing: null (the tally of "unreadable" is not needed).
+    super::map_text(
+        input,
+        super::Tally::default(),
+        move |v, out| match normalize(v, how) {
+            Some(n) => {
+                out.push_str(&n);
+                true
+            }
+            None => false,
+        },
+    )
+}
+
+pub fn expr(input: Expr, key: &Key, length: usize, how: Option<Normalize>) -> Expr {
     let p = Pseudonymizer::new(key, length);
     input.map(
         move |c: Column| {
@@ -54,7 +94,12 @@ pub fn expr(input: Expr, key: &Key, length: usize) -> Expr {
             let mut buf = [0u8; 64];
             let mut builder = StringChunkedBuilder::new(c.name().clone(), text.len());
             for v in text.iter() {
-                match v {
+                let canonical = match (v, how) {
+                    (Some(v), Some(how)) => normalize(v, how).map(std::borrow::Cow::Owned),
+                    (v, None) => v.map(std::borrow::Cow::Borrowed),
+                    (None, _) => None,
+                };
+                match canonical {
                     // Empty and blank stay null: a pseudonym of "" would make all the empties
                     // one person.
                     None => builder.append_null(),
@@ -108,12 +153,44 @@ mod tests {
     }
 
     #[test]
+    fn spellings_of_one_value_get_one_pseudonym_when_normalized() {
+        assert_eq!(
+            normalize(" A@Mail.KZ ", Normalize::Email).as_deref(),
+            Some("a@mail.kz")
+        );
+        for phone in [
+            "+77011234567",
+            "8 (701) 123-45-67",
+            "+7 701 123 4567",
+            "7011234567",
+        ] {
+            assert_eq!(
+                normalize(phone, Normalize::Phone).as_deref(),
+                Some("+77011234567"),
+                "{phone}"
+            );
+        }
+        assert_eq!(normalize("  ", Normalize::TrimLower), None);
+        assert_eq!(normalize("n/a", Normalize::Phone), None);
+        let df = df!("v" => [Some("A@Mail.kz "), Some("a@mail.kz"), Some(" ")]).unwrap();
+        let k = key(b'a');
+        let out = df
+            .lazy()
+            .select([expr(col("v"), &k, 32, Some(Normalize::Email))])
+            .collect()
+            .unwrap();
+        let v: Vec<_> = out.column("v").unwrap().str().unwrap().iter().collect();
+        assert_eq!(v[0], v[1]);
+        assert!(v[0].is_some() && v[2].is_none());
+    }
+
+    #[test]
     fn empty_and_null_stay_null_and_numbers_hash_as_text() {
         let df = df!("v" => [Some("1000001"), Some(" "), None]).unwrap();
         let k = key(b'a');
         let out = df
             .lazy()
-            .select([expr(col("v"), &k, 32)])
+            .select([expr(col("v"), &k, 32, None)])
             .collect()
             .unwrap();
         let v = out.column("v").unwrap().str().unwrap().clone();
@@ -127,7 +204,7 @@ mod tests {
         let ints = df!("v" => [1000001i64]).unwrap();
         let out = ints
             .lazy()
-            .select([expr(col("v"), &k, 32)])
+            .select([expr(col("v"), &k, 32, None)])
             .collect()
             .unwrap();
         assert_eq!(out.column("v").unwrap().str().unwrap().get(0), v.get(0));
