@@ -36,6 +36,10 @@ pub struct TableReport {
     pub rows_expired: u64,
     /// Rows whose retention column was empty or unreadable (removed: their age is unknown).
     pub rows_undated: u64,
+    /// Rows of subjects listed in the table's erasure list (`exclude_subjects`), removed first.
+    pub rows_erased: u64,
+    /// Ids in the erasure list.
+    pub subjects_listed_for_erasure: Option<u64>,
     pub rows_suppressed: u64,
     pub subjects_suppressed: u64,
     pub rows_out: u64,

@@ -20,7 +20,7 @@ use crate::job::{ColumnAction, Job, Privacy, Table};
 use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::optimize;
 use crate::protect::search::{Base, NodeReport, Outcome};
-use crate::protect::{STATE, retention};
+use crate::protect::{STATE, erasure, retention};
 use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
 use crate::transform::{self, ColumnTallies, Context};
@@ -59,6 +59,8 @@ pub struct Planned<'a> {
     pub table: &'a Table,
     pub pattern: String,
     pub source: Source,
+    /// The erasure list's ids, when the table has one.
+    pub erase: Option<Vec<String>>,
 }
 
 /// Finds and checks every table's input files (the part of a run that `check` shares).
@@ -87,10 +89,15 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
                 .unwrap_or_else(|| table.input.clone());
             let pattern = read::substitute(&pattern, opts.run_date);
             let source = read::discover(table, &pattern)?;
+            let erase = match (&table.exclude_subjects, &table.subject) {
+                (Some(f), Some(s)) => Some(erasure::load(f, s)?),
+                _ => None,
+            };
             Ok(Planned {
                 table,
                 pattern,
                 source,
+                erase,
             })
         })
         .collect()
@@ -219,8 +226,15 @@ fn pin_lock(planned: &[Planned], decided: &[Protected]) -> Option<Lock> {
 
 /// The input with each row's retention state.
 fn scan_with_state(p: &Planned, ctx: &Context) -> Result<LazyFrame> {
-    Ok(read::scan(&p.source, p.table)?
-        .with_column(retention::state_expr(p.table.retention.as_ref(), ctx.run_date).alias(STATE)))
+    let mut state = retention::state_expr(p.table.retention.as_ref(), ctx.run_date);
+    if let (Some(ids), Some(subject)) = (&p.erase, table_subject(p.table, ctx)) {
+        // Erasure comes before everything else, retention included.
+        state = when(erasure::listed(subject, ids))
+            .then(lit(retention::ERASED))
+            .otherwise(state)
+            .cast(DataType::Int32);
+    }
+    Ok(read::scan(&p.source, p.table)?.with_column(state.alias(STATE)))
 }
 
 /// What pass 1 decided for a table.
@@ -471,6 +485,8 @@ fn table_report(
         rows_in: counts.rows_in,
         rows_expired: counts.rows_expired,
         rows_undated: counts.rows_undated,
+        rows_erased: counts.rows_erased,
+        subjects_listed_for_erasure: p.erase.as_ref().map(|ids| ids.len() as u64),
         rows_suppressed: d.rows_suppressed,
         subjects_suppressed: d.subjects_suppressed,
         rows_out: d.rows_out,

@@ -397,3 +397,45 @@ fn csv_ndjson_and_parquet_inputs_give_the_same_output() {
         );
     }
 }
+
+/// Erasure requests: the listed people's rows are gone from every table, before anything else,
+/// and counted.
+#[test]
+fn erasure_lists_remove_every_row_of_the_listed_people() {
+    let p = Project::new(USERS, EVENTS, 7);
+    let users = p.input_rows("users");
+    let erased: Vec<String> = users.iter().take(3).map(|r| r["user_id"].clone()).collect();
+    std::fs::write(
+        p.path().join("jobs/erasures.csv"),
+        format!("user_id\n{}\n", erased.join("\n")),
+    )
+    .unwrap();
+    p.edit_job(|j| {
+        j.replace(
+            "subject = \"user_id\"",
+            "subject = \"user_id\"\nexclude_subjects = \"erasures.csv\"",
+        )
+    });
+    p.run(KEY).assert().success();
+    let report = p.report();
+    let activity_rows = p
+        .input_rows("activity")
+        .iter()
+        .filter(|r| erased.contains(&r["user_id"]))
+        .count() as u64;
+    assert!(activity_rows > 0);
+    assert_eq!(report["tables"]["users"]["rows_erased"], 3);
+    assert_eq!(report["tables"]["activity"]["rows_erased"], activity_rows);
+    assert_eq!(report["tables"]["users"]["subjects_listed_for_erasure"], 3);
+    let gone: HashSet<String> = erased.iter().map(|id| pseudonym(KEY, id)).collect();
+    for table in ["users", "activity"] {
+        let t = read_parquet(&p.output_file(table));
+        assert!(
+            t.column("user_id")
+                .iter()
+                .flatten()
+                .all(|u| !gone.contains(u)),
+            "an erased person is in {table}"
+        );
+    }
+}

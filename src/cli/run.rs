@@ -85,8 +85,17 @@ pub fn execute(a: Args) -> Result<(), Error> {
             (None, _) => String::new(),
         };
         println!(
-            "{name}: {} rows in, {} out ({} expired, {} undated, {} suppressed){k}",
-            t.rows_in, t.rows_out, t.rows_expired, t.rows_undated, t.rows_suppressed
+            "{name}: {} rows in, {} out ({}{} expired, {} undated, {} suppressed){k}",
+            t.rows_in,
+            t.rows_out,
+            if t.rows_erased > 0 {
+                format!("{} erased, ", t.rows_erased)
+            } else {
+                String::new()
+            },
+            t.rows_expired,
+            t.rows_undated,
+            t.rows_suppressed
         );
     }
     println!(

@@ -42,6 +42,8 @@ pub struct Table {
     pub format: Option<Format>,
     pub delimiter: u8,
     pub subject: Option<String>,
+    /// The erasure list (`exclude_subjects`), resolved.
+    pub exclude_subjects: Option<PathBuf>,
     pub unlisted: Unlisted,
     pub retention: Option<Retention>,
     pub privacy: Option<Privacy>,

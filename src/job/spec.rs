@@ -62,6 +62,10 @@ pub struct TableSpec {
     /// What to do with an input column the job does not name: `error` (default) or `drop`.
     #[serde(default)]
     pub unlisted: Unlisted,
+    /// A file of subject ids (one a line) whose rows are removed before anything else: erasure
+    /// requests. Relative to the job file; needs `subject`.
+    #[serde(default)]
+    pub exclude_subjects: Option<PathBuf>,
     /// Remove rows older than `days` days before the run date, before anything else.
     #[serde(default)]
     pub retention: Option<RetentionSpec>,

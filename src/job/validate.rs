@@ -252,7 +252,14 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         }
     };
 
+    if t.exclude_subjects.is_some() && t.subject.is_none() {
+        return Err(fail(
+            ".exclude_subjects",
+            "lists subjects, so the table needs `subject = \"COLUMN\"`".into(),
+        ));
+    }
     Ok(Table {
+        exclude_subjects: t.exclude_subjects.map(|f| clean(&dir.join(f))),
         input: resolve_input(dir, &t.input),
         name,
         format: t.format,

@@ -9,7 +9,7 @@
 
 use polars::prelude::*;
 
-use super::retention::{EXPIRED, KEPT, UNDATED};
+use super::retention::{ERASED, EXPIRED, KEPT, UNDATED};
 use super::{ROWS, STATE, SUBJECT, SUBJECTS};
 use crate::error::{Error, Result};
 use crate::job::Privacy;
@@ -23,6 +23,7 @@ pub struct Counts {
     pub rows_in: u64,
     pub rows_expired: u64,
     pub rows_undated: u64,
+    pub rows_erased: u64,
 }
 
 /// What k-anonymity decided for a table.
@@ -215,6 +216,7 @@ pub fn count(
     };
     let rows_expired = by_state(EXPIRED)?;
     let rows_undated = by_state(UNDATED)?;
+    let rows_erased = by_state(ERASED)?;
     let kept = pairs
         .lazy()
         .filter(col(STATE).eq(lit(KEPT)))
@@ -225,9 +227,10 @@ pub fn count(
     Ok(Counts {
         kept,
         qis: qis.iter().map(|(n, _)| n.clone()).collect(),
-        rows_in: rows_kept + rows_expired + rows_undated,
+        rows_in: rows_kept + rows_expired + rows_undated + rows_erased,
         rows_expired,
         rows_undated,
+        rows_erased,
     })
 }
 
@@ -247,7 +250,7 @@ impl Counts {
     }
 
     pub fn rows_kept(&self) -> u64 {
-        self.rows_in - self.rows_expired - self.rows_undated
+        self.rows_in - self.rows_expired - self.rows_undated - self.rows_erased
     }
 
     fn has_subject(&self) -> bool {

@@ -7,6 +7,7 @@
 //! decides what to suppress and the second pass streams the rows through to the writer, leaving
 //! out expired rows and the suppressed classes.
 
+pub mod erasure;
 pub mod kanon;
 pub mod optimize;
 pub mod retention;

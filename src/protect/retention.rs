@@ -13,6 +13,8 @@ use crate::transform::{Tally, map_physical, parse};
 pub const KEPT: i32 = 0;
 pub const EXPIRED: i32 = 1;
 pub const UNDATED: i32 = 2;
+/// Listed in an erasure request (see [`super::erasure`]); decided before the others.
+pub const ERASED: i32 = 3;
 
 /// The first instant that is still kept: midnight UTC of the run date, minus `days`.
 pub fn cutoff_micros(run_date: NaiveDate, days: u32) -> i64 {
