@@ -68,30 +68,13 @@ fn lock_output(output: &Path) -> Result<fs::File> {
     }
 }
 
-/// Removes what killed runs left: their staging directories. Only called with the lock held,
-/// so no live run owns them.
-fn clean_leftovers(output: &Path) -> Result<()> {
-    let entries =
-        fs::read_dir(output).map_err(Error::io("cannot read the output directory", output))?;
-    for e in entries.flatten() {
-        let name = e.file_name();
-        if name.to_string_lossy().starts_with(".staging-") {
-            let p = e.path();
-            tracing::warn!(path = %p.display(), "removing what an interrupted run left");
-            fs::remove_dir_all(&p)
-                .map_err(Error::io("cannot remove a stale staging directory", &p))?;
-        }
-    }
-    Ok(())
-}
-
 impl Staging {
     /// Creates `<output>/.staging-<run date>-<pid>` (and the output directory if needed).
     pub fn create(output: &Path, run_date: NaiveDate) -> Result<Staging> {
         fs::create_dir_all(output)
             .map_err(Error::io("cannot create the output directory", output))?;
         let lock = lock_output(output)?;
-        clean_leftovers(output)?;
+        recover(output)?;
         let root = output.join(format!(
             ".staging-{}-{}",
             run_date.format("%Y-%m-%d"),
@@ -157,56 +140,155 @@ impl Staging {
         fs::write(&report_staged, report)
             .map_err(Error::io("cannot write the report", &report_staged))?;
         sync_file(&report_staged)?;
-        let reports = self.output.join(REPORTS_DIR);
-        fs::create_dir_all(&reports)
-            .map_err(Error::io("cannot create the reports directory", &reports))?;
 
-        let previous = self.root.join(".previous");
-        fs::create_dir(&previous)
-            .map_err(Error::io("cannot create the staging directory", &previous))?;
-        let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+        // Every move, written down before the first one: a run killed half-way through is
+        // undone from this journal by the next run (see `recover`).
+        let moves = plan_moves(&self.output, &self.root, tables, self.run_date);
+        let journal = self.root.join(JOURNAL);
+        let text = serde_json::to_vec(&moves).map_err(|e| Error::Io {
+            context: "cannot write the commit journal",
+            path: journal.clone(),
+            source: e.into(),
+        })?;
+        fs::write(&journal, text)
+            .map_err(Error::io("cannot write the commit journal", &journal))?;
+        sync_file(&journal)?;
+        sync_dir(&self.root)?;
+
         let result = (|| -> Result<()> {
-            for table in tables {
-                let parent = self.output.join(table);
+            let previous = self.root.join(".previous");
+            fs::create_dir_all(&previous)
+                .map_err(Error::io("cannot create the staging directory", &previous))?;
+            for m in &moves {
+                let target = self.output.join(&m.target);
+                let parent = target.parent().unwrap_or(&self.output).to_path_buf();
                 fs::create_dir_all(&parent)
-                    .map_err(Error::io("cannot create the table directory", &parent))?;
-                let target = parent.join(partition(self.run_date));
-                let aside = if target.exists() {
-                    let aside = previous.join(table);
-                    fs::rename(&target, &aside)
-                        .map_err(Error::io("cannot move the old partition aside", &target))?;
-                    Some(aside)
-                } else {
-                    None
-                };
-                done.push((target.clone(), aside));
-                fs::rename(self.staged_partition(table), &target).map_err(Error::io(
-                    "cannot move the new partition into place",
-                    &target,
-                ))?;
+                    .map_err(Error::io("cannot create the output directory", &parent))?;
+                if m.had_previous {
+                    fs::rename(&target, self.output.join(&m.aside))
+                        .map_err(Error::io("cannot move the old output aside", &target))?;
+                }
+                fs::rename(self.output.join(&m.staged), &target)
+                    .map_err(Error::io("cannot move the new output into place", &target))?;
                 sync_dir(&parent)?;
             }
-            let report_target = reports.join(format!("{}.json", partition(self.run_date)));
-            fs::rename(&report_staged, &report_target).map_err(Error::io(
-                "cannot move the report into place",
-                &report_target,
-            ))?;
-            sync_dir(&reports)
+            // Done: without its journal, what is left is only the old output, to delete.
+            fs::remove_file(&journal).map_err(Error::io("cannot finish the commit", &journal))?;
+            sync_dir(&self.root)
         })();
         if let Err(e) = result {
-            // Put back what was there before, newest first.
-            for (target, aside) in done.into_iter().rev() {
-                let _ = fs::remove_dir_all(&target);
-                if let Some(aside) = aside {
-                    let _ = fs::rename(&aside, &target);
-                }
-            }
+            undo(&self.output, &moves);
             return Err(e);
         }
         self.committed = true;
         let _ = fs::remove_dir_all(&self.root);
         Ok(())
     }
+}
+
+/// The commit journal inside a staging directory; present only while a commit is under way.
+const JOURNAL: &str = "COMMIT.json";
+
+/// One rename of the commit, paths relative to the output directory (so that recovery works
+/// from any working directory).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Move {
+    staged: PathBuf,
+    target: PathBuf,
+    aside: PathBuf,
+    had_previous: bool,
+}
+
+/// The renames that commit `tables` and the report from `root` into `output`.
+fn plan_moves(output: &Path, root: &Path, tables: &[String], run_date: NaiveDate) -> Vec<Move> {
+    let root = rel(output, root);
+    let date = partition(run_date);
+    let mut moves: Vec<Move> = tables
+        .iter()
+        .map(|t| Move {
+            staged: root.join(t).join(&date),
+            target: PathBuf::from(t).join(&date),
+            aside: root.join(".previous").join(t),
+            had_previous: output.join(t).join(&date).exists(),
+        })
+        .collect();
+    let report_target = PathBuf::from(REPORTS_DIR).join(format!("{date}.json"));
+    moves.push(Move {
+        staged: root.join("report.json"),
+        had_previous: output.join(&report_target).exists(),
+        target: report_target,
+        aside: root.join(".previous").join("report.json"),
+    });
+    moves
+}
+
+fn rel(output: &Path, p: &Path) -> PathBuf {
+    p.strip_prefix(output)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Puts back what a commit replaced, newest first, whatever step it reached.
+fn undo(output: &Path, moves: &[Move]) {
+    let remove = |p: &Path| {
+        let _ = if p.is_dir() {
+            fs::remove_dir_all(p)
+        } else {
+            fs::remove_file(p)
+        };
+    };
+    for m in moves.iter().rev() {
+        let (target, aside, staged) = (
+            output.join(&m.target),
+            output.join(&m.aside),
+            output.join(&m.staged),
+        );
+        if m.had_previous {
+            // The old output was moved aside only if it is there; the new one in only after.
+            if aside.exists() {
+                if target.exists() {
+                    remove(&target);
+                }
+                let _ = fs::rename(&aside, &target);
+            }
+        } else if target.exists() && !staged.exists() {
+            remove(&target);
+        }
+    }
+}
+
+/// Cleans up after runs that were killed: a staging directory with a commit journal is a
+/// commit cut short, undone first; then every staging directory is removed. Only called with
+/// the output's lock held, so no live run owns them.
+pub fn recover(output: &Path) -> Result<()> {
+    let entries =
+        fs::read_dir(output).map_err(Error::io("cannot read the output directory", output))?;
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(".staging-") {
+            continue;
+        }
+        let dir = e.path();
+        if let Ok(text) = fs::read(dir.join(JOURNAL)) {
+            match serde_json::from_slice::<Vec<Move>>(&text) {
+                Ok(moves) => {
+                    tracing::warn!(path = %dir.display(), "undoing a commit that an interrupted run left half done");
+                    undo(output, &moves);
+                }
+                Err(_) => {
+                    return Err(Error::Io {
+                        context: "an interrupted commit left a journal that cannot be read; \
+                                  restore the output from a backup or inspect it by hand",
+                        path: dir.join(JOURNAL),
+                        source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+                    });
+                }
+            }
+        }
+        tracing::warn!(path = %dir.display(), "removing what an interrupted run left");
+        fs::remove_dir_all(&dir)
+            .map_err(Error::io("cannot remove a stale staging directory", &dir))?;
+    }
+    Ok(())
 }
 
 impl Drop for Staging {
@@ -231,4 +313,98 @@ fn sync_dir(path: &Path) -> Result<()> {
         let _ = f.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(dir: &Path) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let name = rel(dir, &p).display().to_string();
+                if name == LOCK_FILE {
+                    continue;
+                }
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push((name, fs::read_to_string(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// A commit killed after any of its renames is undone by the next run's recovery: the
+    /// output is exactly the previous one, whether a table had a previous partition or not.
+    #[test]
+    fn a_commit_killed_at_any_step_is_undone() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let part = partition(date);
+        // `a` and the report had previous versions (2 renames each), `b` did not (1).
+        let steps_total = 5;
+        for killed_after in 0..=steps_total {
+            let out = tempfile::tempdir().unwrap();
+            let o = out.path();
+            for (p, text) in [
+                (format!("a/{part}/part-00000.parquet"), "old a"),
+                (format!("{REPORTS_DIR}/{part}.json"), "old report"),
+                (
+                    "a/run_date=2026-11-19/part-00000.parquet".to_string(),
+                    "other date",
+                ),
+            ] {
+                fs::create_dir_all(o.join(&p).parent().unwrap()).unwrap();
+                fs::write(o.join(&p), text).unwrap();
+            }
+            let before = tree(o);
+            let root = o.join(".staging-2026-11-20-1");
+            for t in ["a", "b"] {
+                fs::create_dir_all(root.join(t).join(&part)).unwrap();
+                fs::write(
+                    root.join(t).join(&part).join("part-00000.parquet"),
+                    format!("new {t}"),
+                )
+                .unwrap();
+            }
+            fs::write(root.join("report.json"), "new report").unwrap();
+            fs::create_dir_all(root.join(".previous")).unwrap();
+            let moves = plan_moves(o, &root, &["a".into(), "b".into()], date);
+            fs::write(root.join(JOURNAL), serde_json::to_vec(&moves).unwrap()).unwrap();
+            // Replay the commit's renames up to the kill.
+            let mut done = 0;
+            'replay: for m in &moves {
+                let target = o.join(&m.target);
+                fs::create_dir_all(target.parent().unwrap()).unwrap();
+                if m.had_previous {
+                    if done == killed_after {
+                        break 'replay;
+                    }
+                    fs::rename(&target, o.join(&m.aside)).unwrap();
+                    done += 1;
+                }
+                if done == killed_after {
+                    break 'replay;
+                }
+                fs::rename(o.join(&m.staged), &target).unwrap();
+                done += 1;
+            }
+            recover(o).unwrap();
+            let after: Vec<_> = tree(o)
+                .into_iter()
+                .filter(|(n, _)| !n.starts_with("b"))
+                .collect();
+            assert_eq!(after, before, "killed after {killed_after} renames");
+            assert!(
+                !o.join("b").join(&part).exists(),
+                "killed after {killed_after}"
+            );
+            assert!(!root.exists());
+        }
+    }
 }

@@ -299,3 +299,63 @@ fn the_next_run_removes_what_a_killed_run_left() {
     p.run(KEY).assert().success();
     assert!(!p.out().join(".staging-2026-11-20-999999").exists());
 }
+
+/// `kill -9` at several moments of a run: the previous output of every date stays exactly as
+/// it was, and the next run cleans up and succeeds.
+#[test]
+fn killing_a_run_at_any_moment_leaves_the_previous_output() {
+    let p = Project::new(5000, 50000, 7);
+    p.run(KEY).assert().success();
+    p.run_on(KEY, "2026-11-19").assert().success();
+    let visible = |p: &Project| {
+        p.snapshot()
+            .into_iter()
+            .filter(|(path, _)| {
+                // Hidden entries are the lock and staging; a run that completed before the kill
+                // rewrote the report (its times) and identical data files.
+                let name = path
+                    .strip_prefix(p.out())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                !name.starts_with('.') && !name.starts_with("_reports")
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let before = visible(&p);
+    let bin_path = assert_cmd::cargo::cargo_bin("anonymize");
+    for delay_ms in [50u64, 200, 400, 700, 1000, 1300, 1600, 2000] {
+        let mut child = std::process::Command::new(&bin_path)
+            .current_dir(p.path())
+            .env("ANONYMIZE_KEY", KEY)
+            .args([
+                "-q",
+                "run",
+                "jobs/marketing_research.toml",
+                "--run-date",
+                RUN_DATE,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let after = visible(&p);
+        assert!(
+            before == after,
+            "the output changed after a kill at {delay_ms} ms"
+        );
+        let report = p.report(); // whole and readable, old or new
+        assert_eq!(report["run_date"], RUN_DATE);
+    }
+    p.run(KEY).assert().success();
+    let leftovers: Vec<_> = std::fs::read_dir(p.out())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(before == visible(&p));
+}
