@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::job::lock::{self, Lock, Pin};
 use crate::job::{ColumnAction, Job, Privacy, Table};
 use crate::protect::kanon::{self, Decision, Subject};
+use crate::protect::leaks::{Findings, Remembered};
 use crate::protect::optimize;
 use crate::protect::search::{Base, NodeReport, Outcome};
 use crate::protect::{STATE, erasure, retention};
@@ -121,11 +122,13 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         tracing::debug!(table = %p.table.name, stage = "validate", seconds = t0.elapsed().as_secs_f64(), "input rows well-formed");
     }
 
-    // Pass 1 for every table before anything is written.
+    // Pass 1 for every table before anything is written. Values of dropped and pseudonymized
+    // columns of every table are remembered for the leak scan of every table's output.
+    let remembered = Remembered::default();
     let mut decided = Vec::with_capacity(planned.len());
     for p in &planned {
         let t0 = Instant::now();
-        let protected = protect(p, &ctx)?;
+        let protected = protect(p, &ctx, &remembered)?;
         let (counts, decision) = (&protected.counts, &protected.decision);
         info!(
             table = %p.table.name,
@@ -154,7 +157,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     for (p, protected) in planned.iter().zip(decided) {
         let decision = &protected.decision;
         let t0 = Instant::now();
-        let (file, tallies) = write_table(&staging, job, p, &ctx, &protected)?;
+        let (file, tallies) = write_table(&staging, job, p, &ctx, &protected, &remembered)?;
         info!(
             table = %p.table.name,
             stage = "write",
@@ -256,7 +259,7 @@ impl Protected {
 /// Pass 1 and the k-anonymity decision for one table. When the table searches its levels, a
 /// first counting pass over the finest values feeds the search, and the decision is then taken
 /// at the chosen levels.
-fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
+fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protected> {
     let t = p.table;
     let subject = table_subject(t, ctx);
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
@@ -300,7 +303,19 @@ fn protect(p: &Planned, ctx: &Context) -> Result<Protected> {
             ))
         })
         .collect();
-    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &t.name)
+    // The leak scan remembers the values of dropped and pseudonymized columns in this pass.
+    let side: Vec<Expr> = t
+        .columns
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.action,
+                ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
+            )
+        })
+        .map(|c| remembered.remember(col(c.name.as_str())))
+        .collect();
+    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &side, &t.name)
         .map_err(|e| read_error(e, p))?;
     let decision = counts.decide(&privacy, &t.name)?;
     Ok(Protected {
@@ -320,7 +335,7 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
         .quasi_identifiers()
         .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
         .collect();
-    let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject, &t.name)
+    let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject, &[], &t.name)
         .map_err(|e| read_error(e, p))?;
     optimize::base(t, &counts)
 }
@@ -383,16 +398,23 @@ fn write_table(
     p: &Planned,
     ctx: &Context,
     protected: &Protected,
+    remembered: &Remembered,
 ) -> Result<(String, IndexMap<String, ColumnTallies>)> {
     let t = p.table;
     let decision = &protected.decision;
     let mut tallies = IndexMap::new();
     let mut exprs = Vec::new();
+    let findings = Findings::default();
     // The output keeps the input's column order, whatever the job file's order.
     for name in &p.source.columns {
         let Some(c) = t.column(name) else { continue };
         let tally = ColumnTallies::default();
         if let Some(e) = transform::column_expr_at(c, protected.level(c), ctx, &tally) {
+            let e = if scanned(c, protected.level(c)) {
+                findings.scan(e, &c.output, remembered)
+            } else {
+                e
+            };
             exprs.push(e);
             tallies.insert(c.output.clone(), tally);
         }
@@ -424,9 +446,26 @@ fn write_table(
         Some(c) if matches!(c.action, ColumnAction::Drop) => Subject::Dropped,
         Some(c) => Subject::Column(c.output.as_str()),
     };
+    if let Some(msg) = findings.report(&t.name) {
+        return Err(Error::Privacy(msg));
+    }
     let k = t.privacy.map(|p| p.k).unwrap_or(1);
     kanon::verify(&path, &qis, subject, k, decision, &t.name)?;
     Ok((file, tallies))
+}
+
+/// Whether the leak scan reads a column: kept or generalized text (pseudonyms are hashes;
+/// typed columns hold no free text).
+fn scanned(c: &crate::job::Column, level: usize) -> bool {
+    use crate::job::{Generalizer, Step, ValueType};
+    match &c.action {
+        ColumnAction::Keep(ty) => *ty == ValueType::String,
+        ColumnAction::Generalize(g) => !matches!(
+            (g, g.step(level)),
+            (Generalizer::Truncate { .. }, _) | (_, Step::Top)
+        ),
+        ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => false,
+    }
 }
 
 /// Key-value metadata of each Parquet file, so a dataset describes itself without the job.

@@ -359,3 +359,66 @@ fn killing_a_run_at_any_moment_leaves_the_previous_output() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert!(before == visible(&p));
 }
+
+/// The leak scan: a kept column holding identifiers fails the run (exit 4), naming the table,
+/// column and pattern, never the value, and nothing is written.
+#[test]
+fn the_leak_scan_stops_identifiers_in_kept_columns() {
+    let (p, snap) = project_with_output();
+    for (column, pattern) in [("phone", "phone number"), ("email", "e-mail address")] {
+        let text = std::fs::read_to_string(p.job()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{column} ")))
+            .unwrap()
+            .to_string();
+        p.edit_job(|j| j.replace(&line, &format!("{column} = {{ action = \"keep\" }}")));
+        let out = p.run(KEY).assert().code(4).get_output().stderr.clone();
+        let stderr = String::from_utf8(out).unwrap();
+        assert!(
+            stderr.contains("tables.users") && stderr.contains(&format!("`{column}`: {pattern}")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("@mail") && !stderr.contains("+7"),
+            "{stderr}"
+        );
+        assert_untouched(&p, &snap);
+        p.edit_job(|j| j.replace(&format!("{column} = {{ action = \"keep\" }}"), &line));
+    }
+}
+
+/// A kept column that repeats a value of a dropped column (here a name) is a leak too, found
+/// by remembering the dropped values during the first pass.
+#[test]
+fn the_leak_scan_finds_dropped_values_in_kept_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("d.csv"),
+        "id,name,nickname\n1,Нурлан Сериков,nur\n2,Айгерим Жумабаева,Айгерим Жумабаева\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        "name = \"leak\"\noutput = \"out\"\n[key]\nenv = \"ANONYMIZE_KEY\"\n[tables.t]\n\
+         input = \"d.csv\"\nsubject = \"id\"\n[tables.t.columns]\nid = { action = \"pseudonymize\" }\n\
+         name = { action = \"drop\" }\nnickname = { action = \"keep\" }\n",
+    )
+    .unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args(["run", "job.toml", "--run-date", RUN_DATE])
+        .assert()
+        .code(4)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert!(
+        stderr.contains("`nickname`: a value of a dropped or pseudonymized input column"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Айгерим"), "{stderr}");
+    assert!(!dir.path().join("out/t").exists());
+}

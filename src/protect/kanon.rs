@@ -173,6 +173,7 @@ pub fn count(
     lf: LazyFrame,
     qis: &[(String, Expr)],
     subject: Option<Expr>,
+    side: &[Expr],
     table: &str,
 ) -> Result<Counts> {
     let kept = col(STATE).eq(lit(KEPT));
@@ -198,10 +199,16 @@ pub fn count(
         );
         keys.push(col(SUBJECT));
     }
+    // Side computations riding along this pass (the leak scan remembering dropped values):
+    // summed, so the engine keeps them.
+    let mut aggs = vec![len().cast(DataType::UInt64).alias(ROWS)];
+    for (i, e) in side.iter().enumerate() {
+        let name = format!("__anonymize_side_{i}");
+        select.push(e.clone().alias(name.as_str()));
+        aggs.push(col(name.as_str()).sum());
+    }
     let pairs = collect(
-        lf.select(select)
-            .group_by(keys)
-            .agg([len().cast(DataType::UInt64).alias(ROWS)]),
+        lf.select(select).group_by(keys).agg(aggs),
         &format!("tables.{table}: counting equivalence classes"),
     )?;
 
@@ -220,7 +227,9 @@ pub fn count(
     let kept = pairs
         .lazy()
         .filter(col(STATE).eq(lit(KEPT)))
-        .drop(by_name([STATE], true, false))
+        .select([all()
+            .exclude_cols(["^__anonymize_side_.*$", STATE])
+            .as_expr()])
         .collect()
         .map_err(Error::engine("counting rows"))?;
     let rows_kept = sum_u64(&kept, ROWS)?;
@@ -441,7 +450,7 @@ mod tests {
     fn counts(df: DataFrame, qis: &[&str], subject: bool) -> Counts {
         let lf = df.lazy().with_column(lit(KEPT).alias(STATE));
         let qis: Vec<(String, Expr)> = qis.iter().map(|q| (q.to_string(), col(*q))).collect();
-        count(lf, &qis, subject.then(|| col("user")), "t").unwrap()
+        count(lf, &qis, subject.then(|| col("user")), &[], "t").unwrap()
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod erasure;
 pub mod kanon;
+pub mod leaks;
 pub mod optimize;
 pub mod retention;
 pub mod search;

@@ -111,7 +111,7 @@ pub fn column_expr_at(
 }
 
 /// The values of a column as text, whatever its type.
-pub(crate) fn as_text(c: &Column) -> PolarsResult<StringChunked> {
+pub fn as_text(c: &Column) -> PolarsResult<StringChunked> {
     match c.dtype() {
         DataType::String => Ok(c.str()?.clone()),
         _ => Ok(c.cast(&DataType::String)?.str()?.clone()),

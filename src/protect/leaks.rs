@@ -1,0 +1,260 @@
+//! The leak scan: before anything is committed, every kept or generalized text column of the
+//! output is checked for values that look like identifiers — e-mail addresses, phone numbers,
+//! Kazakh IIN/BIN, payment card numbers, IP addresses that were not generalized — and for
+//! values equal to a value of a dropped or pseudonymized input column. A hit fails the run
+//! (exit code 4) naming the table, the column and the pattern, never the value.
+//!
+//! The scan rides along the write pass (a pass-through UDF on each scanned column), so it costs
+//! no extra read. Input values of dropped and pseudonymized columns are remembered by a 64-bit
+//! hash during the first pass, at most [`MAX_REMEMBERED`] of them, sampled by hash beyond that,
+//! so memory stays bounded.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
+
+use polars::prelude::*;
+use regex::Regex;
+
+/// Values of at least this many characters are compared with dropped input values; shorter
+/// ones ("M", "2024") are too common to mean anything.
+pub const MIN_REMEMBERED_CHARS: usize = 6;
+/// Dropped and pseudonymized input values remembered, at most.
+pub const MAX_REMEMBERED: usize = 4_000_000;
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[a-z0-9._%+-]+(@|%40)[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}").expect("valid")
+});
+/// KZ mobiles in their usual spellings, and international numbers with a `+`.
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\+7|\b8)[ (-]*7\d{2}[ )-]*\d{3}[ -]*\d{2}[ -]*\d{2}\b|\+\d[\d ()-]{8,}\d")
+        .expect("valid")
+});
+static DIGIT_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d(?:[ -]?\d){11,18}").expect("valid"));
+static IPV4: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{1,3}(\.\d{1,3}){3}\b(/\d+)?").expect("valid"));
+static IPV6_TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]+(/\d+)?").expect("valid"));
+
+/// The first identifier-like pattern in `v`, by name.
+pub fn pattern(v: &str) -> Option<&'static str> {
+    if EMAIL.is_match(v) {
+        return Some("e-mail address");
+    }
+    if PHONE.is_match(v) {
+        return Some("phone number");
+    }
+    for m in DIGIT_RUN.find_iter(v) {
+        let digits: Vec<u8> = m
+            .as_str()
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
+        if digits.len() == 12 && iin_valid(&digits) {
+            return Some("IIN/BIN");
+        }
+        if (13..=19).contains(&digits.len()) && luhn_valid(&digits) {
+            return Some("payment card number");
+        }
+    }
+    // An address with a prefix length is a network: what `ip_prefix` writes, not a leak.
+    for m in IPV4.captures_iter(v) {
+        if m.get(2).is_none() && m[0].parse::<std::net::Ipv4Addr>().is_ok() {
+            return Some("IP address");
+        }
+    }
+    for m in IPV6_TOKEN.captures_iter(v) {
+        if m.get(1).is_none() && m[0].parse::<std::net::Ipv6Addr>().is_ok() {
+            return Some("IP address");
+        }
+    }
+    None
+}
+
+/// The check digit of a Kazakh IIN/BIN: weights 1..11, and if that gives 10, weights 3..11,1,2.
+fn iin_valid(d: &[u8]) -> bool {
+    let sum = |w: &dyn Fn(usize) -> u32| (0..11).map(|i| u32::from(d[i]) * w(i)).sum::<u32>() % 11;
+    let mut check = sum(&|i| i as u32 + 1);
+    if check == 10 {
+        check = sum(&|i| ((i + 2) % 11) as u32 + 1);
+    }
+    check != 10 && check == u32::from(d[11])
+}
+
+fn luhn_valid(d: &[u8]) -> bool {
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| {
+            let x = u32::from(x);
+            if i % 2 == 1 {
+                if x * 2 > 9 { x * 2 - 9 } else { x * 2 }
+            } else {
+                x
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn fingerprint(v: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    v.trim().hash(&mut h);
+    h.finish()
+}
+
+/// Dropped and pseudonymized input values, as hashes.
+#[derive(Debug, Clone, Default)]
+pub struct Remembered(Arc<RwLock<HashSet<u64>>>);
+
+impl Remembered {
+    /// A pass-through UDF that remembers the column's values; yields a column of zeros (to be
+    /// summed, so the engine keeps it).
+    pub fn remember(&self, input: Expr) -> Expr {
+        let seen = self.clone();
+        input.map(
+            move |c: Column| {
+                let text = crate::transform::as_text(&c)?;
+                let mut new = Vec::new();
+                for v in text.iter().flatten() {
+                    if v.trim().chars().count() >= MIN_REMEMBERED_CHARS {
+                        new.push(fingerprint(v));
+                    }
+                }
+                if let Ok(mut set) = seen.0.write() {
+                    for h in new {
+                        // Past the bound, keep a sample: the hashes with their top bits clear.
+                        if set.len() < MAX_REMEMBERED || h >> 60 == 0 {
+                            set.insert(h);
+                        }
+                    }
+                }
+                Ok(UInt32Chunked::full(c.name().clone(), 0, c.len()).into_column())
+            },
+            |_, f| Ok(Field::new(f.name().clone(), DataType::UInt32)),
+        )
+    }
+
+    fn contains(&self, v: &str) -> bool {
+        v.trim().chars().count() >= MIN_REMEMBERED_CHARS
+            && self.0.read().is_ok_and(|s| s.contains(&fingerprint(v)))
+    }
+}
+
+/// Hits of the scan: column → patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Findings(Arc<Mutex<BTreeMap<String, BTreeSet<&'static str>>>>);
+
+impl Findings {
+    /// A pass-through UDF on an output text column that records what it finds.
+    pub fn scan(&self, output: Expr, column: &str, remembered: &Remembered) -> Expr {
+        let (findings, remembered, name) = (self.clone(), remembered.clone(), column.to_string());
+        output.map(
+            move |c: Column| {
+                if let Ok(text) = c.str() {
+                    let mut found = BTreeSet::new();
+                    // Columns repeat their values (devices, regions): check each once a batch.
+                    let mut seen: std::collections::HashSet<&str> = Default::default();
+                    for v in text.iter().flatten() {
+                        if !seen.insert(v) {
+                            continue;
+                        }
+                        if let Some(p) = pattern(v) {
+                            found.insert(p);
+                        } else if remembered.contains(v) {
+                            found.insert("a value of a dropped or pseudonymized input column");
+                        }
+                    }
+                    if !found.is_empty() {
+                        if let Ok(mut f) = findings.0.lock() {
+                            f.entry(name.clone()).or_default().extend(found);
+                        }
+                    }
+                }
+                Ok(c)
+            },
+            |_, f| Ok(f.clone()),
+        )
+    }
+
+    /// The hits, as a message naming columns and patterns (no values), or `None`.
+    pub fn report(&self, table: &str) -> Option<String> {
+        let f = self.0.lock().ok()?;
+        if f.is_empty() {
+            return None;
+        }
+        let hits = f
+            .iter()
+            .map(|(c, ps)| {
+                format!(
+                    "`{c}`: {}",
+                    ps.iter().copied().collect::<Vec<_>>().join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(format!(
+            "tables.{table}: the leak scan found values that look like identifiers in the \
+             output ({hits}). Drop or generalize those columns (or fix the input); nothing was \
+             written."
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        for (v, want) in [
+            (
+                "https://shop.kz/u/aigerim.zh%40mail.kz/orders",
+                Some("e-mail address"),
+            ),
+            ("write to a.b@mail.kz", Some("e-mail address")),
+            ("8 (701) 123-45-67", Some("phone number")),
+            ("+77011234567", Some("phone number")),
+            ("+44 20 7946 0958", Some("phone number")),
+            ("4111 1111 1111 1111", Some("payment card number")),
+            ("95.56.12.7", Some("IP address")),
+            ("2a03:32c0:1:2:3:4:5:6", Some("IP address")),
+            ("95.56.0.0/16", None),
+            ("2a03:32c0::/32", None),
+            ("https://shop.kz/catalog/phones/123", None),
+            ("Chrome / Android / smartphone", None),
+            ("30-39", None),
+            ("4111 1111 1111 1112", None),
+        ] {
+            assert_eq!(pattern(v), want, "{v}");
+        }
+        // A valid IIN (check digit computed with the official weights) and a broken one.
+        // 9·1 + 1·4 + 1·6 + 3·7 + 1·11 = 51 = 4·11 + 7: the check digit is 7.
+        let iin = "900101300017";
+        assert_eq!(pattern(iin), Some("IIN/BIN"), "{iin}");
+        assert_eq!(pattern("900101300012"), None);
+    }
+
+    #[test]
+    fn findings_name_the_column_and_pattern_never_the_value() {
+        let remembered = Remembered::default();
+        let df = df!("dropped" => ["Нурлан Сериков"], "kept" => ["Нурлан Сериков"]).unwrap();
+        let findings = Findings::default();
+        df.lazy()
+            .select([remembered.remember(col("dropped")).sum()])
+            .collect()
+            .unwrap();
+        df!("kept" => ["Нурлан Сериков", "ok"])
+            .unwrap()
+            .lazy()
+            .select([findings.scan(col("kept"), "kept", &remembered)])
+            .collect()
+            .unwrap();
+        let msg = findings.report("users").unwrap();
+        assert!(msg.contains("`kept`: a value of a dropped"), "{msg}");
+        assert!(!msg.contains("Нурлан"), "{msg}");
+    }
+}
