@@ -405,15 +405,7 @@ fn the_leak_scan_finds_dropped_values_in_kept_columns() {
          name = { action = \"drop\" }\nnickname = { action = \"keep\" }\n",
     )
     .unwrap();
-    let out = bin()
-        .current_dir(dir.path())
-        .env("ANONYMIZE_KEY", KEY)
-        .args(["run", "job.toml", "--run-date", RUN_DATE])
-        .assert()
-        .code(4)
-        .get_output()
-        .stderr
-        .clone();
+    let out = run_job(dir.path()).code(4).get_output().stderr.clone();
     let stderr = String::from_utf8(out).unwrap();
     assert!(
         stderr.contains("`nickname`: a value of a dropped or pseudonymized input column"),

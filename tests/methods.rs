@@ -213,12 +213,7 @@ amount  = { action = "keep", type = "float" }
 "#,
     )
     .unwrap();
-    bin()
-        .current_dir(dir.path())
-        .env("ANONYMIZE_KEY", KEY)
-        .args(["run", "job.toml", "--run-date", RUN_DATE])
-        .assert()
-        .success();
+    run_job(dir.path()).success();
     let t = read_parquet(
         &dir.path()
             .join(format!("out/events/run_date={RUN_DATE}/part-00000.parquet")),
@@ -268,12 +263,7 @@ fn normalized_pseudonyms_join_spellings_and_count_one_person() {
          segment = { action = \"keep\", role = \"quasi\" }\n",
     )
     .unwrap();
-    bin()
-        .current_dir(dir.path())
-        .env("ANONYMIZE_KEY", KEY)
-        .args(["run", "job.toml", "--run-date", RUN_DATE])
-        .assert()
-        .success();
+    run_job(dir.path()).success();
     let report = report_in(&dir.path().join("out"));
     // Two people, not three: the class of 3 rows is under k = 3 and suppressed.
     assert_eq!(report["tables"]["t"]["rows_suppressed"], 3);
@@ -282,12 +272,7 @@ fn normalized_pseudonyms_join_spellings_and_count_one_person() {
     // With k = 2 the two people are written, the two spellings under one pseudonym.
     let job = std::fs::read_to_string(dir.path().join("job.toml")).unwrap();
     std::fs::write(dir.path().join("job.toml"), job.replace("k = 3", "k = 2")).unwrap();
-    bin()
-        .current_dir(dir.path())
-        .env("ANONYMIZE_KEY", KEY)
-        .args(["run", "job.toml", "--run-date", RUN_DATE])
-        .assert()
-        .success();
+    run_job(dir.path()).success();
     let t = read_parquet(
         &dir.path()
             .join(format!("out/t/run_date={RUN_DATE}/part-00000.parquet")),

@@ -168,6 +168,15 @@ impl Project {
     }
 }
 
+/// `anonymize run job.toml` for `RUN_DATE` in `dir`, with the test key.
+pub fn run_job(dir: &Path) -> assert_cmd::assert::Assert {
+    bin()
+        .current_dir(dir)
+        .env("ANONYMIZE_KEY", KEY)
+        .args(["run", "job.toml", "--run-date", RUN_DATE])
+        .assert()
+}
+
 /// The run report of `RUN_DATE` under an output directory.
 pub fn report_in(output: &Path) -> serde_json::Value {
     let p = output.join(format!("_reports/run_date={RUN_DATE}.json"));
