@@ -217,3 +217,78 @@ fn parquet_files_that_disagree_on_a_column_type_are_an_input_error() {
             "users.parquet: column `user_id` is",
         ));
 }
+
+/// Bad inputs, each a clear error naming the file (and line or column), exit code 3, or a
+/// documented reading.
+#[test]
+fn bad_input_files_are_clear_errors() {
+    let p = small_project();
+    let users = p.path().join("sample_data/users/users.csv");
+    let good = std::fs::read_to_string(&users).unwrap();
+    let header = good.lines().next().unwrap().to_string();
+    let first = good.lines().nth(1).unwrap().to_string();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty file", Vec::new(), "the file is empty"),
+        (
+            "duplicate header names",
+            format!("{header},email\n{first},x\n").into_bytes(),
+            "appears twice in the header",
+        ),
+        (
+            "unterminated quote",
+            format!(
+                "{header}\n{},\"unterminated\n",
+                first.rsplit_once(',').unwrap().0
+            )
+            .into_bytes(),
+            "never closed",
+        ),
+        (
+            "invalid UTF-8",
+            [
+                format!("{header}\n").into_bytes(),
+                b"1,\xff\xfe,a,b,c,d,e,f\n".to_vec(),
+            ]
+            .concat(),
+            "line 2: not valid UTF-8",
+        ),
+    ];
+    for (what, bytes, message) in cases {
+        std::fs::write(&users, &bytes).unwrap();
+        p.run(KEY)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("users.csv"))
+            .stderr(predicate::str::contains(message).or(predicate::str::contains(what)));
+    }
+    // A byte-order mark and a 1 MB cell are read as they are.
+    let big = "x".repeat(1 << 20);
+    let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
+    let mut fields: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    fields[1] = big; // full_name, dropped
+    lines[1] = fields.join(",");
+    std::fs::write(&users, format!("\u{feff}{}\n", lines.join("\n"))).unwrap();
+    p.run(KEY).assert().success();
+    assert_eq!(
+        p.report()["tables"]["users"]["rows_in"],
+        lines.len() as u64 - 1
+    );
+}
+
+/// An output that cannot be written (a file where the directory should be) is a clear error
+/// and nothing is written.
+#[test]
+fn an_unwritable_output_is_a_clear_error() {
+    let p = small_project();
+    let blocked = p.path().join("blocked");
+    std::fs::write(&blocked, b"not a directory").unwrap();
+    p.run(KEY)
+        .arg("--output")
+        .arg(&blocked)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "cannot create the output directory",
+        ));
+    assert_eq!(std::fs::read(&blocked).unwrap(), b"not a directory");
+}
