@@ -1,11 +1,14 @@
-//! Protection stages that decide which rows may leave: [`retention`] first (rows too old to
-//! keep are gone before anything else sees them), then [`kanon`] (rows of equivalence classes
-//! with fewer than k distinct people are suppressed, within a limit).
+//! Protection stages that decide which rows may leave: [`erasure`] requests first, then
+//! [`retention`] (rows too old to keep are gone before anything else sees them), then [`kanon`]
+//! (rows of equivalence classes with fewer than k distinct people are suppressed, within a
+//! limit), with the levels chosen by [`search`] (via [`optimize`]) when the table asks for it;
+//! [`leaks`] scans what is about to be written.
 //!
-//! Both stages are planned as two passes over the input so that memory stays flat: the first
-//! pass streams only the quasi-identifiers and the subject into class counts; the run then
-//! decides what to suppress and the second pass streams the rows through to the writer, leaving
-//! out expired rows and the suppressed classes.
+//! The stages are planned as passes over the input so that memory stays flat: the first pass
+//! streams only the quasi-identifiers and the subject into class counts (a searching table
+//! makes one more such pass, over its finest values); the run then decides what to suppress and
+//! the last pass streams the rows through to the writer, leaving out erased and expired rows and
+//! the suppressed classes.
 
 pub mod erasure;
 pub mod kanon;
