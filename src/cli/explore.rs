@@ -57,12 +57,12 @@ pub enum Metric {
 
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
-    if let Some(t) = &a.table {
-        if job.table(t).is_none() {
-            return Err(Error::Job(format!(
-                "--table {t}: the job has no such table"
-            )));
-        }
+    if let Some(t) = &a.table
+        && job.table(t).is_none()
+    {
+        return Err(Error::Job(format!(
+            "--table {t}: the job has no such table"
+        )));
     }
     if a.k.contains(&0) {
         return Err(Error::Job("--k: k is at least 1".into()));

@@ -48,11 +48,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
     let mut job = Job::load(&a.job)?;
     let lock_path = lock::path(&a.job);
     let mut locked = None;
-    if !a.pin {
-        if let Some(l) = Lock::load(&a.job)? {
-            l.apply(&mut job, &lock_path)?;
-            locked = Some(lock_path.clone());
-        }
+    if !a.pin
+        && let Some(l) = Lock::load(&a.job)?
+    {
+        l.apply(&mut job, &lock_path)?;
+        locked = Some(lock_path.clone());
     }
     let opts = RunOptions {
         run_date: a

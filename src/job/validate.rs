@@ -391,10 +391,10 @@ fn validate_column(
                 .into(),
         ));
     }
-    if let Some(out) = &c.rename {
-        if out.trim().is_empty() {
-            return Err(fail("`as` must not be empty".into()));
-        }
+    if let Some(out) = &c.rename
+        && out.trim().is_empty()
+    {
+        return Err(fail("`as` must not be empty".into()));
     }
 
     let action = match c.action {
@@ -402,7 +402,7 @@ fn validate_column(
         Action::Keep => ColumnAction::Keep(c.value_type.unwrap_or(super::ValueType::String)),
         Action::Pseudonymize => {
             let length = c.length.unwrap_or(32);
-            if !(16..=64).contains(&length) || length % 2 != 0 {
+            if !(16..=64).contains(&length) || !length.is_multiple_of(2) {
                 return Err(fail(format!(
                     "`length` is an even number of hex characters from 16 to 64; got {length}"
                 )));
@@ -625,7 +625,7 @@ fn generalizer(
                 })?,
             };
             let file = clean(&dir.join(rel));
-            let hierarchy = Hierarchy::load(&file, delimiter).map_err(|e| fail(e))?;
+            let hierarchy = Hierarchy::load(&file, delimiter).map_err(fail)?;
             Generalizer::Hierarchy {
                 file,
                 hierarchy: Arc::new(hierarchy),

@@ -97,7 +97,7 @@ fn luhn_valid(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn fingerprint(v: &str) -> u64 {
@@ -168,10 +168,10 @@ impl Findings {
                             found.insert("a value of a dropped or pseudonymized input column");
                         }
                     }
-                    if !found.is_empty() {
-                        if let Ok(mut f) = findings.0.lock() {
-                            f.entry(name.clone()).or_default().extend(found);
-                        }
+                    if !found.is_empty()
+                        && let Ok(mut f) = findings.0.lock()
+                    {
+                        f.entry(name.clone()).or_default().extend(found);
                     }
                 }
                 Ok(c)

@@ -237,11 +237,10 @@ impl Lattice {
         out
     }
     fn id(&self, levels: &[usize]) -> usize {
-        let mut id = 0;
-        for d in 0..self.sizes.len() {
-            id = id * self.sizes[d] + (levels[d] - self.mins[d]);
-        }
-        id
+        levels
+            .iter()
+            .zip(self.sizes.iter().zip(&self.mins))
+            .fold(0, |id, (l, (size, min))| id * size + (l - min))
     }
 }
 
@@ -259,6 +258,11 @@ pub struct Searcher<'a> {
     pub nodes_checked: u64,
 }
 
+/// (code1, code2, subject, rows) of a two-column projection.
+type PairEntry = (u32, u32, u32, u64);
+/// (d1, d2, level1, level2).
+type PairLevels = (usize, usize, usize, usize);
+
 /// Class sizes of two-column projections, for a cheap proof that a node fails: a class of the
 /// projection holds every class of the node that agrees on those two columns, so rows in
 /// projection classes under k are suppressed at the node too. Most failing nodes fail this way,
@@ -266,9 +270,9 @@ pub struct Searcher<'a> {
 #[derive(Default)]
 struct Pairs {
     /// (d1, d2) → their distinct (code1, code2, subject) at level 0, with rows.
-    bottom: HashMap<(usize, usize), Vec<(u32, u32, u32, u64)>>,
+    bottom: HashMap<(usize, usize), Vec<PairEntry>>,
     /// (d1, d2, level1, level2) → (people, rows) per projection class.
-    classes: HashMap<(usize, usize, usize, usize), Vec<(u64, u64)>>,
+    classes: HashMap<PairLevels, Vec<(u64, u64)>>,
     /// (d1, d2, level1, level2, k) → rows in classes under k.
     small: HashMap<(usize, usize, usize, usize, u32), u64>,
 }

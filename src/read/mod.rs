@@ -422,15 +422,15 @@ fn ndjson_fault(f: std::fs::File, unlisted: Option<(&str, &HashSet<&str>)>) -> O
                 Ok(r) => r,
                 Err(_) => return Some(format!("line {line_no}: not a JSON object")),
             };
-        if let Some((table, columns)) = unlisted {
-            if let Some(key) = record.keys().find(|k| !columns.contains(k.as_ref())) {
-                return Some(format!(
-                    "line {line_no}: key `{}` has no action in the job; add it under \
+        if let Some((table, columns)) = unlisted
+            && let Some(key) = record.keys().find(|k| !columns.contains(k.as_ref()))
+        {
+            return Some(format!(
+                "line {line_no}: key `{}` has no action in the job; add it under \
                      [tables.{}.columns], or set `unlisted = \"drop\"` for the table",
-                    key.chars().take(64).collect::<String>(),
-                    table
-                ));
-            }
+                key.chars().take(64).collect::<String>(),
+                table
+            ));
         }
     }
     None

@@ -25,11 +25,11 @@ pub fn years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
 /// The band label of an age: `"30-39"` for band 10, `"80+"` from `top` on. A band that `top`
 /// cuts short ends just below it (`band = 10, top = 75`: `"70-74"`, `"75+"`).
 pub fn band_label(age: u32, band: u32, top: Option<u32>, out: &mut String) {
-    if let Some(top) = top {
-        if age >= top {
-            let _ = write!(out, "{top}+");
-            return;
-        }
+    if let Some(top) = top
+        && age >= top
+    {
+        let _ = write!(out, "{top}+");
+        return;
     }
     let lo = age / band * band;
     let mut hi = lo + band - 1;

@@ -23,7 +23,7 @@ pub struct Pseudonymizer {
 
 impl Pseudonymizer {
     pub fn new(key: &Key, length: usize) -> Pseudonymizer {
-        debug_assert!(length % 2 == 0 && (16..=64).contains(&length));
+        debug_assert!(length.is_multiple_of(2) && (16..=64).contains(&length));
         Pseudonymizer {
             keyed: HmacSha256::new_from_slice(key.bytes()).expect("HMAC takes keys of any length"),
             length,
