@@ -104,6 +104,23 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
         .collect()
 }
 
+/// Checks every row of every table's files (see [`read::validate`]) before the engine reads
+/// any: whatever reads rows (a run, `explore`) calls this first, so the engine only ever sees
+/// well-formed input and its errors need no translating into files and lines.
+pub fn validate_rows(planned: &[Planned]) -> Result<()> {
+    for p in planned {
+        let t0 = Instant::now();
+        read::validate(&p.source, p.table)?;
+        tracing::debug!(
+            table = %p.table.name,
+            stage = "validate",
+            seconds = t0.elapsed().as_secs_f64(),
+            "input rows well-formed"
+        );
+    }
+    Ok(())
+}
+
 /// Runs the job; on success the output holds the run date's partitions and report.
 pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let started_at = Utc::now();
@@ -116,11 +133,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     .entered();
     let ctx = context(job, opts.run_date)?;
     let planned = plan(job, opts)?;
-    for p in &planned {
-        let t0 = Instant::now();
-        read::validate(&p.source, p.table)?;
-        tracing::debug!(table = %p.table.name, stage = "validate", seconds = t0.elapsed().as_secs_f64(), "input rows well-formed");
-    }
+    validate_rows(&planned)?;
 
     // Pass 1 for every table before anything is written. Values of dropped and pseudonymized
     // columns of every table are remembered for the leak scan of every table's output.
@@ -315,8 +328,7 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
         })
         .map(|c| remembered.remember(col(c.name.as_str())))
         .collect();
-    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &side, &t.name)
-        .map_err(|e| read_error(e, p))?;
+    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &side, &t.name)?;
     let decision = counts.decide(&privacy, &t.name)?;
     Ok(Protected {
         counts,
@@ -335,8 +347,7 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
         .quasi_identifiers()
         .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
         .collect();
-    let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject, &[], &t.name)
-        .map_err(|e| read_error(e, p))?;
+    let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject, &[], &t.name)?;
     optimize::base(t, &counts)
 }
 
@@ -377,17 +388,6 @@ fn subject_expr(c: &crate::job::Column, ctx: &Context) -> Expr {
                 true
             },
         ),
-    }
-}
-
-/// An engine failure while reading is most often a malformed file: find the file and line.
-fn read_error(e: Error, p: &Planned) -> Error {
-    match e {
-        Error::Engine { .. } => match read::locate_fault(&p.source, p.table) {
-            Some(at) => Error::Input(format!("tables.{}: {at}", p.table.name)),
-            None => e,
-        },
-        e => e,
     }
 }
 
@@ -436,9 +436,7 @@ fn write_table(
             kanon::join_args(JoinType::Anti),
         );
     }
-    let (file, path) = staging
-        .write_table(lf, &t.name, metadata(job, ctx, t))
-        .map_err(|e| read_error(e, p))?;
+    let (file, path) = staging.write_table(lf, &t.name, metadata(job, ctx, t))?;
 
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     let subject = match t.subject.as_deref().and_then(|s| t.column(s)) {

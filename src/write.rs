@@ -153,7 +153,7 @@ impl Staging {
         fs::write(&journal, text)
             .map_err(Error::io("cannot write the commit journal", &journal))?;
         sync_file(&journal)?;
-        sync_dir(&self.root)?;
+        sync_dir(&self.root);
 
         let result = (|| -> Result<()> {
             let previous = self.root.join(".previous");
@@ -170,11 +170,12 @@ impl Staging {
                 }
                 fs::rename(self.output.join(&m.staged), &target)
                     .map_err(Error::io("cannot move the new output into place", &target))?;
-                sync_dir(&parent)?;
+                sync_dir(&parent);
             }
             // Done: without its journal, what is left is only the old output, to delete.
             fs::remove_file(&journal).map_err(Error::io("cannot finish the commit", &journal))?;
-            sync_dir(&self.root)
+            sync_dir(&self.root);
+            Ok(())
         })();
         if let Err(e) = result {
             undo(&self.output, &moves);
@@ -306,13 +307,12 @@ fn sync_file(path: &Path) -> Result<()> {
         .map_err(Error::io("cannot sync", path))
 }
 
-fn sync_dir(path: &Path) -> Result<()> {
-    // Directories cannot be opened for sync on every platform; where they can, a rename is
-    // durable only once its directory is synced.
+/// Best effort: directories cannot be opened for sync on every platform; where they can, a
+/// rename is durable only once its directory is synced.
+fn sync_dir(path: &Path) {
     if let Ok(f) = fs::File::open(path) {
         let _ = f.sync_all();
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use crate::error::Error;
 use crate::job::{Job, MetricName};
 use crate::protect::search::{Goal, Searcher};
-use crate::run::{RunOptions, context, plan, search_base};
+use crate::run::{RunOptions, context, plan, search_base, validate_rows};
 
 /// Show, for several k and suppression limits, the least-loss levels and what they cost.
 #[derive(Debug, clap::Args)]
@@ -74,7 +74,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
     }
     let opts = RunOptions::reading(a.run_date, a.input);
     let ctx = context(&job, opts.run_date)?;
-    for p in plan(&job, &opts)? {
+    let planned = plan(&job, &opts)?;
+    validate_rows(&planned)?;
+    for p in planned {
         let t = p.table;
         if a.table.as_ref().is_some_and(|name| *name != t.name) {
             continue;

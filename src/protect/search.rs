@@ -656,20 +656,9 @@ impl<'a> Searcher<'a> {
 
     /// Every node, evaluated: for tests that prove the search optimal, and nothing else.
     pub fn exhaustive(&mut self, goal: &Goal) -> Option<NodeReport> {
-        let lattice = Lattice::new(&self.base.dims);
-        let allowed = self.allowed(goal);
-        let mut best: Option<NodeReport> = None;
-        for id in 0..lattice.nodes {
-            let r = self.evaluate(&lattice.levels(id), goal.k);
-            if r.rows_suppressed <= allowed
-                && best
-                    .as_ref()
-                    .is_none_or(|b| Self::metric(&r, goal.metric) < Self::metric(b, goal.metric))
-            {
-                best = Some(r);
-            }
-        }
-        best
+        self.exhaustive_many(std::slice::from_ref(goal))
+            .pop()
+            .flatten()
     }
 }
 

@@ -371,26 +371,6 @@ pub fn validate(source: &Source, table: &Table) -> Result<()> {
     }
 }
 
-/// Finds the first malformed row of a table's files, to turn an engine error into one that
-/// names the file and line. Runs only after a failure, so it costs nothing on good input.
-pub fn locate_fault(source: &Source, table: &Table) -> Option<String> {
-    let columns: HashSet<&str> = source.columns.iter().map(String::as_str).collect();
-    for file in &source.files {
-        let Ok(f) = std::fs::File::open(file) else {
-            continue;
-        };
-        let fault = match source.format {
-            Format::Csv => csv_fault(f, table.delimiter),
-            Format::Ndjson => ndjson_fault(f, unlisted_check(table, &columns)),
-            Format::Parquet => None,
-        };
-        if let Some(fault) = fault {
-            return Some(format!("{}: {fault}", file.display()));
-        }
-    }
-    None
-}
-
 fn csv_fault(f: std::fs::File, delimiter: u8) -> Option<String> {
     csv_check::first_fault(BufReader::with_capacity(1 << 20, f), delimiter)
 }
