@@ -414,3 +414,32 @@ fn the_leak_scan_finds_dropped_values_in_kept_columns() {
     assert!(!stderr.contains("Айгерим"), "{stderr}");
     assert!(!dir.path().join("out/t").exists());
 }
+
+/// Regression: `explore` read rows without checking them first, so malformed CSV was
+/// silently misread there. It now stops like `run`.
+#[test]
+fn explore_checks_rows_like_run() {
+    let p = Project::new(300, 1000, 11);
+    let f = p.path().join("sample_data/users/users.csv");
+    let mut lines: Vec<String> = std::fs::read_to_string(&f)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines[2] = format!("\"unclosed,{}", lines[2]); // line 3 opens a quote it never closes
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    bin()
+        .current_dir(p.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args([
+            "explore",
+            "jobs/marketing_research.toml",
+            "--k",
+            "2",
+            "--suppression",
+            "0.5",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("users.csv: line"));
+}
