@@ -220,10 +220,17 @@ impl Job {
     pub fn load(path: &Path) -> Result<Job> {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Job(format!("cannot read job file {}: {e}", path.display())))?;
+        Job::parse(path, &bytes)
+    }
+
+    /// Parses and validates the bytes of a job file; `path` is where it lives (relative paths
+    /// in it are resolved against its directory, and messages name it). The fuzz target's
+    /// entry point: whatever the bytes, an error, never a panic.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Job> {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| Error::Job(format!("{}: the job file is not UTF-8", path.display())))?;
         let spec = validate::parse(path, text)?;
-        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
         validate::validate(path, sha256, spec)
     }
 

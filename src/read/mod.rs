@@ -7,7 +7,7 @@
 //! vintages. CSV is read with every column as text: types are the job's business (see
 //! [`crate::transform::keep`]), not the reader's guess.
 
-mod csv_check;
+pub mod csv_check;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
