@@ -34,10 +34,16 @@ pub struct TableReport {
     pub rows_in: u64,
     /// Rows older than the retention limit.
     pub rows_expired: u64,
-    /// Rows whose retention column was empty or unreadable (removed: their age is unknown).
+    /// Rows whose retention column was empty (or unreadable, with `invalid = "null"` on it):
+    /// removed, their age is unknown.
     pub rows_undated: u64,
     /// Rows of subjects listed in the table's erasure list (`exclude_subjects`), removed first.
     pub rows_erased: u64,
+    /// Bad rows left out (`on_bad_row = "skip"`): malformed, or holding a value a column
+    /// could not read.
+    pub rows_skipped: u64,
+    /// `rows_skipped` by reason: `malformed`, or the input column whose value could not be read.
+    pub rows_skipped_by: IndexMap<String, u64>,
     /// Ids in the erasure list.
     pub subjects_listed_for_erasure: Option<u64>,
     pub rows_suppressed: u64,
@@ -50,8 +56,8 @@ pub struct TableReport {
     pub quasi_identifiers: Vec<String>,
     pub equivalence_classes: u64,
     pub min_class_subjects: Option<u64>,
-    /// Per output column: values a method could not read (made null). Counted over the rows
-    /// that passed retention, before suppression.
+    /// Per output column: values a method could not read, made null (columns with
+    /// `invalid = "null"`). Counted over the rows that passed retention, before suppression.
     pub invalid_values: IndexMap<String, u64>,
     /// Per output column: values a hierarchy lacked (sent to its top level).
     pub unmapped_values: IndexMap<String, u64>,

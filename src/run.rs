@@ -16,11 +16,12 @@ use tracing::info;
 
 use crate::error::{Error, Result};
 use crate::job::lock::{self, Lock, Pin};
-use crate::job::{ColumnAction, Job, Privacy, Table};
+use crate::job::{BadRows, ColumnAction, Job, Privacy, Table};
 use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::leaks::{Findings, Remembered};
 use crate::protect::optimize;
 use crate::protect::search::{Base, NodeReport, Outcome};
+use crate::protect::bad_rows::{self, Skipped};
 use crate::protect::{STATE, erasure, retention};
 use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
@@ -62,6 +63,8 @@ pub struct Planned<'a> {
     pub source: Source,
     /// The erasure list's ids, when the table has one.
     pub erase: Option<Vec<String>>,
+    /// Malformed rows left out (`on_bad_row = "skip"`), once [`validate_rows`] has run.
+    pub malformed: read::Malformed,
 }
 
 /// Finds and checks every table's input files (the part of a run that `check` shares).
@@ -99,6 +102,7 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
                 pattern,
                 source,
                 erase,
+                malformed: read::Malformed::default(),
             })
         })
         .collect()
@@ -106,16 +110,25 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
 
 /// Checks every row of every table's files (see [`read::validate`]) before the engine reads
 /// any: whatever reads rows (a run, `explore`) calls this first, so the engine only ever sees
-/// well-formed input and its errors need no translating into files and lines.
-pub fn validate_rows(planned: &[Planned]) -> Result<()> {
+/// well-formed input and its errors need no translating into files and lines. A table that
+/// skips bad rows reads copies without its malformed rows from here on.
+pub fn validate_rows(planned: &mut [Planned]) -> Result<()> {
     for p in planned {
         let t0 = Instant::now();
-        read::validate(&p.source, p.table)?;
+        p.malformed = read::validate(&mut p.source, p.table)?;
+        if let Some(first) = &p.malformed.first {
+            tracing::warn!(
+                table = %p.table.name,
+                rows = p.malformed.rows,
+                "skipping {} malformed rows (the first: {first})",
+                p.malformed.rows
+            );
+        }
         tracing::debug!(
             table = %p.table.name,
             stage = "validate",
             seconds = t0.elapsed().as_secs_f64(),
-            "input rows well-formed"
+            "input rows checked"
         );
     }
     Ok(())
@@ -132,8 +145,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     )
     .entered();
     let ctx = context(job, opts.run_date)?;
-    let planned = plan(job, opts)?;
-    validate_rows(&planned)?;
+    let mut planned = plan(job, opts)?;
+    validate_rows(&mut planned)?;
 
     // Pass 1 for every table before anything is written. Values of dropped and pseudonymized
     // columns of every table are remembered for the leak scan of every table's output.
@@ -149,6 +162,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             files = p.source.files.len(),
             rows_in = counts.rows_in,
             rows_expired = counts.rows_expired,
+            rows_skipped = protected.skipped.rows,
             rows_suppressed = decision.rows_suppressed,
             seconds = t0.elapsed().as_secs_f64(),
             "counted classes"
@@ -240,9 +254,14 @@ fn pin_lock(planned: &[Planned], decided: &[Protected]) -> Option<Lock> {
     (!lock.tables.is_empty()).then_some(lock)
 }
 
-/// The input with each row's retention state.
-fn scan_with_state(p: &Planned, ctx: &Context) -> Result<LazyFrame> {
-    let mut state = retention::state_expr(p.table.retention.as_ref(), ctx.run_date);
+/// The input with each row's state: erased, expired, undated, kept, or, with `mark_bad`, bad
+/// (see [`bad_rows`]; the retention column's unreadable dates are always marked).
+fn scan_with_state(p: &Planned, ctx: &Context, mark_bad: bool) -> Result<LazyFrame> {
+    let mut state = retention::state_expr(
+        p.table.retention.as_ref(),
+        ctx.run_date,
+        bad_rows::retention_state(p.table),
+    );
     if let (Some(ids), Some(subject)) = (&p.erase, table_subject(p.table, ctx)) {
         // Erasure comes before everything else, retention included.
         state = when(erasure::listed(subject, ids))
@@ -250,7 +269,101 @@ fn scan_with_state(p: &Planned, ctx: &Context) -> Result<LazyFrame> {
             .otherwise(state)
             .cast(DataType::Int32);
     }
-    Ok(read::scan(&p.source, p.table)?.with_column(state.alias(STATE)))
+    let lf = read::scan(&p.source, p.table)?.with_column(state.alias(STATE));
+    Ok(match bad_rows::mark(p.table, ctx).filter(|_| mark_bad) {
+        Some(mark) => lf.with_column(mark.alias(STATE)),
+        None => lf,
+    })
+}
+
+/// What to do about the bad rows pass 1 counted (and the malformed ones the reader left out):
+/// stop at the first (`on_bad_row = "error"`), or count them within the table's limit.
+fn settle_bad_rows(p: &Planned, ctx: &Context, counts: &kanon::Counts) -> Result<Skipped> {
+    let t = p.table;
+    let skipped = Skipped::new(t, p.malformed.rows, &counts.rows_bad);
+    if skipped.rows == 0 {
+        return Ok(skipped);
+    }
+    match t.bad_rows {
+        BadRows::Skip { .. } => {
+            skipped.check(t, counts.rows_in + p.malformed.rows)?;
+            tracing::warn!(
+                table = %t.name,
+                rows = skipped.rows,
+                "skipping {} bad rows ({})",
+                skipped.rows,
+                skipped
+                    .by
+                    .iter()
+                    .map(|(r, n)| format!("{r}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(skipped)
+        }
+        BadRows::Error => Err(first_bad_row(p, ctx)?),
+    }
+}
+
+/// The error naming the first bad row: file, line and column, never the value.
+fn first_bad_row(p: &Planned, ctx: &Context) -> Result<Error> {
+    const ROW: &str = "__anonymize_row";
+    let t = p.table;
+    for i in 0..p.source.files.len() {
+        let one = Planned {
+            table: t,
+            pattern: p.pattern.clone(),
+            source: p.source.only(i),
+            erase: p.erase.clone(),
+            malformed: read::Malformed::default(),
+        };
+        let found = scan_with_state(&one, ctx, true)?
+            .with_row_index(ROW, None)
+            .filter(col(STATE).gt_eq(lit(bad_rows::BAD)))
+            .select([col(ROW).cast(DataType::UInt64), col(STATE)])
+            .limit(1)
+            .collect()
+            .map_err(Error::engine(format!(
+                "tables.{}: looking for the first bad row",
+                t.name
+            )))?;
+        if found.height() == 0 {
+            continue;
+        }
+        let row = found.column(ROW).ok().and_then(|c| c.u64().ok()?.get(0));
+        let state = found.column(STATE).ok().and_then(|c| c.i32().ok()?.get(0));
+        let (Some(row), Some(state)) = (row, state) else {
+            continue;
+        };
+        let file = &p.source.files[i];
+        let at = bad_rows::position(p.source.format, t.delimiter, file, row);
+        let column = bad_rows::column_of(t, state).unwrap_or("?");
+        let what = match t.column(column).map(|c| &c.action) {
+            _ if t.retention.as_ref().is_some_and(|r| r.column == column) => {
+                "a date its retention cannot read".to_string()
+            }
+            Some(ColumnAction::Keep(ty)) => format!("a value that is not a valid {}", ty.name()),
+            Some(ColumnAction::Generalize(g)) => {
+                format!("a value the `{}` method cannot read", g.method_name())
+            }
+            _ => "a value that cannot be read".to_string(),
+        };
+        return Ok(Error::Input(format!(
+            "{}: {at}, column `{column}`: {what}. Set `invalid = \"null\"` on \
+             tables.{}.columns.{column} to write such values as null (counted), or \
+             `on_bad_row = \"skip\"` with `max_bad_rows` on tables.{} to leave such rows out \
+             (counted)",
+            file.display(),
+            t.name,
+            t.name
+        )));
+    }
+    // Counted but not found again: the input changed under the run.
+    Ok(Error::Input(format!(
+        "tables.{}: the first pass counted bad rows that a second reading does not find; did \
+         the input change during the run?",
+        t.name
+    )))
 }
 
 /// What pass 1 decided for a table.
@@ -261,6 +374,8 @@ struct Protected {
     levels: HashMap<String, usize>,
     /// The search's optimum and statistics, when the table searched its levels.
     search: Option<(NodeReport, Outcome)>,
+    /// Bad rows left out.
+    skipped: Skipped,
 }
 
 impl Protected {
@@ -328,13 +443,23 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
         })
         .map(|c| remembered.remember(col(c.name.as_str())))
         .collect();
-    let counts = kanon::count(scan_with_state(p, ctx)?, &qis, subject, &side, &t.name)?;
+    // Bad rows are always marked here, so that `on_bad_row = "error"` stops the run before
+    // anything is written; pass 2 then only needs them marked to skip them.
+    let counts = kanon::count(
+        scan_with_state(p, ctx, true)?,
+        &qis,
+        subject,
+        &side,
+        &t.name,
+    )?;
+    let skipped = settle_bad_rows(p, ctx, &counts)?;
     let decision = counts.decide(&privacy, &t.name)?;
     Ok(Protected {
         counts,
         decision,
         levels,
         search,
+        skipped,
     })
 }
 
@@ -347,7 +472,14 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
         .quasi_identifiers()
         .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
         .collect();
-    let counts = kanon::count(scan_with_state(p, ctx)?, &finest, subject, &[], &t.name)?;
+    let counts = kanon::count(
+        scan_with_state(p, ctx, true)?,
+        &finest,
+        subject,
+        &[],
+        &t.name,
+    )?;
+    settle_bad_rows(p, ctx, &counts)?;
     optimize::base(t, &counts)
 }
 
@@ -419,7 +551,8 @@ fn write_table(
             tallies.insert(c.output.clone(), tally);
         }
     }
-    let mut lf = scan_with_state(p, ctx)?
+    let skip = matches!(t.bad_rows, BadRows::Skip { .. });
+    let mut lf = scan_with_state(p, ctx, skip)?
         .filter(col(STATE).eq(lit(retention::KEPT)))
         .select(exprs);
     if decision.suppress_all {
@@ -519,7 +652,9 @@ fn table_report(
             .map(|f| f.display().to_string())
             .collect(),
         output_files: vec![file],
-        rows_in: counts.rows_in,
+        rows_in: counts.rows_in + p.malformed.rows,
+        rows_skipped: protected.skipped.rows,
+        rows_skipped_by: protected.skipped.by.clone(),
         rows_expired: counts.rows_expired,
         rows_undated: counts.rows_undated,
         rows_erased: counts.rows_erased,

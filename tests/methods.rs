@@ -43,7 +43,7 @@ user_id    = { action = "pseudonymize", length = 16 }
 ts         = { action = "generalize", method = "truncate", to = "hour", as = "hour" }
 event_type = { action = "keep" }
 url        = { action = "generalize", method = "url" }
-ip         = { action = "generalize", method = "ip_prefix", v4 = 24, v6 = 48 }
+ip         = { action = "generalize", method = "ip_prefix", v4 = 24, v6 = 48, invalid = "null" }
 cookie_id  = { action = "drop" }
 user_agent = { action = "generalize", method = "user_agent" }
 carrier    = { action = "generalize", method = "hierarchy", file = "carriers.csv", level = 1, delimiter = ",", role = "quasi", as = "operator" }

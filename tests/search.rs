@@ -132,7 +132,7 @@ fn tiny_run(dir: &tempfile::TempDir) -> assert_cmd::assert::Assert {
 #[test]
 fn the_top_level_of_dates_is_one_class_as_in_the_output() {
     let dir = tiny(
-        "ts = { action = \"generalize\", method = \"truncate\", role = \"quasi\" }",
+        "ts = { action = \"generalize\", method = \"truncate\", role = \"quasi\", invalid = \"null\" }",
         "id,ts\na,2024-04-29\nb,\nc,garbage\n",
         2,
     );
@@ -150,7 +150,7 @@ fn the_top_level_of_dates_is_one_class_as_in_the_output() {
 #[test]
 fn unreadable_values_stay_null_at_the_top_level() {
     let dir = tiny(
-        "bd = { action = \"generalize\", method = \"age\", role = \"quasi\" }",
+        "bd = { action = \"generalize\", method = \"age\", role = \"quasi\", invalid = \"null\" }",
         "id,bd\na,1950-01-01\nb,1980-06-01\nc,2001-12-31\nd,not-a-date\ne,2099-01-01\nf,31.12.1990\n",
         3,
     );

@@ -74,8 +74,8 @@ pub fn execute(a: Args) -> Result<(), Error> {
     }
     let opts = RunOptions::reading(a.run_date, a.input);
     let ctx = context(&job, opts.run_date)?;
-    let planned = plan(&job, &opts)?;
-    validate_rows(&planned)?;
+    let mut planned = plan(&job, &opts)?;
+    validate_rows(&mut planned)?;
     for p in planned {
         let t = p.table;
         if a.table.as_ref().is_some_and(|name| *name != t.name) {

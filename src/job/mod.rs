@@ -13,7 +13,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use spec::{Format, Role, TruncateTo, Unlisted, ValueType};
+pub use spec::{Format, Invalid, Role, TruncateTo, Unlisted, ValueType};
 
 use crate::error::{Error, Result};
 use crate::transform::hierarchy::Hierarchy;
@@ -46,9 +46,19 @@ pub struct Table {
     pub exclude_subjects: Option<PathBuf>,
     pub unlisted: Unlisted,
     pub retention: Option<Retention>,
+    pub bad_rows: BadRows,
     pub privacy: Option<Privacy>,
     /// In job-file order; the output follows the input's order instead (see [`crate::read`]).
     pub columns: Vec<Column>,
+}
+
+/// A table's answer to bad rows (`on_bad_row`, `max_bad_rows`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BadRows {
+    /// The run stops at the first.
+    Error,
+    /// Left out and counted, up to `max_share` of the table's rows.
+    Skip { max_share: f64 },
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +87,9 @@ pub struct Column {
     /// The generalization levels this column may take, inclusive; one level when pinned (and
     /// always `0..=0` for columns that are not generalized).
     pub levels: LevelRange,
+    /// What a value the method cannot read does (see [`Column::can_be_invalid`]); `None` when
+    /// the job leaves it at the default (`bad_row`).
+    pub invalid: Option<Invalid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +286,21 @@ impl Column {
             ColumnAction::Pseudonymize { .. } => ("pseudonymize", None),
             ColumnAction::Generalize(g) => ("generalize", Some(g.method_name())),
         }
+    }
+
+    /// Whether the column's method can meet a value it cannot read: typed `keep` and every
+    /// generalizing method but `hierarchy` (whose unknown values go to its top level).
+    pub fn can_be_invalid(&self) -> bool {
+        match &self.action {
+            ColumnAction::Keep(ty) => *ty != ValueType::String,
+            ColumnAction::Generalize(g) => !matches!(g, Generalizer::Hierarchy { .. }),
+            ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => false,
+        }
+    }
+
+    /// Whether an unreadable value of this column makes its row bad (rather than null).
+    pub fn invalid_is_bad_row(&self) -> bool {
+        self.invalid.unwrap_or_default() == Invalid::BadRow && self.can_be_invalid()
     }
 }
 

@@ -69,6 +69,19 @@ pub struct TableSpec {
     /// Remove rows older than `days` days before the run date, before anything else.
     #[serde(default)]
     pub retention: Option<RetentionSpec>,
+    /// What to do with a bad row: one the reader cannot take apart (a wrong number of fields,
+    /// broken quoting, invalid UTF-8, an NDJSON line that is not an object), or one holding a
+    /// value that a column's method cannot read (a date that does not parse, `1,5` for a float,
+    /// an IPv6 address with a zone) in a column whose `invalid` is `bad_row` (the default).
+    /// `error` (default): the run stops, naming the file, line and column. `skip`: the row is
+    /// left out before anything else and counted in the report, up to `max_bad_rows`.
+    #[serde(default)]
+    pub on_bad_row: OnBadRow,
+    /// With `on_bad_row = "skip"` (and required by it): the largest share of the table's rows
+    /// that may be skipped, from 0 to 1. More stops the run: an export that is mostly broken
+    /// is not a night's data.
+    #[serde(default)]
+    pub max_bad_rows: Option<f64>,
     /// k-anonymity settings. Required when a column has `role = "quasi"`.
     #[serde(default)]
     pub privacy: Option<PrivacySpec>,
@@ -82,6 +95,25 @@ pub enum Format {
     Csv,
     Ndjson,
     Parquet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRow {
+    #[default]
+    Error,
+    Skip,
+}
+
+/// A column's answer to a value its method cannot read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Invalid {
+    /// The row is bad: the table's `on_bad_row` decides.
+    #[default]
+    BadRow,
+    /// The value becomes null and is counted (`invalid_values` in the report).
+    Null,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -162,9 +194,16 @@ pub struct ColumnSpec {
     #[serde(default, rename = "as")]
     pub rename: Option<String>,
     /// With `keep`: the output type, `string` (default), `int`, `float`, `bool`, `date` or
-    /// `timestamp`. Values that do not parse become null and are counted.
+    /// `timestamp`. What happens to a value that does not parse is `invalid`'s business.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
+    /// A value the column's method cannot read (a typed `keep`, or `age`, `truncate`,
+    /// `ip_prefix`, `bins`, `url`, `user_agent`; and the retention column, whatever its
+    /// action): `bad_row` (default) makes the row bad, and the table's `on_bad_row` decides;
+    /// `null` writes null and counts the value in the report's `invalid_values` (a retention
+    /// column's row is then undated, and removed).
+    #[serde(default)]
+    pub invalid: Option<Invalid>,
     /// With `pseudonymize`: the canonical form a value takes before it is hashed, so that
     /// spellings of one value get one pseudonym: `email` (trimmed, lower case), `phone` (digits
     /// only, a KZ number as +7XXXXXXXXXX) or `trim_lower`. Default: the value as it is.

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::key::KeySource;
-use super::spec::{Action, ColumnSpec, Edges, JobSpec, Method, Role, TableSpec};
-use super::{Column, ColumnAction, Generalizer, Job, LevelRange, Privacy, Retention, Table};
+use super::spec::{Action, ColumnSpec, Edges, JobSpec, Method, OnBadRow, Role, TableSpec};
+use super::{
+    BadRows, Column, ColumnAction, Generalizer, Job, LevelRange, Privacy, Retention, Table,
+};
 use crate::error::{Error, Result};
 use crate::transform::hierarchy::Hierarchy;
 
@@ -222,6 +224,44 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
             })
         }
     };
+    for c in &columns {
+        let dates_rows = retention.as_ref().is_some_and(|r| r.column == c.name);
+        if c.invalid.is_some() && !c.can_be_invalid() && !dates_rows {
+            return Err(fail(
+                &format!(".columns.{}.invalid", c.name),
+                "does not apply: this column's action reads every value (only typed `keep`, \
+                 methods other than `hierarchy`, and the retention column can meet a value \
+                 they cannot read)"
+                    .into(),
+            ));
+        }
+    }
+    let bad_rows = match (t.on_bad_row, t.max_bad_rows) {
+        (OnBadRow::Error, None) => BadRows::Error,
+        (OnBadRow::Error, Some(_)) => {
+            return Err(fail(
+                ".max_bad_rows",
+                "bounds skipped rows: it goes with `on_bad_row = \"skip\"`".into(),
+            ));
+        }
+        (OnBadRow::Skip, None) => {
+            return Err(fail(
+                ".on_bad_row",
+                "`skip` needs `max_bad_rows`, the largest share of rows that may be skipped \
+                 (e.g. 0.001)"
+                    .into(),
+            ));
+        }
+        (OnBadRow::Skip, Some(share)) => {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(fail(
+                    ".max_bad_rows",
+                    format!("is a share of rows, from 0 to 1; got {share}"),
+                ));
+            }
+            BadRows::Skip { max_share: share }
+        }
+    };
     let has_quasi = columns
         .iter()
         .any(|c| c.role == Role::Quasi && !matches!(c.action, ColumnAction::Drop));
@@ -267,6 +307,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         subject: t.subject,
         unlisted: t.unlisted,
         retention,
+        bad_rows,
         privacy,
         columns,
     })
@@ -323,6 +364,7 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
         }
     };
     note("type", c.value_type.is_some());
+    note("invalid", c.invalid.is_some());
     note("length", c.length.is_some());
     note("normalize", c.normalize.is_some());
     note("band", c.band.is_some());
@@ -357,12 +399,12 @@ fn validate_column(
         }
         (Action::Generalize, Some(m)) => (
             match m {
-                Method::Age => &["band", "top", "level", "levels"],
-                Method::Truncate => &["to", "level", "levels"],
-                Method::IpPrefix => &["v4", "v6", "level", "levels"],
-                Method::Bins => &["edges", "level", "levels"],
-                Method::Hierarchy => &["file", "level", "levels", "delimiter"],
-                Method::Url | Method::UserAgent => &[],
+                Method::Age => &["band", "top", "level", "levels", "invalid"],
+                Method::Truncate => &["to", "level", "levels", "invalid"],
+                Method::IpPrefix => &["v4", "v6", "level", "levels", "invalid"],
+                Method::Bins => &["edges", "level", "levels", "invalid"],
+                Method::Hierarchy => &["file", "level", "levels", "delimiter", "invalid"],
+                Method::Url | Method::UserAgent => &["invalid"],
             },
             format!("method `{}`", m.name()),
         ),
@@ -372,9 +414,14 @@ fn validate_column(
                 a.name()
             )));
         }
-        (Action::Keep, None) => (&["type"], "action `keep`".into()),
-        (Action::Pseudonymize, None) => (&["length", "normalize"], "action `pseudonymize`".into()),
-        (Action::Drop, None) => (&[], "action `drop`".into()),
+        // `invalid` on a column whose method reads every value is refused where the table is
+        // known: the retention column reads its dates whatever its action.
+        (Action::Keep, None) => (&["type", "invalid"], "action `keep`".into()),
+        (Action::Pseudonymize, None) => (
+            &["length", "normalize", "invalid"],
+            "action `pseudonymize`".into(),
+        ),
+        (Action::Drop, None) => (&["invalid"], "action `drop`".into()),
     };
     if let Some(extra) = given_params(&c).into_iter().find(|p| !allowed.contains(p)) {
         return Err(fail(format!("`{extra}` does not apply to {what}")));
@@ -427,6 +474,7 @@ fn validate_column(
         role: c.role,
         action,
         levels,
+        invalid: c.invalid,
     })
 }
 

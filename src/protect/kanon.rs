@@ -24,6 +24,8 @@ pub struct Counts {
     pub rows_expired: u64,
     pub rows_undated: u64,
     pub rows_erased: u64,
+    /// Bad rows by state (see [`super::bad_rows`]): each state names the column that made them.
+    pub rows_bad: Vec<(i32, u64)>,
 }
 
 /// What k-anonymity decided for a table.
@@ -224,6 +226,27 @@ pub fn count(
     let rows_expired = by_state(EXPIRED)?;
     let rows_undated = by_state(UNDATED)?;
     let rows_erased = by_state(ERASED)?;
+    let rows_bad = {
+        let df = pairs
+            .clone()
+            .lazy()
+            .filter(col(STATE).gt_eq(lit(super::bad_rows::BAD)))
+            .group_by([col(STATE)])
+            .agg([col(ROWS).sum()])
+            .sort([STATE], Default::default())
+            .collect()
+            .map_err(Error::engine("counting bad rows"))?;
+        let states = df.column(STATE).and_then(|c| c.i32().cloned());
+        let rows = df.column(ROWS).and_then(|c| c.u64().cloned());
+        match (states, rows) {
+            (Ok(s), Ok(r)) => s
+                .iter()
+                .zip(r.iter())
+                .filter_map(|(s, r)| Some((s?, r?)))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        }
+    };
     let kept = pairs
         .lazy()
         .filter(col(STATE).eq(lit(KEPT)))
@@ -236,10 +259,15 @@ pub fn count(
     Ok(Counts {
         kept,
         qis: qis.iter().map(|(n, _)| n.clone()).collect(),
-        rows_in: rows_kept + rows_expired + rows_undated + rows_erased,
+        rows_in: rows_kept
+            + rows_expired
+            + rows_undated
+            + rows_erased
+            + rows_bad.iter().map(|(_, n)| n).sum::<u64>(),
         rows_expired,
         rows_undated,
         rows_erased,
+        rows_bad,
     })
 }
 
@@ -259,7 +287,11 @@ impl Counts {
     }
 
     pub fn rows_kept(&self) -> u64 {
-        self.rows_in - self.rows_expired - self.rows_undated - self.rows_erased
+        self.rows_in
+            - self.rows_expired
+            - self.rows_undated
+            - self.rows_erased
+            - self.rows_bad.iter().map(|(_, n)| n).sum::<u64>()
     }
 
     fn has_subject(&self) -> bool {

@@ -10,6 +10,7 @@
 //! the last pass streams the rows through to the writer, leaving out erased and expired rows and
 //! the suppressed classes.
 
+pub mod bad_rows;
 pub mod erasure;
 pub mod kanon;
 pub mod leaks;

@@ -25,8 +25,13 @@ pub fn cutoff_micros(run_date: NaiveDate, days: u32) -> i64 {
 }
 
 /// The state of each row (Int32: [`KEPT`], [`EXPIRED`], [`UNDATED`]); every row is kept when
-/// the table has no retention.
-pub fn state_expr(retention: Option<&Retention>, run_date: NaiveDate) -> Expr {
+/// the table has no retention. With `unreadable`, a row whose date is present but cannot be
+/// read gets that state instead of [`UNDATED`] (a bad row, see [`super::bad_rows`]).
+pub fn state_expr(
+    retention: Option<&Retention>,
+    run_date: NaiveDate,
+    unreadable: Option<i32>,
+) -> Expr {
     let Some(r) = retention else {
         return lit(KEPT).cast(DataType::Int32);
     };
@@ -37,8 +42,14 @@ pub fn state_expr(retention: Option<&Retention>, run_date: NaiveDate) -> Expr {
         Tally::default(),
         parse::timestamp_micros,
     );
+    let missing = match unreadable {
+        Some(bad) => when(crate::transform::present(col(r.column.as_str())))
+            .then(lit(bad))
+            .otherwise(lit(UNDATED)),
+        None => lit(UNDATED),
+    };
     when(ts.clone().is_null())
-        .then(lit(UNDATED))
+        .then(missing)
         .when(ts.lt(lit(cutoff)))
         .then(lit(EXPIRED))
         .otherwise(lit(KEPT))
@@ -67,7 +78,10 @@ mod tests {
         .unwrap();
         let out = df
             .lazy()
-            .select([state_expr(Some(&r), run).alias("s")])
+            .select([
+                state_expr(Some(&r), run, None).alias("s"),
+                state_expr(Some(&r), run, Some(99)).alias("b"),
+            ])
             .collect()
             .unwrap();
         let v: Vec<_> = out
@@ -79,5 +93,8 @@ mod tests {
             .flatten()
             .collect();
         assert_eq!(v, [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, UNDATED]);
+        // Marking unreadable dates: `garbage` is bad, the missing date still undated.
+        let b: Vec<_> = out.column("b").unwrap().i32().unwrap().iter().flatten().collect();
+        assert_eq!(b, [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, 99]);
     }
 }

@@ -24,103 +24,203 @@ enum State {
     QuoteInQuoted,
 }
 
+/// A malformed record: where it is and what is wrong with it (never its content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// 1-based physical lines of the record, first and last.
+    pub lines: (usize, usize),
+    /// Byte range of the record in the file, its line ending included: what a copy without
+    /// the record leaves out.
+    pub bytes: (u64, u64),
+    /// The header row is malformed: nothing after it can be read.
+    pub header: bool,
+    /// `line N: what`.
+    pub what: String,
+}
+
 /// The first violation in `reader`, as `line N: what` (1-based physical lines), or `None`.
-pub fn first_fault(mut reader: impl BufRead, delimiter: u8) -> Option<String> {
+pub fn first_fault(reader: impl BufRead, delimiter: u8) -> Option<String> {
+    let mut first = None;
+    faults(reader, delimiter, |f| {
+        first = Some(f.what);
+        false
+    });
+    first
+}
+
+/// Every malformed record of `reader`, handed to `sink` in order until it returns `false`.
+/// After a fault, checking resumes at the next physical line with a new record, so one broken
+/// record costs that record (and a damaged quoted field can cost the lines up to the next one
+/// that reads as a record on its own).
+pub fn faults(mut reader: impl BufRead, delimiter: u8, mut sink: impl FnMut(Fault) -> bool) {
     let mut line = Vec::with_capacity(4096);
     let mut line_no = 0usize;
+    let mut offset = 0u64; // byte offset of the current line's start
     let mut state = State::FieldStart;
     let mut fields = 0usize; // completed fields of the current record
     let mut expected: Option<usize> = None; // the header's field count
     let mut record_start = 1usize;
+    let mut record_offset = 0u64;
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e) => return Some(format!("line {}: cannot read: {e}", line_no + 1)),
+            Err(e) => {
+                // An unreadable file cannot be skipped row by row.
+                sink(Fault {
+                    lines: (line_no + 1, line_no + 1),
+                    bytes: (offset, u64::MAX),
+                    header: true,
+                    what: format!("line {}: cannot read: {e}", line_no + 1),
+                });
+                return;
+            }
         }
         line_no += 1;
-        let mut bytes: &[u8] = &line;
-        if line_no == 1 {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        }
-        if std::str::from_utf8(bytes).is_err() {
-            return Some(format!("line {line_no}: not valid UTF-8"));
-        }
-        // Split off the line ending; inside a quoted field it is part of the value.
-        let ended = bytes.last() == Some(&b'\n');
-        let mut body = if ended {
-            &bytes[..bytes.len() - 1]
-        } else {
-            bytes
-        };
-        let crlf = ended && body.last() == Some(&b'\r');
-        if crlf {
-            body = &body[..body.len() - 1];
-        }
-        if state == State::FieldStart && fields == 0 && body.is_empty() {
-            if ended || crlf {
-                return Some(format!(
-                    "line {line_no}: a blank line (every record needs its fields)"
-                ));
-            }
-            break; // the end of the file right after the last record's line ending
-        }
-        for &b in body {
-            state = match (state, b) {
-                (State::Quoted, b'"') => State::QuoteInQuoted,
-                (State::Quoted, _) => State::Quoted,
-                (State::QuoteInQuoted, b'"') => State::Quoted,
-                (State::FieldStart, b'"') => State::Quoted,
-                (State::FieldStart | State::Unquoted | State::QuoteInQuoted, d)
-                    if d == delimiter =>
-                {
-                    fields += 1;
-                    State::FieldStart
-                }
-                (State::Unquoted, b'"') => {
-                    return Some(format!(
-                        "line {line_no}: a quote inside an unquoted field (quote the whole field and double the quote)"
-                    ));
-                }
-                (State::FieldStart | State::Unquoted, b'\r') => {
-                    return Some(format!(
-                        "line {line_no}: a carriage return that does not end the line"
-                    ));
-                }
-                (State::FieldStart | State::Unquoted, _) => State::Unquoted,
-                (State::QuoteInQuoted, _) => {
-                    return Some(format!("line {line_no}: text after a closing quote"));
-                }
-            };
-        }
-        if state == State::Quoted {
-            continue; // the line ending belongs to the quoted value; the record goes on
-        }
-        // The record ends with this line.
-        fields += 1;
-        match expected {
-            None => expected = Some(fields),
-            Some(n) if n != fields => {
-                let at = if record_start == line_no {
-                    format!("line {line_no}")
-                } else {
-                    format!("lines {record_start}-{line_no}")
+        let line_end = offset + line.len() as u64;
+        // What this line's check found wrong with the record, if anything.
+        let fault = check_line(
+            &line,
+            line_no,
+            delimiter,
+            &mut state,
+            &mut fields,
+            &mut expected,
+            record_start,
+        );
+        offset = line_end;
+        match fault {
+            Ok(LineEnd::Blank) => {
+                let f = Fault {
+                    lines: (line_no, line_no),
+                    bytes: (record_offset, line_end),
+                    header: expected.is_none(),
+                    what: format!("line {line_no}: a blank line (every record needs its fields)"),
                 };
-                return Some(format!("{at}: {fields} fields where the header has {n}"));
+                if !sink(f) || expected.is_none() {
+                    return;
+                }
             }
-            Some(_) => {}
+            Ok(LineEnd::Eof) => break,
+            Ok(LineEnd::InRecord) => continue,
+            Ok(LineEnd::Record) => {}
+            Err(what) => {
+                let f = Fault {
+                    lines: (record_start, line_no),
+                    bytes: (record_offset, line_end),
+                    header: expected.is_none(),
+                    what,
+                };
+                if !sink(f) || expected.is_none() {
+                    return;
+                }
+            }
         }
         fields = 0;
         state = State::FieldStart;
         record_start = line_no + 1;
+        record_offset = line_end;
     }
     if state == State::Quoted {
-        return Some(format!(
-            "line {record_start}: a quoted field is never closed (the file ends inside it)"
-        ));
+        sink(Fault {
+            lines: (record_start, line_no),
+            bytes: (record_offset, offset),
+            header: expected.is_none(),
+            what: format!(
+                "line {record_start}: a quoted field is never closed (the file ends inside it)"
+            ),
+        });
     }
-    None
+}
+
+/// How a physical line left the record it belongs to.
+enum LineEnd {
+    /// The record ends here, well-formed.
+    Record,
+    /// The line ending is inside a quoted field: the record goes on.
+    InRecord,
+    /// An empty line between records.
+    Blank,
+    /// The end of the file right after the last record's line ending.
+    Eof,
+}
+
+/// Checks one physical line, carrying the record's state across lines.
+fn check_line(
+    line: &[u8],
+    line_no: usize,
+    delimiter: u8,
+    state: &mut State,
+    fields: &mut usize,
+    expected: &mut Option<usize>,
+    record_start: usize,
+) -> Result<LineEnd, String> {
+    let mut bytes: &[u8] = line;
+    if line_no == 1 {
+        bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(format!("line {line_no}: not valid UTF-8"));
+    }
+    // Split off the line ending; inside a quoted field it is part of the value.
+    let ended = bytes.last() == Some(&b'\n');
+    let mut body = if ended {
+        &bytes[..bytes.len() - 1]
+    } else {
+        bytes
+    };
+    let crlf = ended && body.last() == Some(&b'\r');
+    if crlf {
+        body = &body[..body.len() - 1];
+    }
+    if *state == State::FieldStart && *fields == 0 && body.is_empty() {
+        return Ok(if ended { LineEnd::Blank } else { LineEnd::Eof });
+    }
+    for &b in body {
+        *state = match (*state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::FieldStart, b'"') => State::Quoted,
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, d) if d == delimiter => {
+                *fields += 1;
+                State::FieldStart
+            }
+            (State::Unquoted, b'"') => {
+                return Err(format!(
+                    "line {line_no}: a quote inside an unquoted field (quote the whole field and \
+                     double the quote)"
+                ));
+            }
+            (State::FieldStart | State::Unquoted, b'\r') => {
+                return Err(format!(
+                    "line {line_no}: a carriage return that does not end the line"
+                ));
+            }
+            (State::FieldStart | State::Unquoted, _) => State::Unquoted,
+            (State::QuoteInQuoted, _) => {
+                return Err(format!("line {line_no}: text after a closing quote"));
+            }
+        };
+    }
+    if *state == State::Quoted {
+        return Ok(LineEnd::InRecord);
+    }
+    *fields += 1;
+    match *expected {
+        None => *expected = Some(*fields),
+        Some(n) if n != *fields => {
+            let at = if record_start == line_no {
+                format!("line {line_no}")
+            } else {
+                format!("lines {record_start}-{line_no}")
+            };
+            return Err(format!("{at}: {} fields where the header has {n}", *fields));
+        }
+        Some(_) => {}
+    }
+    Ok(LineEnd::Record)
 }
 
 #[cfg(test)]
@@ -174,5 +274,45 @@ mod tests {
             first_fault(&bad_utf8[..], b','),
             Some("line 2: not valid UTF-8".into())
         );
+    }
+
+    fn all(s: &str) -> Vec<Fault> {
+        let mut v = Vec::new();
+        faults(s.as_bytes(), b',', |f| {
+            v.push(f);
+            true
+        });
+        v
+    }
+
+    #[test]
+    fn every_bad_record_is_found_and_reading_resumes_after_it() {
+        let input = "a,b\n1,2\n3\n4,5\n6,\"x\"y\n7,8\n\n9,\"multi\nline\",10\n11,12\n";
+        let got = all(input);
+        let lines: Vec<_> = got.iter().map(|f| f.lines).collect();
+        assert_eq!(lines, [(3, 3), (5, 5), (7, 7), (8, 9)]);
+        // A copy without the faults' bytes is well-formed and keeps the good records.
+        let mut kept = Vec::new();
+        let mut at = 0usize;
+        for f in &got {
+            kept.extend_from_slice(&input.as_bytes()[at..f.bytes.0 as usize]);
+            at = f.bytes.1 as usize;
+        }
+        kept.extend_from_slice(&input.as_bytes()[at..]);
+        let kept = String::from_utf8(kept).unwrap();
+        assert_eq!(kept, "a,b\n1,2\n4,5\n7,8\n11,12\n");
+        assert_eq!(check(&kept), None);
+        assert!(got.iter().all(|f| !f.header));
+    }
+
+    #[test]
+    fn a_bad_header_or_an_unclosed_quote_ends_the_check() {
+        let got = all("a,\"b\n1,2\n");
+        assert_eq!(got.len(), 1);
+        assert!(got[0].header);
+        let got = all("a,b\n1,2\n3,\"open\n4,5\n");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].lines, (3, 4));
+        assert_eq!(got[0].bytes, (8, 20));
     }
 }

@@ -17,15 +17,33 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::job::{Format, Table, Unlisted};
+use crate::job::{BadRows, Format, Table, Unlisted};
 
 /// A table's input files, checked against the job.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub files: Vec<PathBuf>,
+    /// What the engine reads, file for file: the input file itself, or a copy without its
+    /// malformed rows when the table skips bad rows (see [`validate`]).
+    pub read: Vec<PathBuf>,
     pub format: Format,
     /// The input's columns, in the first file's order.
     pub columns: Vec<String>,
+    /// The private directory holding the copies, removed when the last clone goes.
+    repaired: Option<Arc<tempfile::TempDir>>,
+}
+
+impl Source {
+    /// The same source with one file only (the `i`-th).
+    pub fn only(&self, i: usize) -> Source {
+        Source {
+            files: vec![self.files[i].clone()],
+            read: vec![self.read[i].clone()],
+            format: self.format,
+            columns: self.columns.clone(),
+            repaired: self.repaired.clone(),
+        }
+    }
 }
 
 /// `{run_date}` in an input pattern becomes the run date.
@@ -124,8 +142,10 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
     }
     Ok(Source {
         columns: first.unwrap_or_default(),
+        read: files.clone(),
         files,
         format,
+        repaired: None,
     })
 }
 
@@ -284,7 +304,7 @@ pub fn csv_error(e: &csv::Error) -> String {
 /// Opens the files as one lazy frame. CSV columns are all text.
 pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
     let paths: Vec<PlRefPath> = source
-        .files
+        .read
         .iter()
         .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
         .collect();
@@ -316,6 +336,14 @@ pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
     }
 }
 
+/// Malformed rows left out of a table's input (`on_bad_row = "skip"`).
+#[derive(Debug, Clone, Default)]
+pub struct Malformed {
+    pub rows: u64,
+    /// The first, as `file: line N: what`, for the log.
+    pub first: Option<String>,
+}
+
 /// Checks every row of every file before the engine reads any, files in parallel (one thread
 /// a core). Parquet carries its own structure and needs nothing here.
 ///
@@ -326,36 +354,43 @@ pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
 /// - NDJSON must be one JSON object a line, and a key that is not a column of the table is an
 ///   unlisted column (the engine infers columns from the first records only and would ignore
 ///   a key that first appears later).
-pub fn validate(source: &Source, table: &Table) -> Result<()> {
+///
+/// A table that skips bad rows gets, for each file with malformed rows, a copy without them
+/// in a private directory, and the engine reads that instead. Only the rows are skippable: a
+/// malformed header, an unreadable file or an unlisted key stops the run all the same.
+pub fn validate(source: &mut Source, table: &Table) -> Result<Malformed> {
     if source.format == Format::Parquet {
-        return Ok(());
+        return Ok(Malformed::default());
     }
+    let skip = matches!(table.bad_rows, BadRows::Skip { .. });
     let columns: HashSet<&str> = source.columns.iter().map(String::as_str).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(source.files.len());
-    let faults: Vec<(usize, String)> = std::thread::scope(|scope| {
+    let files = &source.files;
+    let format = source.format;
+    let checked: Vec<(usize, FileFaults)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut faults = Vec::new();
+                    let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(file) = source.files.get(i) else {
+                        let Some(file) = files.get(i) else {
                             break;
                         };
-                        let fault = match std::fs::File::open(file) {
-                            Ok(f) if source.format == Format::Csv => csv_fault(f, table.delimiter),
-                            Ok(f) => ndjson_fault(f, unlisted_check(table, &columns)),
-                            Err(e) => Some(format!("cannot open: {e}")),
+                        let faults = match std::fs::File::open(file) {
+                            Ok(f) if format == Format::Csv => csv_faults(f, table.delimiter, skip),
+                            Ok(f) => ndjson_faults(f, unlisted_check(table, &columns), skip),
+                            Err(e) => FileFaults::fatal(format!("cannot open: {e}")),
                         };
-                        if let Some(fault) = fault {
-                            faults.push((i, format!("{}: {fault}", file.display())));
+                        if faults.fatal.is_some() || !faults.skipped.is_empty() {
+                            done.push((i, faults));
                         }
                     }
-                    faults
+                    done
                 })
             })
             .collect();
@@ -364,15 +399,132 @@ pub fn validate(source: &Source, table: &Table) -> Result<()> {
             .flat_map(|w| w.join().unwrap_or_default())
             .collect()
     });
-    // Report the first file in glob order, whichever thread found it.
-    match faults.into_iter().min_by_key(|(i, _)| *i) {
-        Some((_, fault)) => Err(Error::Input(fault)),
-        None => Ok(()),
+    let mut checked = checked;
+    // Files in glob order, whichever thread checked them: the first fatal fault is the one
+    // reported, and copies are made in a stable order.
+    checked.sort_by_key(|(i, _)| *i);
+    if let Some((i, f)) = checked.iter().find(|(_, f)| f.fatal.is_some()) {
+        let what = f.fatal.as_deref().unwrap_or_default();
+        return Err(Error::Input(format!("{}: {what}", files[*i].display())));
+    }
+    let mut malformed = Malformed::default();
+    if checked.is_empty() {
+        return Ok(malformed);
+    }
+    let dir = Arc::new(private_dir()?);
+    for (i, f) in &checked {
+        let file = &source.files[*i];
+        malformed.rows += f.skipped.len() as u64;
+        if malformed.first.is_none() {
+            malformed.first = f
+                .skipped
+                .first()
+                .map(|(_, what)| format!("{}: {what}", file.display()));
+        }
+        let copy = dir.path().join(format!(
+            "{i:05}-{}",
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let ranges: Vec<(u64, u64)> = f.skipped.iter().map(|(r, _)| *r).collect();
+        copy_without(file, &copy, &ranges)?;
+        source.read[*i] = copy;
+    }
+    source.repaired = Some(dir);
+    Ok(malformed)
+}
+
+/// One file's faults: the first fatal one, and the byte ranges of skippable rows with what is
+/// wrong with each.
+#[derive(Debug, Default)]
+struct FileFaults {
+    fatal: Option<String>,
+    skipped: Vec<((u64, u64), String)>,
+}
+
+impl FileFaults {
+    fn fatal(what: String) -> FileFaults {
+        FileFaults {
+            fatal: Some(what),
+            skipped: Vec::new(),
+        }
     }
 }
 
-fn csv_fault(f: std::fs::File, delimiter: u8) -> Option<String> {
-    csv_check::first_fault(BufReader::with_capacity(1 << 20, f), delimiter)
+fn csv_faults(f: std::fs::File, delimiter: u8, skip: bool) -> FileFaults {
+    let mut out = FileFaults::default();
+    csv_check::faults(BufReader::with_capacity(1 << 20, f), delimiter, |fault| {
+        if fault.header || !skip {
+            out.fatal = Some(fault.what);
+            return false;
+        }
+        out.skipped.push((fault.bytes, fault.what));
+        true
+    });
+    out
+}
+
+/// The directory for copies of inputs without their malformed rows. The copies hold raw
+/// personal data, so the directory is private (mode 0700), removed when the run ends; one left
+/// by a killed run is removed by the next run that makes one.
+fn private_dir() -> Result<tempfile::TempDir> {
+    let prefix = "anonymize-skip-";
+    let tmp = std::env::temp_dir();
+    remove_orphans(&tmp, prefix);
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .tempdir_in(&tmp)
+        .map_err(Error::io("cannot create a private directory for repaired inputs", &tmp))
+}
+
+/// Removes `<dir>/<prefix><pid>-…` directories whose process is gone (Linux: no `/proc/<pid>`).
+fn remove_orphans(dir: &Path, prefix: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Copies `from` to `to` without the given byte ranges (sorted, disjoint).
+fn copy_without(from: &Path, to: &Path, ranges: &[(u64, u64)]) -> Result<()> {
+    use std::io::{Read, Write};
+    let src = std::fs::File::open(from).map_err(Error::io("cannot open input", from))?;
+    let dst = std::fs::File::create(to).map_err(Error::io("cannot write a repaired copy", to))?;
+    let mut r = BufReader::with_capacity(1 << 20, src);
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, dst);
+    let mut at = 0u64;
+    let copy = |r: &mut BufReader<std::fs::File>, w: &mut dyn Write, n: u64| {
+        std::io::copy(&mut r.by_ref().take(n), w).map(|_| ())
+    };
+    let skip = |r: &mut BufReader<std::fs::File>, n: u64| {
+        std::io::copy(&mut r.by_ref().take(n), &mut std::io::sink()).map(|_| ())
+    };
+    for &(start, end) in ranges {
+        copy(&mut r, &mut w, start - at)
+            .and_then(|_| skip(&mut r, end.saturating_sub(start)))
+            .map_err(Error::io("cannot write a repaired copy", to))?;
+        at = end;
+    }
+    copy(&mut r, &mut w, u64::MAX)
+        .and_then(|_| w.flush())
+        .map_err(Error::io("cannot write a repaired copy", to))
 }
 
 fn unlisted_check<'a>(
@@ -385,27 +537,50 @@ fn unlisted_check<'a>(
 /// The first NDJSON line that is not a JSON object, or, given `(table, columns)` (for
 /// `unlisted = "error"`), that has a key outside `columns`.
 fn ndjson_fault(f: std::fs::File, unlisted: Option<(&str, &HashSet<&str>)>) -> Option<String> {
+    ndjson_faults(f, unlisted, false).fatal
+}
+
+/// NDJSON lines that are not JSON objects (skippable), and the first key outside `columns`
+/// (never skippable: it is a column without an action).
+fn ndjson_faults(
+    f: std::fs::File,
+    unlisted: Option<(&str, &HashSet<&str>)>,
+    skip: bool,
+) -> FileFaults {
     use serde::de::IgnoredAny;
     use std::borrow::Cow;
-    let reader = BufReader::with_capacity(1 << 20, f);
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line_no = i + 1;
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => return Some(format!("line {line_no}: cannot read: {e}")),
-        };
+    let mut out = FileFaults::default();
+    let mut reader = BufReader::with_capacity(1 << 20, f);
+    let mut line = Vec::with_capacity(4096);
+    let mut offset = 0u64;
+    for line_no in 1usize.. {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return FileFaults::fatal(format!("line {line_no}: cannot read: {e}")),
+        }
+        let range = (offset, offset + line.len() as u64);
+        offset = range.1;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let record: std::collections::HashMap<Cow<'_, str>, IgnoredAny> =
             match serde_json::from_slice(&line) {
                 Ok(r) => r,
-                Err(_) => return Some(format!("line {line_no}: not a JSON object")),
+                Err(_) => {
+                    let what = format!("line {line_no}: not a JSON object");
+                    if !skip {
+                        return FileFaults::fatal(what);
+                    }
+                    out.skipped.push((range, what));
+                    continue;
+                }
             };
         if let Some((table, columns)) = unlisted
             && let Some(key) = record.keys().find(|k| !columns.contains(k.as_ref()))
         {
-            return Some(format!(
+            return FileFaults::fatal(format!(
                 "line {line_no}: key `{}` has no action in the job; add it under \
                      [tables.{}.columns], or set `unlisted = \"drop\"` for the table",
                 key.chars().take(64).collect::<String>(),
@@ -413,5 +588,5 @@ fn ndjson_fault(f: std::fs::File, unlisted: Option<(&str, &HashSet<&str>)>) -> O
             ));
         }
     }
-    None
+    out
 }

@@ -198,6 +198,31 @@ where
     )
 }
 
+/// Whether each value is present: neither null nor blank. Methods read present values only;
+/// a present value that comes out null is one they could not read.
+pub fn present(input: Expr) -> Expr {
+    input.map(
+        |c: Column| {
+            let text = as_text(&c)?;
+            let out: BooleanChunked = text
+                .iter()
+                .map(|v| Some(v.is_some_and(|v| !v.trim().is_empty())))
+                .collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+    )
+}
+
+/// Whether each value of the column is present but unreadable by its method (at its finest
+/// level: what a level cannot read, no level can).
+pub fn unreadable(column: &JobColumn, ctx: &Context) -> Option<Expr> {
+    let mut finest = column.clone();
+    finest.levels = crate::job::LevelRange::pinned(0);
+    let out = column_expr_at(&finest, 0, ctx, &ColumnTallies::default())?;
+    Some(present(col(column.name.as_str())).and(out.is_null()))
+}
+
 /// The column as text (a no-op for text columns).
 pub(crate) fn as_text_expr(input: Expr) -> Expr {
     input.cast(DataType::String)
