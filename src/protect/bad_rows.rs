@@ -29,7 +29,11 @@ pub const MALFORMED: &str = "malformed";
 /// The state of the retention column's unreadable dates, when they make rows bad.
 pub fn retention_state(t: &Table) -> Option<i32> {
     let r = t.retention.as_ref()?;
-    let (i, c) = t.columns.iter().enumerate().find(|(_, c)| c.name == r.column)?;
+    let (i, c) = t
+        .columns
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.name == r.column)?;
     (c.invalid.unwrap_or_default() == crate::job::Invalid::BadRow).then_some(BAD + i as i32)
 }
 
@@ -87,9 +91,7 @@ impl Skipped {
         }
         let mut by_column: Vec<(usize, &str, u64)> = bad
             .iter()
-            .filter_map(|&(state, n)| {
-                Some(((state - BAD) as usize, column_of(t, state)?, n))
-            })
+            .filter_map(|&(state, n)| Some(((state - BAD) as usize, column_of(t, state)?, n)))
             .collect();
         by_column.sort();
         for (_, c, n) in by_column {

@@ -94,7 +94,14 @@ mod tests {
             .collect();
         assert_eq!(v, [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, UNDATED]);
         // Marking unreadable dates: `garbage` is bad, the missing date still undated.
-        let b: Vec<_> = out.column("b").unwrap().i32().unwrap().iter().flatten().collect();
+        let b: Vec<_> = out
+            .column("b")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(b, [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, 99]);
     }
 }

@@ -97,7 +97,12 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
         };
         let columns = match &types {
             Some(t) => t.iter_names().map(|n| n.to_string()).collect(),
-            None => header(file, format, table.delimiter)?,
+            None => header(
+                file,
+                format,
+                table.delimiter,
+                matches!(table.bad_rows, BadRows::Skip { .. }),
+            )?,
         };
         check_columns(table, file, &columns)?;
         if let Some(types) = types {
@@ -219,7 +224,7 @@ fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
 }
 
 /// The column names of one file.
-fn header(file: &Path, format: Format, delimiter: u8) -> Result<Vec<String>> {
+fn header(file: &Path, format: Format, delimiter: u8, skip: bool) -> Result<Vec<String>> {
     let open = || std::fs::File::open(file).map_err(Error::io("cannot open input", file));
     match format {
         Format::Csv => {
@@ -243,25 +248,8 @@ fn header(file: &Path, format: Format, delimiter: u8) -> Result<Vec<String>> {
                 .map(|s| s.trim_start_matches('\u{feff}').to_string())
                 .collect())
         }
-        Format::Ndjson => {
-            // The engine's own schema inference, so that a key that first appears a few records
-            // in is a column here too (and so an unlisted column), not silently ignored.
-            let schema = LazyJsonLineReader::new(PlRefPath::new(file.to_string_lossy().as_ref()))
-                .finish()
-                .and_then(|mut lf| lf.collect_schema());
-            match schema {
-                Ok(schema) if !schema.is_empty() => {
-                    Ok(schema.iter_names().map(|n| n.to_string()).collect())
-                }
-                _ => {
-                    let why = open()
-                        .ok()
-                        .and_then(|f| ndjson_fault(f, None))
-                        .unwrap_or_else(|| "holds no JSON record".into());
-                    Err(Error::Input(format!("{}: {why}", file.display())))
-                }
-            }
-        }
+        Format::Ndjson => ndjson_keys(open()?, skip)
+            .map_err(|why| Error::Input(format!("{}: {why}", file.display()))),
         Format::Parquet => Ok(parquet_schema(file)?
             .iter_names()
             .map(|n| n.to_string())
@@ -475,7 +463,10 @@ fn private_dir() -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(&format!("{prefix}{}-", std::process::id()))
         .tempdir_in(&tmp)
-        .map_err(Error::io("cannot create a private directory for repaired inputs", &tmp))
+        .map_err(Error::io(
+            "cannot create a private directory for repaired inputs",
+            &tmp,
+        ))
 }
 
 /// Removes `<dir>/<prefix><pid>-…` directories whose process is gone (Linux: no `/proc/<pid>`).
@@ -534,10 +525,37 @@ fn unlisted_check<'a>(
     (table.unlisted == Unlisted::Error).then_some((table.name.as_str(), columns))
 }
 
-/// The first NDJSON line that is not a JSON object, or, given `(table, columns)` (for
-/// `unlisted = "error"`), that has a key outside `columns`.
-fn ndjson_fault(f: std::fs::File, unlisted: Option<(&str, &HashSet<&str>)>) -> Option<String> {
-    ndjson_faults(f, unlisted, false).fatal
+/// Records whose keys make an NDJSON file's columns (the engine infers from as many).
+const NDJSON_INFER_RECORDS: usize = 100;
+
+/// An NDJSON file's columns: the keys of its first records, in order of first appearance. A
+/// line that is not a JSON object is an error, or skipped when the table skips bad rows. Keys
+/// first seen later are still found: [`validate`] reads every line.
+fn ndjson_keys(f: std::fs::File, skip: bool) -> std::result::Result<Vec<String>, String> {
+    let mut keys = indexmap::IndexSet::new();
+    let mut records = 0;
+    for (i, line) in BufReader::with_capacity(1 << 16, f)
+        .split(b'\n')
+        .enumerate()
+    {
+        let line = line.map_err(|e| format!("line {}: cannot read: {e}", i + 1))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<indexmap::IndexMap<String, serde::de::IgnoredAny>>(&line) {
+            Ok(record) => keys.extend(record.into_keys()),
+            Err(_) if skip => continue,
+            Err(_) => return Err(format!("line {}: not a JSON object", i + 1)),
+        }
+        records += 1;
+        if records == NDJSON_INFER_RECORDS {
+            break;
+        }
+    }
+    if keys.is_empty() {
+        return Err("holds no JSON record".into());
+    }
+    Ok(keys.into_iter().collect())
 }
 
 /// NDJSON lines that are not JSON objects (skippable), and the first key outside `columns`
