@@ -87,11 +87,23 @@ pub fn engine_message(e: &polars::error::PolarsError) -> String {
         P::SchemaMismatch(_) | P::SchemaFieldNotFound(_) | P::StructFieldNotFound(_) => {
             "the data does not match the expected schema (details withheld: they can quote cell values)".into()
         }
+        P::ComputeError(msg) | P::InvalidOperation(msg) if os_error(msg).is_some() => {
+            // The writer wraps I/O failures (a full disk) in text; the OS error's number is
+            // all that is taken from it.
+            let code = os_error(msg).unwrap_or_default();
+            format!("I/O error: {}", std::io::Error::from_raw_os_error(code))
+        }
         P::ComputeError(_) | P::InvalidOperation(_) | P::OutOfBounds(_) | P::ShapeMismatch(_) => {
             "a computation failed (details withheld: they can quote cell values)".into()
         }
         _ => "internal engine error (details withheld: they can quote cell values)".into(),
     }
+}
+
+/// `N` of the last `(os error N)` in an engine message.
+fn os_error(msg: &str) -> Option<i32> {
+    let (_, rest) = msg.rsplit_once("(os error ")?;
+    rest.split_once(')')?.0.parse().ok()
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -120,5 +132,12 @@ mod tests {
             msg: None,
         };
         assert!(engine_message(&io).contains("disk full"));
+        // The writer's wrapped I/O error: the OS error by its number, nothing else of the text.
+        let wrapped = P::ComputeError(
+            "parquet: underlying IO error: a@b.kz No space left on device (os error 28)".into(),
+        );
+        let msg = engine_message(&wrapped);
+        assert!(msg.starts_with("I/O error: No space left on device"), "{msg}");
+        assert!(!msg.contains("a@b.kz"), "{msg}");
     }
 }

@@ -443,3 +443,96 @@ fn explore_checks_rows_like_run() {
         .code(3)
         .stderr(predicate::str::contains("users.csv: line"));
 }
+
+/// A file size limit (`ulimit -f`, with SIGXFSZ ignored so that writes fail with EFBIG as they
+/// fail with ENOSPC on a full disk): the run stops with a clear I/O error, exit code 1, and the
+/// previous output stays as it was, without leftovers.
+#[test]
+fn a_write_that_fails_half_way_leaves_the_previous_output() {
+    let (p, snap) = project_with_output();
+    let bin_path = assert_cmd::cargo::cargo_bin("anonymize");
+    let out = std::process::Command::new("sh")
+        .current_dir(p.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .env_remove("RUST_LOG")
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\"",
+            bin_path.to_str().unwrap(),
+            "run",
+            "jobs/marketing_research.toml",
+            "--run-date",
+            RUN_DATE,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("I/O error: File too large"), "{stderr}");
+    assert_untouched(&p, &snap);
+}
+
+/// A real full disk: the output on a 192 KiB tmpfs (mounted in a user and mount namespace made
+/// with `unshare`; skipped where the machine does not allow one). A first run of a small export
+/// fits; the next night's bigger export does not: ENOSPC is a clear error, and the small run's
+/// output is still there, byte for byte.
+#[test]
+fn a_full_disk_leaves_the_previous_output() {
+    let probe = std::process::Command::new("unshare")
+        .args(["-rm", "true"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: no user and mount namespaces here (unshare -rm)");
+        return;
+    }
+    let p = Project::new(3000, 30000, 5);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 2")
+            .replace("max_suppression = 0.05", "max_suppression = 0.5")
+    });
+    bin()
+        .current_dir(p.path())
+        .args(["sample", "--users", "200", "--events", "500", "--seed", "6"])
+        .args(["--until", UNTIL, "--out", "small"])
+        .assert()
+        .success();
+    let mnt = p.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let script = r#"
+        set -e
+        mount -t tmpfs -o size=192k tmpfs mnt
+        "$BIN" -q run jobs/marketing_research.toml --run-date "$DATE" --output mnt/out \
+            --input 'users=small/users/*.csv' --input 'activity=small/activity/*.csv'
+        list() { (cd mnt/out && find . -type f ! -name .anonymize.lock | sort | xargs sha256sum); }
+        list > before.txt
+        set +e
+        "$BIN" -q run jobs/marketing_research.toml --run-date "$DATE" --output mnt/out 2> stderr.txt
+        echo $? > code.txt
+        list > after.txt
+        ls -A mnt/out > listing.txt
+    "#;
+    let out = std::process::Command::new("unshare")
+        .current_dir(p.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .env("BIN", assert_cmd::cargo::cargo_bin("anonymize"))
+        .env("DATE", RUN_DATE)
+        .args(["-rm", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |f: &str| std::fs::read_to_string(p.path().join(f)).unwrap();
+    let stderr = read("stderr.txt");
+    assert_eq!(read("code.txt").trim(), "1", "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(read("before.txt").lines().count() >= 3);
+    assert_eq!(read("before.txt"), read("after.txt"));
+    let listing = read("listing.txt");
+    assert!(
+        listing.lines().all(|n| !n.starts_with(".staging")),
+        "{listing}"
+    );
+}
