@@ -137,7 +137,10 @@ mod tests {
             "parquet: underlying IO error: a@b.kz No space left on device (os error 28)".into(),
         );
         let msg = engine_message(&wrapped);
-        assert!(msg.starts_with("I/O error: No space left on device"), "{msg}");
+        assert!(
+            msg.starts_with("I/O error: No space left on device"),
+            "{msg}"
+        );
         assert!(!msg.contains("a@b.kz"), "{msg}");
     }
 }

@@ -363,3 +363,61 @@ fn bad_row_settings_are_checked() {
         1
     );
 }
+
+/// A hierarchy that lacks a value: a bad row by default (named by file, line and column), or
+/// its top level and counted with `invalid = "top"`. A hierarchy with ragged rows and a job
+/// file that is not TOML are job errors (exit code 2) naming the file and line.
+#[test]
+fn hierarchy_gaps_ragged_hierarchies_and_broken_job_files() {
+    let with_hierarchy = |extra: &str| {
+        job("", "").replace(
+            "ip     = { action = \"generalize\", method = \"ip_prefix\", v4 = 16, v6 = 32 }",
+            &format!(
+                "ip     = {{ action = \"generalize\", method = \"hierarchy\", file = \"h.csv\", level = 1{extra} }}"
+            ),
+        )
+    };
+    let mut hierarchy: String = (1..=10).map(|i| format!("10.0.{i}.1;net;*\n")).collect();
+    let mut rows = ten_good();
+    rows.push("u98,x@mail.kz,2026-11-01T10:00:00Z,192.168.7.7,1.0,1990-01-01".into());
+    let dir = project(&with_hierarchy(""), &csv_with(&rows));
+    std::fs::write(dir.path().join("h.csv"), &hierarchy).unwrap();
+    run_in(dir.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "t.csv: line 12, column `ip`: a value the hierarchy h.csv does not list",
+        ))
+        .stderr(predicate::str::contains("192.168.7.7").not());
+
+    std::fs::write(
+        dir.path().join("job.toml"),
+        with_hierarchy(", invalid = \"top\""),
+    )
+    .unwrap();
+    run_in(dir.path()).assert().success();
+    let r = report_in(&dir.path().join("out"));
+    assert_eq!(r["tables"]["t"]["unmapped_values"]["ip"], 1);
+    assert_eq!(r["tables"]["t"]["rows_out"], 11);
+
+    hierarchy.push_str("10.0.99.1;*\n");
+    std::fs::write(dir.path().join("h.csv"), &hierarchy).unwrap();
+    run_in(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("h.csv"))
+        .stderr(predicate::str::contains(
+            "line 11: 2 fields where the first row has 3",
+        ));
+
+    std::fs::write(
+        dir.path().join("job.toml"),
+        "name = \"x\"\n[tables.t\ninput = 1\n",
+    )
+    .unwrap();
+    run_in(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("job.toml:2"))
+        .stderr(predicate::str::contains("not valid TOML"));
+}

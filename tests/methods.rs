@@ -46,7 +46,7 @@ url        = { action = "generalize", method = "url" }
 ip         = { action = "generalize", method = "ip_prefix", v4 = 24, v6 = 48, invalid = "null" }
 cookie_id  = { action = "drop" }
 user_agent = { action = "generalize", method = "user_agent" }
-carrier    = { action = "generalize", method = "hierarchy", file = "carriers.csv", level = 1, delimiter = ",", role = "quasi", as = "operator" }
+carrier    = { action = "generalize", method = "hierarchy", file = "carriers.csv", level = 1, delimiter = ",", role = "quasi", as = "operator", invalid = "top" }
 amount_kzt = { action = "generalize", method = "bins", edges = [0, 5000, 20000, 100000], role = "quasi", as = "amount_band" }
 "#;
 

@@ -289,11 +289,11 @@ impl Column {
     }
 
     /// Whether the column's method can meet a value it cannot read: typed `keep` and every
-    /// generalizing method but `hierarchy` (whose unknown values go to its top level).
+    /// generalizing method (for `hierarchy`, a value its file does not list).
     pub fn can_be_invalid(&self) -> bool {
         match &self.action {
             ColumnAction::Keep(ty) => *ty != ValueType::String,
-            ColumnAction::Generalize(g) => !matches!(g, Generalizer::Hierarchy { .. }),
+            ColumnAction::Generalize(_) => true,
             ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => false,
         }
     }

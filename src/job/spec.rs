@@ -114,6 +114,9 @@ pub enum Invalid {
     BadRow,
     /// The value becomes null and is counted (`invalid_values` in the report).
     Null,
+    /// With `hierarchy`: a value the file does not list goes to its top level and is counted
+    /// (`unmapped_values` in the report).
+    Top,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -197,11 +200,12 @@ pub struct ColumnSpec {
     /// `timestamp`. What happens to a value that does not parse is `invalid`'s business.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
-    /// A value the column's method cannot read (a typed `keep`, or `age`, `truncate`,
-    /// `ip_prefix`, `bins`, `url`, `user_agent`; and the retention column, whatever its
+    /// A value the column's method cannot read (a typed `keep`, a generalizing method, or a
+    /// value a hierarchy file does not list; and the retention column's dates, whatever its
     /// action): `bad_row` (default) makes the row bad, and the table's `on_bad_row` decides;
     /// `null` writes null and counts the value in the report's `invalid_values` (a retention
-    /// column's row is then undated, and removed).
+    /// column's row is then undated, and removed); `top`, for `hierarchy` only, writes the
+    /// hierarchy's top level and counts the value in `unmapped_values`.
     #[serde(default)]
     pub invalid: Option<Invalid>,
     /// With `pseudonymize`: the canonical form a value takes before it is hashed, so that

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::key::KeySource;
-use super::spec::{Action, ColumnSpec, Edges, JobSpec, Method, OnBadRow, Role, TableSpec};
+use super::spec::{Action, ColumnSpec, Edges, Invalid, JobSpec, Method, OnBadRow, Role, TableSpec};
 use super::{
     BadRows, Column, ColumnAction, Generalizer, Job, LevelRange, Privacy, Retention, Table,
 };
@@ -226,12 +226,36 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     };
     for c in &columns {
         let dates_rows = retention.as_ref().is_some_and(|r| r.column == c.name);
+        let hierarchy = matches!(
+            c.action,
+            ColumnAction::Generalize(Generalizer::Hierarchy { .. })
+        );
+        let at = format!(".columns.{}.invalid", c.name);
+        match c.invalid {
+            Some(Invalid::Null) if hierarchy => {
+                return Err(fail(
+                    &at,
+                    "a hierarchy sends the values its file does not list to its top level: \
+                     `invalid = \"top\"` (or the default, `bad_row`)"
+                        .into(),
+                ));
+            }
+            Some(Invalid::Top) if !hierarchy => {
+                return Err(fail(
+                    &at,
+                    "`top` is for `hierarchy` columns; write unreadable values as null with \
+                     `invalid = \"null\"`"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
         if c.invalid.is_some() && !c.can_be_invalid() && !dates_rows {
             return Err(fail(
                 &format!(".columns.{}.invalid", c.name),
                 "does not apply: this column's action reads every value (only typed `keep`, \
-                 methods other than `hierarchy`, and the retention column can meet a value \
-                 they cannot read)"
+                 generalizing methods and the retention column can meet a value they cannot \
+                 read)"
                     .into(),
             ));
         }

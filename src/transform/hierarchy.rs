@@ -147,6 +147,21 @@ pub fn expr(input: Expr, h: Arc<Hierarchy>, level: usize, unmapped: Tally) -> Ex
     )
 }
 
+/// Whether each value is present (not null, not blank) but missing from the hierarchy.
+pub fn unknown(input: Expr, h: Arc<Hierarchy>) -> Expr {
+    input.map(
+        move |c: Column| {
+            let text = super::as_text(&c)?;
+            let out: BooleanChunked = text
+                .iter()
+                .map(|v| Some(v.is_some_and(|v| !v.trim().is_empty() && h.lookup(v, 0).is_none())))
+                .collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

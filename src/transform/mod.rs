@@ -217,6 +217,12 @@ pub fn present(input: Expr) -> Expr {
 /// Whether each value of the column is present but unreadable by its method (at its finest
 /// level: what a level cannot read, no level can).
 pub fn unreadable(column: &JobColumn, ctx: &Context) -> Option<Expr> {
+    if let ColumnAction::Generalize(Generalizer::Hierarchy { hierarchy, .. }) = &column.action {
+        return Some(hierarchy::unknown(
+            col(column.name.as_str()),
+            hierarchy.clone(),
+        ));
+    }
     let mut finest = column.clone();
     finest.levels = crate::job::LevelRange::pinned(0);
     let out = column_expr_at(&finest, 0, ctx, &ColumnTallies::default())?;
