@@ -276,6 +276,11 @@ fn scan_with_state(p: &Planned, ctx: &Context, mark_bad: bool) -> Result<LazyFra
     })
 }
 
+/// Whether the table skips bad rows (and so marks them in every pass).
+fn skips(t: &Table) -> bool {
+    matches!(t.bad_rows, BadRows::Skip { .. })
+}
+
 /// What to do about the bad rows pass 1 counted (and the malformed ones the reader left out):
 /// stop at the first (`on_bad_row = "error"`), or count them within the table's limit.
 fn settle_bad_rows(p: &Planned, ctx: &Context, counts: &kanon::Counts) -> Result<Skipped> {
@@ -458,10 +463,12 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
         })
         .map(|c| remembered.remember(col(c.name.as_str())))
         .collect();
-    // Bad rows are always marked here, so that `on_bad_row = "error"` stops the run before
-    // anything is written; pass 2 then only needs them marked to skip them.
+    // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
+    // are (they cost nothing extra): pass 2 counts every other unreadable value anyway, and a
+    // count above zero stops the run before the commit (see `write_table`), so a good night
+    // pays nothing for the check.
     let counts = kanon::count(
-        scan_with_state(p, ctx, true)?,
+        scan_with_state(p, ctx, skips(t))?,
         &qis,
         subject,
         &side,
@@ -488,7 +495,7 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
         .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
         .collect();
     let counts = kanon::count(
-        scan_with_state(p, ctx, true)?,
+        scan_with_state(p, ctx, skips(t))?,
         &finest,
         subject,
         &[],
@@ -566,8 +573,7 @@ fn write_table(
             tallies.insert(c.output.clone(), tally);
         }
     }
-    let skip = matches!(t.bad_rows, BadRows::Skip { .. });
-    let mut lf = scan_with_state(p, ctx, skip)?
+    let mut lf = scan_with_state(p, ctx, skips(t))?
         .filter(col(STATE).eq(lit(retention::KEPT)))
         .select(exprs);
     if decision.suppress_all {
@@ -592,6 +598,20 @@ fn write_table(
         Some(c) if matches!(c.action, ColumnAction::Drop) => Subject::Dropped,
         Some(c) => Subject::Column(c.output.as_str()),
     };
+    // Without skipping, an unreadable value in a `bad_row` column stops the run: the staged
+    // file is never committed.
+    let unread = |c: &crate::job::Column| {
+        tallies
+            .get(&c.output)
+            .map_or(0, |t: &ColumnTallies| t.invalid.get() + t.unmapped.get())
+    };
+    if !skips(t)
+        && t.columns
+            .iter()
+            .any(|c| c.invalid_is_bad_row() && unread(c) > 0)
+    {
+        return Err(first_bad_row(p, ctx)?);
+    }
     if let Some(msg) = findings.report(&t.name) {
         return Err(Error::Privacy(msg));
     }

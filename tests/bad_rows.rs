@@ -103,7 +103,7 @@ fn an_unreadable_value_stops_the_run_naming_file_line_and_column() {
         ("born", "31.02.1990", "not a valid date"),
     ];
     for (column, bad_value, why) in cases {
-        let mut fields = vec![
+        let mut fields = [
             "u99",
             secret,
             "2026-11-01T10:00:00Z",

@@ -240,7 +240,7 @@ impl Job {
     /// in it are resolved against its directory, and messages name it). The fuzz target's
     /// entry point: whatever the bytes, an error, never a panic.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Job> {
-        let text = std::str::from_utf8(&bytes)
+        let text = std::str::from_utf8(bytes)
             .map_err(|_| Error::Job(format!("{}: the job file is not UTF-8", path.display())))?;
         let spec = validate::parse(path, text)?;
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));

@@ -4,10 +4,13 @@
 //! file, line and column; `skip` leaves them out before anything else and counts them, up to
 //! `max_bad_rows` of the table's rows.
 //!
-//! Unreadable values are found in the first pass, riding on the row state: a row that would be
-//! kept but has an unreadable value gets the state [`BAD`] + the column's index in the job, so
-//! the pass's counts say how many rows each column made bad. Only when there are some is the
-//! first one looked for, file by file, to name it.
+//! A table that skips marks bad rows in every pass, riding on the row state: a row that would
+//! be kept but has an unreadable value gets the state [`BAD`] + the column's index in the job,
+//! so pass 1's counts say how many rows each column made bad, and every pass leaves them out.
+//! A table that does not skip only marks its retention column's unreadable dates (retention
+//! reads them anyway); its other unreadable values are counted by pass 2's methods, and a count
+//! above zero stops the run before the commit, so a good night pays nothing for the check. Only
+//! when there is a bad row is the first one looked for, file by file, to name it.
 
 use std::path::Path;
 
