@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): the nightly job against its floor, on generated exports.
+#
+#   bash benches/run.sh [USERS] [EVENTS] [RUNS]      # default 1000000 10000000 3
+#
+# 1. Generates the exports with `anonymize sample` (CSV; kept in target/bench-data/ and reused
+#    while the counts are the same).
+# 2. Times, RUNS times each, one after the other:
+#    - the floor: `examples/floor.rs`, a plain polars scan-CSV → Parquet (zstd) of the same files;
+#    - the job: `anonymize run jobs/marketing_research.toml` on them.
+# 3. Prints wall time, CPU time (user + system), peak RSS and rows/s of each run, the medians,
+#    and the ratio job / floor.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+users="${1:-1000000}"
+events="${2:-10000000}"
+runs="${3:-3}"
+until_date=2026-11-26
+
+cargo build --release --quiet --bin anonymize --example floor
+bin=target/release/anonymize
+floor=target/release/examples/floor
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+data="target/bench-data/u${users}-e${events}"
+if [ ! -f "$data/.done" ]; then
+  rm -rf "$data"
+  echo "generating $users users and $events events in $data ..."
+  /usr/bin/time -f "generated in %e s" "$bin" -q sample --users "$users" --events "$events" \
+    --seed 7 --until "$until_date" --out "$data"
+  touch "$data/.done"
+fi
+rows=$((users + events))
+echo "input: $(du -sh "$data" | cut -f1) of CSV, $rows rows"
+echo
+
+# The job file with the bench data as input, in a scratch copy of jobs/ (the hierarchy with it).
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -r jobs "$work/jobs"
+key="$("$bin" keygen)"
+
+measure() { # label, command...: one line of figures
+  local label="$1"; shift
+  local t="$work/time"
+  /usr/bin/time -o "$t" -f "%e %U %S %M" "$@" > /dev/null
+  read -r wall user sys rss < "$t"
+  awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$rows" \
+    'BEGIN { printf "%-8s %8.2f s wall %8.2f s CPU %8.0f MB peak RSS %12.0f rows/s\n", l, w, u + s, r / 1024, n / w }'
+  echo "$label $wall" >> "$work/walls"
+}
+
+for i in $(seq "$runs"); do
+  rm -rf "$work/floor" "$work/out"
+  measure floor "$floor" "$data/users/*.csv" "$data/activity/*.csv" "$work/floor"
+  measure job env ANONYMIZE_KEY="$key" "$bin" -q run "$work/jobs/marketing_research.toml" \
+    --run-date "$until_date" --output "$work/out" \
+    --input "users=$data/users/*.csv" --input "activity=$data/activity/*.csv"
+done
+echo
+awk '
+  { w[$1] = w[$1] " " $2 }
+  END {
+    for (l in w) { n = split(w[l], a, " "); asort(a); m[l] = a[int((n + 1) / 2)] }
+    printf "median wall: floor %.2f s, job %.2f s; job / floor = %.2f\n", m["floor"], m["job"], m["job"] / m["floor"]
+  }' "$work/walls"

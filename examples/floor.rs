@@ -1,0 +1,66 @@
+//! The floor of a nightly run: the same CSV exports read and written as Parquet (zstd level 3,
+//! full statistics, the job's row groups), with no transformation at all, through the same
+//! polars and the same streaming engine as the job. `benches/run.sh` times it beside
+//! `anonymize run`; the ratio job / floor is what anonymizing adds to moving the data.
+//!
+//! ```sh
+//! cargo run --release --example floor -- 'data/users/*.csv' 'data/activity/*.csv' out/
+//! ```
+//!
+//! Columns are read as text, as the job reads them (types are the job's business), so both
+//! parse the same bytes.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+fn copy(pattern: &str, out: &std::path::Path) -> PolarsResult<()> {
+    // The header, for an all-text schema like the job's.
+    let first = glob::glob(pattern)
+        .map_err(|e| polars_err!(ComputeError: "{e}"))?
+        .flatten()
+        .next()
+        .ok_or_else(|| polars_err!(ComputeError: "{pattern} matches no file"))?;
+    let header = csv::Reader::from_path(&first)
+        .and_then(|mut r| r.headers().cloned())
+        .map_err(|e| polars_err!(ComputeError: "{e}"))?;
+    let schema = Arc::new(Schema::from_iter(
+        header
+            .iter()
+            .map(|c| Field::new(c.into(), DataType::String)),
+    ));
+    let lf = LazyCsvReader::new(PlRefPath::new(pattern))
+        .with_has_header(true)
+        .with_schema(Some(schema))
+        .finish()?;
+    let options = ParquetWriteOptions {
+        compression: ParquetCompression::Zstd(Some(polars_parquet::write::ZstdLevel::try_new(3)?)),
+        statistics: StatisticsOptions::full(),
+        row_group_size: Some(512 * 1024),
+        ..Default::default()
+    };
+    lf.sink(
+        SinkDestination::File {
+            target: SinkTarget::Path(PlRefPath::new(out.to_string_lossy().as_ref())),
+        },
+        FileWriteFormat::Parquet(Arc::new(options)),
+        UnifiedSinkArgs {
+            mkdir: true,
+            ..Default::default()
+        },
+    )?
+    .collect_with_engine(Engine::Streaming)?;
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [users, activity, out] = args.as_slice() else {
+        return Err("usage: floor USERS_GLOB ACTIVITY_GLOB OUT_DIR".into());
+    };
+    let out = std::path::Path::new(out);
+    std::fs::create_dir_all(out)?;
+    copy(users, &out.join("users.parquet"))?;
+    copy(activity, &out.join("activity.parquet"))?;
+    Ok(())
+}
