@@ -58,9 +58,6 @@ for i in $(seq "$runs"); do
     --input "users=$data/users/*.csv" --input "activity=$data/activity/*.csv"
 done
 echo
-awk '
-  { w[$1] = w[$1] " " $2 }
-  END {
-    for (l in w) { n = split(w[l], a, " "); asort(a); m[l] = a[int((n + 1) / 2)] }
-    printf "median wall: floor %.2f s, job %.2f s; job / floor = %.2f\n", m["floor"], m["job"], m["job"] / m["floor"]
-  }' "$work/walls"
+median() { grep "^$1 " "$work/walls" | cut -d' ' -f2 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+f="$(median floor)"; j="$(median job)"
+awk -v f="$f" -v j="$j" 'BEGIN { printf "median wall: floor %.2f s, job %.2f s; job / floor = %.2f\n", f, j, j / f }'
