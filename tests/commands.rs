@@ -42,6 +42,8 @@ fn check_prints_the_plan_and_writes_nothing() {
             "birth_date       generalize    age         quasi       age_band           band 10, top 70+",
         ))
         .stdout(predicate::str::contains("full_name        drop"))
+        .stdout(predicate::str::contains("bad rows: the run stops at the first"))
+        .stdout(predicate::str::contains("IPv4 /16, IPv6 /32; unreadable → null"))
         .stdout(predicate::str::contains(
             "k = 10 distinct user_id per class",
         ))

@@ -21,7 +21,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use crate::error::Error;
-use crate::job::{ColumnAction, Job, Role};
+use crate::job::{BadRows, ColumnAction, Invalid, Job, Role};
 use crate::run::{RunOptions, plan};
 
 /// Check a job file, its key and its inputs' headers; print the plan.
@@ -87,6 +87,14 @@ pub fn execute(a: Args) -> Result<(), Error> {
                 r.days, r.column
             );
         }
+        let _ = match t.bad_rows {
+            BadRows::Error => writeln!(out, "  bad rows: the run stops at the first"),
+            BadRows::Skip { max_share } => writeln!(
+                out,
+                "  bad rows: skipped and counted, at most {}% of rows",
+                max_share * 100.0
+            ),
+        };
         let who = t.subject.as_deref().unwrap_or("rows (no subject column)");
         match t.privacy {
             Some(pr) => {
@@ -139,13 +147,28 @@ pub fn execute(a: Args) -> Result<(), Error> {
                     method.unwrap_or("-"),
                     role,
                     output,
-                    &c.details(),
+                    &details(c),
                 ],
             );
         }
     }
     print!("{out}");
     Ok(())
+}
+
+/// The column's parameters, and what its unreadable values do when the job says.
+fn details(c: &crate::job::Column) -> String {
+    let mut d = c.details();
+    let note = match c.invalid {
+        Some(Invalid::Null) => "unreadable → null",
+        Some(Invalid::Top) => "unlisted → top level",
+        Some(Invalid::BadRow) | None => return d,
+    };
+    if !d.is_empty() {
+        d.push_str("; ");
+    }
+    d.push_str(note);
+    d
 }
 
 /// One line of the column table, aligned.
