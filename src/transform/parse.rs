@@ -5,10 +5,21 @@
 //! inputs that polars already typed arrive here as `2024-03-05 09:22:11.000000`. Both are read;
 //! times with an offset are converted to UTC, times without one are taken as UTC.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 
-/// Microseconds since the Unix epoch, UTC.
+/// Years a date may have: ISO 8601's four digits. chrono reads years from -262143 to 262142,
+/// and arithmetic near those ends overflows (the Monday of `-262143-01-01`'s week does not
+/// exist); no export means them.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// Microseconds since the Unix epoch, UTC, of a time in years 1 to 9999.
 pub fn timestamp_micros(s: &str) -> Option<i64> {
+    let t = any_timestamp_micros(s)?;
+    let year = DateTime::from_timestamp_micros(t)?.year();
+    YEARS.contains(&year).then_some(t)
+}
+
+fn any_timestamp_micros(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_micros());
@@ -26,11 +37,11 @@ pub fn timestamp_micros(s: &str) -> Option<i64> {
     None
 }
 
-/// A calendar date: `YYYY-MM-DD`, or the UTC date of a timestamp.
+/// A calendar date in years 1 to 9999: `YYYY-MM-DD`, or the UTC date of a timestamp.
 pub fn date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some(d);
+        return YEARS.contains(&d.year()).then_some(d);
     }
     let micros = timestamp_micros(s)?;
     DateTime::from_timestamp_micros(micros).map(|t| t.date_naive())
@@ -76,5 +87,22 @@ mod tests {
         assert_eq!(date("1990-02-28T23:00:00+00:00"), Some(d));
         assert_eq!(date("1990-02-30"), None);
         assert_eq!(epoch_days(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()), 1);
+    }
+
+    /// Regression (found by the `values` fuzz target): chrono's extreme years were read, and
+    /// truncating `-262143-01-01` to its week overflowed into a panic.
+    #[test]
+    fn years_outside_1_to_9999_are_unreadable() {
+        for bad in [
+            "-262143-1-1",
+            "-262143-01-03T00:00:00Z",
+            "0000-01-01",
+            "10000-01-01",
+        ] {
+            assert_eq!(date(bad), None, "{bad}");
+            assert_eq!(timestamp_micros(bad), None, "{bad}");
+        }
+        assert!(date("0001-01-01").is_some());
+        assert!(date("9999-12-31").is_some());
     }
 }

@@ -17,7 +17,10 @@ const MICROS_PER_HOUR: i64 = 3_600_000_000;
 pub fn truncate_date(d: NaiveDate, to: TruncateTo) -> NaiveDate {
     match to {
         TruncateTo::Hour | TruncateTo::Day => d,
-        TruncateTo::Week => d - Duration::days(d.weekday().num_days_from_monday() as i64),
+        // Dates come from `parse`, years 1 to 9999, whose Mondays all exist.
+        TruncateTo::Week => d
+            .checked_sub_signed(Duration::days(d.weekday().num_days_from_monday() as i64))
+            .unwrap_or(d),
         TruncateTo::Month => d.with_day(1).unwrap_or(d),
         TruncateTo::Year => NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d),
     }
