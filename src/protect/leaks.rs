@@ -10,7 +10,6 @@
 //! so memory stays bounded.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use polars::prelude::*;
@@ -100,15 +99,16 @@ fn luhn_valid(d: &[u8]) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// A 64-bit fingerprint, the same for the same text within a run (fixed seed): remembered in
+/// pass 1, looked up in pass 2.
 fn fingerprint(v: &str) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    v.trim().hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(v.trim())
 }
 
 /// Dropped and pseudonymized input values, as hashes.
 #[derive(Debug, Clone, Default)]
-pub struct Remembered(Arc<RwLock<HashSet<u64>>>);
+pub struct Remembered(Arc<RwLock<HashSet<u64, foldhash::fast::RandomState>>>);
 
 impl Remembered {
     /// A pass-through UDF that remembers the column's values; yields a column of zeros (to be
@@ -157,7 +157,7 @@ impl Findings {
                 if let Ok(text) = c.str() {
                     let mut found = BTreeSet::new();
                     // Columns repeat their values (devices, regions): check each once a batch.
-                    let mut seen: std::collections::HashSet<&str> = Default::default();
+                    let mut seen: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
                     for v in text.iter().flatten() {
                         if !seen.insert(v) {
                             continue;

@@ -31,25 +31,24 @@ pub fn families(ua: &str) -> Option<String> {
     Some(format!("{browser} / {os} / {device}"))
 }
 
+/// Distinct user agents of a batch, parsed.
+type Cache = HashMap<String, Option<String>, foldhash::fast::RandomState>;
+
 pub fn expr(input: Expr, tally: Tally) -> Expr {
     // Each batch parses each distinct user agent once.
-    super::map_text_with(
-        input,
-        tally,
-        |cache: &mut HashMap<String, Option<String>>, v, out| {
-            let parsed = match cache.get(v) {
-                Some(p) => p,
-                None => cache.entry(v.to_string()).or_insert_with(|| families(v)),
-            };
-            match parsed {
-                Some(f) => {
-                    out.push_str(f);
-                    true
-                }
-                None => false,
+    super::map_text_with(input, tally, |cache: &mut Cache, v, out| {
+        let parsed = match cache.get(v) {
+            Some(p) => p,
+            None => cache.entry(v.to_string()).or_insert_with(|| families(v)),
+        };
+        match parsed {
+            Some(f) => {
+                out.push_str(f);
+                true
             }
-        },
-    )
+            None => false,
+        }
+    })
 }
 
 #[cfg(test)]
