@@ -84,24 +84,16 @@ mod tests {
             ])
             .collect()
             .unwrap();
-        let v: Vec<_> = out
-            .column("s")
-            .unwrap()
-            .i32()
-            .unwrap()
-            .iter()
-            .flatten()
-            .collect();
-        assert_eq!(v, [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, UNDATED]);
+        let states = |name: &str| -> Vec<i32> {
+            let c = out.column(name).unwrap().i32().unwrap().clone();
+            c.iter().flatten().collect()
+        };
+        assert_eq!(
+            states("s"),
+            [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, UNDATED]
+        );
         // Marking unreadable dates: `garbage` is bad, the missing date still undated.
-        let b: Vec<_> = out
-            .column("b")
-            .unwrap()
-            .i32()
-            .unwrap()
-            .iter()
-            .flatten()
-            .collect();
+        let b = states("b");
         assert_eq!(b, [KEPT, EXPIRED, EXPIRED, KEPT, UNDATED, 99]);
     }
 }
