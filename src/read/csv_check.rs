@@ -177,6 +177,17 @@ fn check_line(
     if *state == State::FieldStart && *fields == 0 && body.is_empty() {
         return Ok(if ended { LineEnd::Blank } else { LineEnd::Eof });
     }
+    // Most lines hold no quote and no carriage return: then every delimiter ends a field and
+    // the state machine has nothing to decide, so count delimiters (memchr, word at a time)
+    // instead of stepping through every byte. Same result, a fraction of the time.
+    if *state == State::FieldStart
+        && *fields == 0
+        && memchr::memchr2(b'"', b'\r', body).is_none()
+    {
+        *fields = memchr::memchr_iter(delimiter, body).count();
+        *state = State::Unquoted;
+        return end_record(line_no, fields, expected, record_start);
+    }
     for &b in body {
         *state = match (*state, b) {
             (State::Quoted, b'"') => State::QuoteInQuoted,
@@ -207,6 +218,17 @@ fn check_line(
     if *state == State::Quoted {
         return Ok(LineEnd::InRecord);
     }
+    end_record(line_no, fields, expected, record_start)
+}
+
+/// The record ends with this line: its last field is complete, and its fields must number the
+/// header's.
+fn end_record(
+    line_no: usize,
+    fields: &mut usize,
+    expected: &mut Option<usize>,
+    record_start: usize,
+) -> Result<LineEnd, String> {
     *fields += 1;
     match *expected {
         None => *expected = Some(*fields),
