@@ -53,8 +53,8 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
     }
     let subjects = match kept.column(SUBJECT) {
         Ok(s) => {
-            let s = s.str().map_err(engine)?;
-            let mut index: HashMap<&str, u32> = HashMap::new();
+            let s = s.u64().map_err(engine)?;
+            let mut index: HashMap<u64, u32> = HashMap::new();
             // A missing subject is nobody (as in the k check): it counts for no one.
             Some(
                 s.iter()
