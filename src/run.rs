@@ -282,8 +282,14 @@ fn skips(t: &Table) -> bool {
 }
 
 /// What to do about the bad rows pass 1 counted (and the malformed ones the reader left out):
-/// stop at the first (`on_bad_row = "error"`), or count them within the table's limit.
-fn settle_bad_rows(p: &Planned, ctx: &Context, counts: &kanon::Counts) -> Result<Skipped> {
+/// stop at the first (`on_bad_row = "error"`), or count them within the table's limit (and,
+/// with `log`, say so: a searching table settles them twice, once for its search).
+fn settle_bad_rows(
+    p: &Planned,
+    ctx: &Context,
+    counts: &kanon::Counts,
+    log: bool,
+) -> Result<Skipped> {
     let t = p.table;
     let skipped = Skipped::new(t, p.malformed.rows, &counts.rows_bad);
     if skipped.rows == 0 {
@@ -292,6 +298,9 @@ fn settle_bad_rows(p: &Planned, ctx: &Context, counts: &kanon::Counts) -> Result
     match t.bad_rows {
         BadRows::Skip { .. } => {
             skipped.check(t, counts.rows_in + p.malformed.rows)?;
+            if !log {
+                return Ok(skipped);
+            }
             tracing::warn!(
                 table = %t.name,
                 rows = skipped.rows,
@@ -474,7 +483,7 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
         &side,
         &t.name,
     )?;
-    let skipped = settle_bad_rows(p, ctx, &counts)?;
+    let skipped = settle_bad_rows(p, ctx, &counts, true)?;
     let decision = counts.decide(&privacy, &t.name)?;
     Ok(Protected {
         counts,
@@ -501,7 +510,7 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
         &[],
         &t.name,
     )?;
-    settle_bad_rows(p, ctx, &counts)?;
+    settle_bad_rows(p, ctx, &counts, false)?;
     optimize::base(t, &counts)
 }
 

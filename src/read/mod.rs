@@ -359,7 +359,7 @@ pub fn validate(source: &mut Source, table: &Table) -> Result<Malformed> {
         .min(source.files.len());
     let files = &source.files;
     let format = source.format;
-    let checked: Vec<(usize, FileFaults)> = std::thread::scope(|scope| {
+    let mut checked: Vec<(usize, FileFaults)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -387,7 +387,6 @@ pub fn validate(source: &mut Source, table: &Table) -> Result<Malformed> {
             .flat_map(|w| w.join().unwrap_or_default())
             .collect()
     });
-    let mut checked = checked;
     // Files in glob order, whichever thread checked them: the first fatal fault is the one
     // reported, and copies are made in a stable order.
     checked.sort_by_key(|(i, _)| *i);
