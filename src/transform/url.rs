@@ -1,5 +1,6 @@
 //! `url`: scheme, host and path only; the query string, fragment, user name, password and port
-//! are dropped, and so are path parameters (`;jsessionid=…`).
+//! are dropped, and so are path parameters (`;jsessionid=…`); a path segment that looks like an
+//! identifier (an e-mail address, a phone number, …: the leak scan's patterns) becomes `*`.
 //!
 //! Query strings carry anything: search terms, tracking ids, e-mail addresses from newsletter
 //! links, session tokens. The page a person visited is what analysts need. Parsing uses the
@@ -25,9 +26,22 @@ pub fn generalize(raw: &str, out: &mut String) -> bool {
         if i > 0 {
             out.push('/');
         }
-        out.push_str(segment.split(';').next().unwrap_or(""));
+        let segment = segment.split(';').next().unwrap_or("");
+        // `/unsubscribe/ivan@mail.kz`, `/call/+77011234567`: a segment the leak scan would
+        // call an identifier is not a page; it becomes `*`.
+        if may_identify(segment) && crate::protect::leaks::pattern(segment).is_some() {
+            out.push('*');
+        } else {
+            out.push_str(segment);
+        }
     }
     true
+}
+
+/// Whether a path segment could hold one of the leak scan's patterns at all (an `@` or `%40`,
+/// a `:`, or four digits): most segments are words, and skip the patterns' regexes.
+fn may_identify(segment: &str) -> bool {
+    segment.contains(['@', '%', ':']) || segment.bytes().filter(u8::is_ascii_digit).count() >= 4
 }
 
 pub fn expr(input: Expr, tally: Tally) -> Expr {
@@ -59,6 +73,23 @@ mod tests {
             Some("https://shop.kz/cart/items")
         );
         assert_eq!(g("/catalog?q=1"), None);
+        // Identifiers in the path (regression: found by the `values` fuzz target's invariant).
+        assert_eq!(
+            g("https://shop.kz/unsubscribe/ivan@mail.kz").as_deref(),
+            Some("https://shop.kz/unsubscribe/*")
+        );
+        assert_eq!(
+            g("https://shop.kz/u/ivan.petrov%40mail.kz/settings").as_deref(),
+            Some("https://shop.kz/u/*/settings")
+        );
+        assert_eq!(
+            g("https://taxi.kz/call/+77011234567").as_deref(),
+            Some("https://taxi.kz/call/*")
+        );
+        assert_eq!(
+            g("https://shop.kz/catalog/item/123456").as_deref(),
+            Some("https://shop.kz/catalog/item/123456")
+        );
         assert_eq!(g("mailto:a@b.kz"), None);
         assert_eq!(g("not a url"), None);
     }
