@@ -476,7 +476,7 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
     // are (they cost nothing extra): pass 2 counts every other unreadable value anyway, and a
     // count above zero stops the run before the commit (see `write_table`), so a good night
     // pays nothing for the check.
-    let counts = kanon::count(
+    let mut counts = kanon::count(
         scan_with_state(p, ctx, skips(t))?,
         &qis,
         subject,
@@ -485,6 +485,7 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
     )?;
     let skipped = settle_bad_rows(p, ctx, &counts, true)?;
     let decision = counts.decide(&privacy, &t.name)?;
+    counts.release();
     Ok(Protected {
         counts,
         decision,

@@ -367,6 +367,12 @@ impl Counts {
             .unwrap_or(0))
     }
 
+    /// Lets go of the (class, person) table once the decision is taken: on a large table it is
+    /// most of the run's memory, and only the totals are needed after that.
+    pub fn release(&mut self) {
+        self.kept = DataFrame::empty();
+    }
+
     /// Chooses the classes to suppress; fails (exit code 4) when that exceeds the limit.
     pub fn decide(&self, privacy: &Privacy, table: &str) -> Result<Decision> {
         let k = privacy.k;
