@@ -33,12 +33,8 @@ fn copy(pattern: &str, out: &std::path::Path) -> PolarsResult<()> {
         .with_has_header(true)
         .with_schema(Some(schema))
         .finish()?;
-    let options = ParquetWriteOptions {
-        compression: ParquetCompression::Zstd(Some(polars_parquet::write::ZstdLevel::try_new(3)?)),
-        statistics: StatisticsOptions::full(),
-        row_group_size: Some(512 * 1024),
-        ..Default::default()
-    };
+    // The job's own writer settings, without its metadata.
+    let options = anonymize::write::parquet_options(Vec::new())?;
     lf.sink(
         SinkDestination::File {
             target: SinkTarget::Path(PlRefPath::new(out.to_string_lossy().as_ref())),

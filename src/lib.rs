@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod identifiers;
 pub mod job;
 pub mod protect;
 pub mod read;

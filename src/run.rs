@@ -352,24 +352,29 @@ fn first_bad_row(p: &Planned, ctx: &Context) -> Result<Error> {
         let file = &p.source.files[i];
         let at = bad_rows::position(p.source.format, t.delimiter, file, row);
         let column = bad_rows::column_of(t, state).unwrap_or("?");
-        let hierarchy = matches!(
-            t.column(column).map(|c| &c.action),
-            Some(ColumnAction::Generalize(
-                crate::job::Generalizer::Hierarchy { .. }
-            ))
-        );
-        let what = match t.column(column).map(|c| &c.action) {
-            _ if t.retention.as_ref().is_some_and(|r| r.column == column) => {
-                "a date its retention cannot read".to_string()
-            }
-            Some(ColumnAction::Keep(ty)) => format!("a value that is not a valid {}", ty.name()),
-            Some(ColumnAction::Generalize(crate::job::Generalizer::Hierarchy { file, .. })) => {
-                format!("a value the hierarchy {} does not list", file.display())
-            }
-            Some(ColumnAction::Generalize(g)) => {
-                format!("a value the `{}` method cannot read", g.method_name())
-            }
-            _ => "a value that cannot be read".to_string(),
+        // What the value is, and which `invalid` would keep the row (writing the value as…).
+        let (what, invalid, written_as) = match t.column(column).map(|c| &c.action) {
+            _ if t.retention.as_ref().is_some_and(|r| r.column == column) => (
+                "a date its retention cannot read".to_string(),
+                "null",
+                "null",
+            ),
+            Some(ColumnAction::Keep(ty)) => (
+                format!("a value that is not a valid {}", ty.name()),
+                "null",
+                "null",
+            ),
+            Some(ColumnAction::Generalize(crate::job::Generalizer::Hierarchy { file, .. })) => (
+                format!("a value the hierarchy {} does not list", file.display()),
+                "top",
+                "the hierarchy's top level",
+            ),
+            Some(ColumnAction::Generalize(g)) => (
+                format!("a value the `{}` method cannot read", g.method_name()),
+                "null",
+                "null",
+            ),
+            _ => ("a value that cannot be read".to_string(), "null", "null"),
         };
         return Ok(Error::Input(format!(
             "{}: {at}, column `{column}`: {what}. Set `invalid = \"{}\"` on \
@@ -377,13 +382,9 @@ fn first_bad_row(p: &Planned, ctx: &Context) -> Result<Error> {
              `on_bad_row = \"skip\"` with `max_bad_rows` on tables.{} to leave such rows out \
              (counted)",
             file.display(),
-            if hierarchy { "top" } else { "null" },
+            invalid,
             t.name,
-            if hierarchy {
-                "the hierarchy's top level"
-            } else {
-                "null"
-            },
+            written_as,
             t.name
         )));
     }

@@ -29,6 +29,19 @@ pub fn partition(run_date: NaiveDate) -> String {
     format!("run_date={}", run_date.format("%Y-%m-%d"))
 }
 
+/// How every output file is written: zstd level 3, full statistics, [`ROW_GROUP_ROWS`] rows a
+/// group, and the given key-value metadata. (`examples/floor.rs` writes its baseline the same
+/// way.)
+pub fn parquet_options(metadata: Vec<(String, String)>) -> PolarsResult<ParquetWriteOptions> {
+    Ok(ParquetWriteOptions {
+        compression: ParquetCompression::Zstd(Some(polars_parquet::write::ZstdLevel::try_new(3)?)),
+        statistics: StatisticsOptions::full(),
+        row_group_size: Some(ROW_GROUP_ROWS),
+        key_value_metadata: Some(KeyValueMetadata::from_static(metadata)),
+        ..Default::default()
+    })
+}
+
 pub struct Staging {
     root: PathBuf,
     output: PathBuf,
@@ -105,15 +118,8 @@ impl Staging {
         let dir = self.staged_partition(table);
         fs::create_dir_all(&dir).map_err(Error::io("cannot create the staging directory", &dir))?;
         let file = dir.join(PART_FILE);
-        let zstd = polars_parquet::write::ZstdLevel::try_new(3)
-            .map_err(Error::engine("choosing the compression level"))?;
-        let options = ParquetWriteOptions {
-            compression: ParquetCompression::Zstd(Some(zstd)),
-            statistics: StatisticsOptions::full(),
-            row_group_size: Some(ROW_GROUP_ROWS),
-            key_value_metadata: Some(KeyValueMetadata::from_static(metadata)),
-            ..Default::default()
-        };
+        let options =
+            parquet_options(metadata).map_err(Error::engine("choosing the compression level"))?;
         lf.sink(
             SinkDestination::File {
                 target: SinkTarget::Path(PlRefPath::new(file.to_string_lossy().as_ref())),

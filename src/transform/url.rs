@@ -29,7 +29,7 @@ pub fn generalize(raw: &str, out: &mut String) -> bool {
         let segment = segment.split(';').next().unwrap_or("");
         // `/unsubscribe/ivan@mail.kz`, `/call/+77011234567`: a segment the leak scan would
         // call an identifier is not a page; it becomes `*`.
-        if may_identify(segment) && crate::protect::leaks::pattern(segment).is_some() {
+        if may_identify(segment) && crate::identifiers::pattern(segment).is_some() {
             out.push('*');
         } else {
             out.push_str(segment);
