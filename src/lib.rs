@@ -14,5 +14,7 @@ pub mod read;
 pub mod report;
 pub mod run;
 pub mod sample;
+pub mod scratch;
+pub mod stage;
 pub mod transform;
 pub mod write;

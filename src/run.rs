@@ -25,6 +25,7 @@ use crate::protect::search::{Base, NodeReport, Outcome};
 use crate::protect::{STATE, erasure, retention};
 use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
+use crate::stage;
 use crate::transform::{self, ColumnTallies, Context};
 use crate::write::Staging;
 
@@ -151,10 +152,15 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     // Pass 1 for every table before anything is written. Values of dropped and pseudonymized
     // columns of every table are remembered for the leak scan of every table's output.
     let remembered = Remembered::default();
+    let scratch = crate::scratch::private_dir(
+        "anonymize-work-",
+        "cannot create a private directory for the staged tables",
+    )?;
     let mut decided = Vec::with_capacity(planned.len());
-    for p in &planned {
+    for (i, p) in planned.iter().enumerate() {
         let t0 = Instant::now();
-        let protected = protect(p, &ctx, &remembered)?;
+        let staged = scratch.path().join(format!("table-{i}.parquet"));
+        let protected = protect(p, &ctx, &remembered, staged)?;
         let (counts, decision) = (&protected.counts, &protected.decision);
         info!(
             table = %p.table.name,
@@ -184,7 +190,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     for (p, protected) in planned.iter().zip(decided) {
         let decision = &protected.decision;
         let t0 = Instant::now();
-        let (file, tallies) = write_table(&staging, job, p, &ctx, &protected, &remembered)?;
+        let file = write_table(&staging, job, p, &ctx, &protected, &remembered)?;
         info!(
             table = %p.table.name,
             stage = "write",
@@ -192,10 +198,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             seconds = t0.elapsed().as_secs_f64(),
             "wrote table"
         );
-        tables.insert(
-            p.table.name.clone(),
-            table_report(p, &protected, file, &tallies),
-        );
+        tables.insert(p.table.name.clone(), table_report(p, &protected, file));
     }
 
     let report = Report {
@@ -226,6 +229,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     if let Some(pin) = pin {
         pin.commit()?;
     }
+    drop(scratch);
     info!(output = %output.display(), stage = "commit", "committed");
     Ok(report)
 }
@@ -406,6 +410,10 @@ struct Protected {
     search: Option<(NodeReport, Outcome)>,
     /// Bad rows left out.
     skipped: Skipped,
+    /// The kept rows, transformed, as the first pass staged them (see [`crate::stage`]).
+    staged: PathBuf,
+    /// Invalid and unmapped values of the kept rows, by output column.
+    tallies: IndexMap<String, ColumnTallies>,
 }
 
 impl Protected {
@@ -417,7 +425,12 @@ impl Protected {
 /// Pass 1 and the k-anonymity decision for one table. When the table searches its levels, a
 /// first counting pass over the finest values feeds the search, and the decision is then taken
 /// at the chosen levels.
-fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protected> {
+fn protect(
+    p: &Planned,
+    ctx: &Context,
+    remembered: &Remembered,
+    staged: PathBuf,
+) -> Result<Protected> {
     let t = p.table;
     let subject = table_subject(t, ctx);
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
@@ -449,18 +462,19 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
         }
         search = Some((best, outcome));
     }
-    // Tallies of this pass are thrown away: values are counted once, in pass 2.
-    let scratch = ColumnTallies::default();
-    let qis: Vec<(String, Expr)> = t
-        .quasi_identifiers()
-        .filter_map(|c| {
-            let level = levels.get(&c.name).copied().unwrap_or(c.levels.min);
-            Some((
-                c.output.clone(),
-                transform::column_expr_at(c, level, ctx, &scratch)?,
-            ))
-        })
-        .collect();
+    // Every output column at its level, in the input's column order (whatever the job file's
+    // order), each counting its unreadable values.
+    let mut tallies = IndexMap::new();
+    let mut columns = Vec::new();
+    for name in &p.source.columns {
+        let Some(c) = t.column(name) else { continue };
+        let level = levels.get(&c.name).copied().unwrap_or(c.levels.min);
+        let tally = ColumnTallies::default();
+        if let Some(e) = transform::column_expr_at(c, level, ctx, &tally) {
+            columns.push(e);
+            tallies.insert(c.output.clone(), tally);
+        }
+    }
     // The leak scan remembers the values of dropped and pseudonymized columns in this pass.
     let side: Vec<Expr> = t
         .columns
@@ -474,14 +488,32 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
         .map(|c| remembered.remember(col(c.name.as_str())))
         .collect();
     // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
-    // are (they cost nothing extra): pass 2 counts every other unreadable value anyway, and a
-    // count above zero stops the run before the commit (see `write_table`), so a good night
-    // pays nothing for the check.
-    let mut counts = kanon::count(
-        scan_with_state(p, ctx, skips(t))?,
+    // are (they cost nothing extra): the methods count every other unreadable value anyway,
+    // and a count above zero stops the run here, so a good night pays nothing for the check.
+    let plan = stage::Plan {
+        columns,
+        subject: subject.clone(),
+        side,
+    };
+    let others = stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)?;
+    let unread = |c: &crate::job::Column| {
+        tallies
+            .get(&c.output)
+            .map_or(0, |t: &ColumnTallies| t.invalid.get() + t.unmapped.get())
+    };
+    if !skips(t)
+        && t.columns
+            .iter()
+            .any(|c| c.invalid_is_bad_row() && unread(c) > 0)
+    {
+        return Err(first_bad_row(p, ctx)?);
+    }
+    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let mut counts = kanon::count_staged(
+        stage::scan(&staged, &t.name)?,
         &qis,
-        subject,
-        &side,
+        subject.is_some(),
+        &others,
         &t.name,
     )?;
     let skipped = settle_bad_rows(p, ctx, &counts, true)?;
@@ -493,6 +525,8 @@ fn protect(p: &Planned, ctx: &Context, remembered: &Remembered) -> Result<Protec
         levels,
         search,
         skipped,
+        staged,
+        tallies,
     })
 }
 
@@ -556,7 +590,8 @@ fn subject_expr(c: &crate::job::Column, ctx: &Context) -> Expr {
     }
 }
 
-/// Pass 2: the kept rows of the kept classes, transformed, into the staging directory.
+/// Pass 2: the staged rows of the kept classes into the staging directory, through the leak
+/// scan (which needs every table's first pass to have remembered its dropped values).
 fn write_table(
     staging: &Staging,
     job: &Job,
@@ -564,29 +599,26 @@ fn write_table(
     ctx: &Context,
     protected: &Protected,
     remembered: &Remembered,
-) -> Result<(String, IndexMap<String, ColumnTallies>)> {
+) -> Result<String> {
     let t = p.table;
     let decision = &protected.decision;
-    let mut tallies = IndexMap::new();
-    let mut exprs = Vec::new();
     let findings = Findings::default();
-    // The output keeps the input's column order, whatever the job file's order.
-    for name in &p.source.columns {
-        let Some(c) = t.column(name) else { continue };
-        let tally = ColumnTallies::default();
-        if let Some(e) = transform::column_expr_at(c, protected.level(c), ctx, &tally) {
-            let e = if scanned(c, protected.level(c)) {
+    let exprs: Vec<Expr> = p
+        .source
+        .columns
+        .iter()
+        .filter_map(|name| t.column(name))
+        .filter(|c| protected.tallies.contains_key(&c.output))
+        .map(|c| {
+            let e = col(c.output.as_str());
+            if scanned(c, protected.level(c)) {
                 findings.scan(e, &c.output, remembered)
             } else {
                 e
-            };
-            exprs.push(e);
-            tallies.insert(c.output.clone(), tally);
-        }
-    }
-    let mut lf = scan_with_state(p, ctx, skips(t))?
-        .filter(col(STATE).eq(lit(retention::KEPT)))
-        .select(exprs);
+            }
+        })
+        .collect();
+    let mut lf = stage::scan(&protected.staged, &t.name)?.select(exprs);
     if decision.suppress_all {
         lf = lf.slice(0, 0);
     } else if decision.suppress.height() > 0 {
@@ -609,26 +641,12 @@ fn write_table(
         Some(c) if matches!(c.action, ColumnAction::Drop) => Subject::Dropped,
         Some(c) => Subject::Column(c.output.as_str()),
     };
-    // Without skipping, an unreadable value in a `bad_row` column stops the run: the staged
-    // file is never committed.
-    let unread = |c: &crate::job::Column| {
-        tallies
-            .get(&c.output)
-            .map_or(0, |t: &ColumnTallies| t.invalid.get() + t.unmapped.get())
-    };
-    if !skips(t)
-        && t.columns
-            .iter()
-            .any(|c| c.invalid_is_bad_row() && unread(c) > 0)
-    {
-        return Err(first_bad_row(p, ctx)?);
-    }
     if let Some(msg) = findings.report(&t.name) {
         return Err(Error::Privacy(msg));
     }
     let k = t.privacy.map(|p| p.k).unwrap_or(1);
     kanon::verify(&path, &qis, subject, k, decision, &t.name)?;
-    Ok((file, tallies))
+    Ok(file)
 }
 
 /// Whether the leak scan reads a column: kept or generalized text (pseudonyms are hashes;
@@ -680,13 +698,9 @@ fn column_report(c: &crate::job::Column) -> ColumnReport {
     }
 }
 
-fn table_report(
-    p: &Planned,
-    protected: &Protected,
-    file: String,
-    tallies: &IndexMap<String, ColumnTallies>,
-) -> TableReport {
+fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport {
     let t = p.table;
+    let tallies = &protected.tallies;
     let (counts, d) = (&protected.counts, &protected.decision);
     let best = protected.search.as_ref().map(|(best, _)| best);
     let outcome = protected.search.as_ref().map(|(_, o)| o);

@@ -42,6 +42,33 @@ pub fn parquet_options(metadata: Vec<(String, String)>) -> PolarsResult<ParquetW
     })
 }
 
+/// How the first pass stages a table for the later passes (see [`crate::stage`]): LZ4, which
+/// costs a fraction of zstd, and no statistics, since the file is only ever read whole.
+pub fn scratch_options() -> ParquetWriteOptions {
+    ParquetWriteOptions {
+        compression: ParquetCompression::Lz4Raw,
+        statistics: StatisticsOptions::empty(),
+        row_group_size: Some(ROW_GROUP_ROWS),
+        ..Default::default()
+    }
+}
+
+/// Streams `lf` into one Parquet file.
+pub fn sink_parquet(lf: LazyFrame, file: &Path, options: ParquetWriteOptions) -> PolarsResult<()> {
+    lf.sink(
+        SinkDestination::File {
+            target: SinkTarget::Path(PlRefPath::new(file.to_string_lossy().as_ref())),
+        },
+        FileWriteFormat::Parquet(Arc::new(options)),
+        UnifiedSinkArgs {
+            mkdir: true,
+            ..Default::default()
+        },
+    )
+    .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+    .map(|_| ())
+}
+
 pub struct Staging {
     root: PathBuf,
     output: PathBuf,
@@ -120,18 +147,8 @@ impl Staging {
         let file = dir.join(PART_FILE);
         let options =
             parquet_options(metadata).map_err(Error::engine("choosing the compression level"))?;
-        lf.sink(
-            SinkDestination::File {
-                target: SinkTarget::Path(PlRefPath::new(file.to_string_lossy().as_ref())),
-            },
-            FileWriteFormat::Parquet(Arc::new(options)),
-            UnifiedSinkArgs {
-                mkdir: true,
-                ..Default::default()
-            },
-        )
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
-        .map_err(Error::engine(format!("tables.{table}: writing the output")))?;
+        sink_parquet(lf, &file, options)
+            .map_err(Error::engine(format!("tables.{table}: writing the output")))?;
         sync_file(&file)?;
         Ok((
             format!("{table}/{}/{PART_FILE}", partition(self.run_date)),

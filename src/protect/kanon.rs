@@ -7,6 +7,9 @@
 //! suppress and checks the suppression limit; when the limit is exceeded it says which
 //! quasi-identifiers drive it.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use polars::prelude::*;
 
 use super::retention::{ERASED, EXPIRED, KEPT, UNDATED};
@@ -215,39 +218,13 @@ pub fn count(
         &format!("tables.{table}: counting equivalence classes"),
     )?;
 
-    let by_state = |state: i32| -> Result<u64> {
-        let df = pairs
-            .clone()
-            .lazy()
-            .filter(col(STATE).eq(lit(state)))
-            .collect()
-            .map_err(Error::engine("counting rows"))?;
-        sum_u64(&df, ROWS)
-    };
-    let rows_expired = by_state(EXPIRED)?;
-    let rows_undated = by_state(UNDATED)?;
-    let rows_erased = by_state(ERASED)?;
-    let rows_bad = {
-        let df = pairs
-            .clone()
-            .lazy()
-            .filter(col(STATE).gt_eq(lit(super::bad_rows::BAD)))
-            .group_by([col(STATE)])
-            .agg([col(ROWS).sum()])
-            .sort([STATE], Default::default())
-            .collect()
-            .map_err(Error::engine("counting bad rows"))?;
-        let states = df.column(STATE).and_then(|c| c.i32().cloned());
-        let rows = df.column(ROWS).and_then(|c| c.u64().cloned());
-        match (states, rows) {
-            (Ok(s), Ok(r)) => s
-                .iter()
-                .zip(r.iter())
-                .filter_map(|(s, r)| Some((s?, r?)))
-                .collect::<Vec<_>>(),
-            _ => Vec::new(),
-        }
-    };
+    let by_state = pairs
+        .clone()
+        .lazy()
+        .group_by([col(STATE)])
+        .agg([col(ROWS).sum()])
+        .collect()
+        .map_err(Error::engine("counting rows"))?;
     let kept = pairs
         .lazy()
         .filter(col(STATE).eq(lit(KEPT)))
@@ -256,20 +233,80 @@ pub fn count(
             .as_expr()])
         .collect()
         .map_err(Error::engine("counting rows"))?;
-    let rows_kept = sum_u64(&kept, ROWS)?;
-    Ok(Counts {
+    let states = by_state.column(STATE).and_then(|c| c.i32().cloned());
+    let rows = by_state.column(ROWS).and_then(|c| c.u64().cloned());
+    let by_state = match (states, rows) {
+        (Ok(s), Ok(r)) => s
+            .iter()
+            .zip(r.iter())
+            .filter_map(|(s, r)| Some((s?, r?)))
+            .filter(|(s, _)| *s != KEPT)
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    Counts::new(
         kept,
-        qis: qis.iter().map(|(n, _)| n.clone()).collect(),
-        rows_in: rows_kept
-            + rows_expired
-            + rows_undated
-            + rows_erased
-            + rows_bad.iter().map(|(_, n)| n).sum::<u64>(),
-        rows_expired,
-        rows_undated,
-        rows_erased,
-        rows_bad,
-    })
+        qis.iter().map(|(n, _)| n.clone()).collect(),
+        &by_state,
+    )
+}
+
+/// Pass 1 over a staged table (see [`crate::stage`]): `scan` reads the kept rows only, with
+/// the quasi-identifiers under their output names and, when `subject`, the person's
+/// fingerprint; `others` are the rows of every other state, counted as the stage streamed by.
+pub fn count_staged(
+    scan: LazyFrame,
+    qis: &[String],
+    subject: bool,
+    others: &BTreeMap<i32, u64>,
+    table: &str,
+) -> Result<Counts> {
+    let what = || format!("tables.{table}: counting equivalence classes");
+    let mut keys: Vec<Expr> = qis.iter().map(|q| col(q.as_str())).collect();
+    if subject {
+        keys.push(col(SUBJECT));
+    }
+    let agg = [len().cast(DataType::UInt64).alias(ROWS)];
+    let kept = collect(
+        if keys.is_empty() {
+            scan.select(agg)
+        } else {
+            scan.group_by(keys).agg(agg)
+        },
+        &what(),
+    )?;
+    Counts::new(kept, qis.to_vec(), others)
+}
+
+/// Rows by state, counted as they stream through a pass (see [`StateTally::observe`]).
+#[derive(Debug, Clone, Default)]
+pub struct StateTally(Arc<Mutex<BTreeMap<i32, u64>>>);
+
+impl StateTally {
+    /// A pass-through UDF on the state column that counts each state's rows.
+    pub fn observe(&self, state: Expr) -> Expr {
+        let tally = self.clone();
+        state.map(
+            move |c: Column| {
+                let mut batch = BTreeMap::new();
+                for s in c.i32()?.iter().flatten() {
+                    *batch.entry(s).or_insert(0u64) += 1;
+                }
+                if let Ok(mut all) = tally.0.lock() {
+                    for (s, n) in batch {
+                        *all.entry(s).or_insert(0) += n;
+                    }
+                }
+                Ok(c)
+            },
+            |_, f| Ok(f.clone()),
+        )
+    }
+
+    /// Rows counted so far, by state.
+    pub fn get(&self) -> BTreeMap<i32, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
 }
 
 /// A person as a 64-bit fingerprint of the subject's text (null stays null: nobody). The pass
@@ -277,7 +314,7 @@ pub fn count(
 /// on a large table. Two people whose fingerprints collide count as one, which can only lower a
 /// class's count of people and so errs on the safe side (for 10 million people the chance of
 /// any collision is about 3 in a million).
-fn subject_key(subject: Expr) -> Expr {
+pub(crate) fn subject_key(subject: Expr) -> Expr {
     use std::hash::BuildHasher;
     subject.cast(DataType::String).map(
         |c: Column| {
@@ -303,6 +340,31 @@ pub(crate) fn join_args(how: JoinType) -> JoinArgs {
 }
 
 impl Counts {
+    /// The counts from the kept (class, person) rows (`kept`: the quasi-identifiers, the
+    /// subject's fingerprint if any, and the row count) and the rows of every other state.
+    fn new(kept: DataFrame, qis: Vec<String>, others: &BTreeMap<i32, u64>) -> Result<Counts> {
+        let rows_kept = sum_u64(&kept, ROWS)?;
+        let of = |state: i32| others.get(&state).copied().unwrap_or(0);
+        let rows_bad: Vec<(i32, u64)> = others
+            .range(super::bad_rows::BAD..)
+            .map(|(s, n)| (*s, *n))
+            .collect();
+        let (rows_expired, rows_undated, rows_erased) = (of(EXPIRED), of(UNDATED), of(ERASED));
+        Ok(Counts {
+            kept,
+            qis,
+            rows_in: rows_kept
+                + rows_expired
+                + rows_undated
+                + rows_erased
+                + rows_bad.iter().map(|(_, n)| n).sum::<u64>(),
+            rows_expired,
+            rows_undated,
+            rows_erased,
+            rows_bad,
+        })
+    }
+
     /// One row per (quasi-identifiers…, subject) of the kept rows, with its row count.
     pub fn kept(&self) -> &DataFrame {
         &self.kept

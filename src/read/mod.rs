@@ -398,7 +398,11 @@ pub fn validate(source: &mut Source, table: &Table) -> Result<Malformed> {
     if checked.is_empty() {
         return Ok(malformed);
     }
-    let dir = Arc::new(private_dir()?);
+    // The copies hold raw personal data: the directory is private.
+    let dir = Arc::new(crate::scratch::private_dir(
+        "anonymize-skip-",
+        "cannot create a private directory for repaired inputs",
+    )?);
     for (i, f) in &checked {
         let file = &source.files[*i];
         malformed.rows += f.skipped.len() as u64;
@@ -450,46 +454,6 @@ fn csv_faults(f: std::fs::File, delimiter: u8, skip: bool) -> FileFaults {
         true
     });
     out
-}
-
-/// The directory for copies of inputs without their malformed rows. The copies hold raw
-/// personal data, so the directory is private (mode 0700), removed when the run ends; one left
-/// by a killed run is removed by the next run that makes one.
-fn private_dir() -> Result<tempfile::TempDir> {
-    let prefix = "anonymize-skip-";
-    let tmp = std::env::temp_dir();
-    remove_orphans(&tmp, prefix);
-    tempfile::Builder::new()
-        .prefix(&format!("{prefix}{}-", std::process::id()))
-        .tempdir_in(&tmp)
-        .map_err(Error::io(
-            "cannot create a private directory for repaired inputs",
-            &tmp,
-        ))
-}
-
-/// Removes `<dir>/<prefix><pid>-…` directories whose process is gone (Linux: no `/proc/<pid>`).
-fn remove_orphans(dir: &Path, prefix: &str) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(prefix))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
 }
 
 /// Copies `from` to `to` without the given byte ranges (sorted, disjoint).
