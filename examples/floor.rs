@@ -14,6 +14,11 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+// The same allocator as the `anonymize` binary, so that the ratio compares the work, not the
+// allocators.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn copy(pattern: &str, out: &std::path::Path) -> PolarsResult<()> {
     // The header, for an all-text schema like the job's.
     let first = glob::glob(pattern)

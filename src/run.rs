@@ -280,6 +280,16 @@ fn scan_with_state(p: &Planned, ctx: &Context, mark_bad: bool) -> Result<LazyFra
     })
 }
 
+/// A step's time, for `-v` (the steps of the stages that `info` times).
+fn debug_seconds(t: &Table, step: &'static str, since: Instant) {
+    tracing::debug!(
+        table = %t.name,
+        stage = step,
+        seconds = since.elapsed().as_secs_f64(),
+        "step done"
+    );
+}
+
 /// Whether the table skips bad rows (and so marks them in every pass).
 fn skips(t: &Table) -> bool {
     matches!(t.bad_rows, BadRows::Skip { .. })
@@ -495,7 +505,9 @@ fn protect(
         subject: subject.clone(),
         side,
     };
+    let t0 = Instant::now();
     let others = stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)?;
+    debug_seconds(t, "stage", t0);
     let unread = |c: &crate::job::Column| {
         tallies
             .get(&c.output)
@@ -509,6 +521,7 @@ fn protect(
         return Err(first_bad_row(p, ctx)?);
     }
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let t0 = Instant::now();
     let mut counts = kanon::count_staged(
         stage::scan(&staged, &t.name)?,
         &qis,
@@ -516,9 +529,12 @@ fn protect(
         &others,
         &t.name,
     )?;
+    debug_seconds(t, "count", t0);
     let skipped = settle_bad_rows(p, ctx, &counts, true)?;
+    let t0 = Instant::now();
     let decision = counts.decide(&privacy, &t.name)?;
     counts.release();
+    debug_seconds(t, "decide", t0);
     Ok(Protected {
         counts,
         decision,
@@ -633,7 +649,9 @@ fn write_table(
             kanon::join_args(JoinType::Anti),
         );
     }
+    let t0 = Instant::now();
     let (file, path) = staging.write_table(lf, &t.name, metadata(job, ctx, t))?;
+    debug_seconds(t, "sink", t0);
 
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     let subject = match t.subject.as_deref().and_then(|s| t.column(s)) {
@@ -645,7 +663,9 @@ fn write_table(
         return Err(Error::Privacy(msg));
     }
     let k = t.privacy.map(|p| p.k).unwrap_or(1);
+    let t0 = Instant::now();
     kanon::verify(&path, &qis, subject, k, decision, &t.name)?;
+    debug_seconds(t, "verify", t0);
     Ok(file)
 }
 
