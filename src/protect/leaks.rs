@@ -29,6 +29,13 @@ fn fingerprint(v: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(0x5eed).hash_one(v.trim())
 }
 
+/// Whether a value has at least [`MIN_REMEMBERED_CHARS`] characters, trimmed. A character has
+/// at most four bytes, so most values are decided by their length in bytes alone.
+fn long_enough(v: &str) -> bool {
+    let v = v.trim();
+    v.len() >= 4 * MIN_REMEMBERED_CHARS || v.chars().count() >= MIN_REMEMBERED_CHARS
+}
+
 /// Dropped and pseudonymized input values, as hashes.
 #[derive(Debug, Clone, Default)]
 pub struct Remembered(Arc<RwLock<HashSet<u64, foldhash::fast::RandomState>>>);
@@ -43,7 +50,7 @@ impl Remembered {
                 let text = crate::transform::as_text(&c)?;
                 let mut new = Vec::new();
                 for v in text.iter().flatten() {
-                    if v.trim().chars().count() >= MIN_REMEMBERED_CHARS {
+                    if long_enough(v) {
                         new.push(fingerprint(v));
                     }
                 }
@@ -62,8 +69,7 @@ impl Remembered {
     }
 
     fn contains(&self, v: &str) -> bool {
-        v.trim().chars().count() >= MIN_REMEMBERED_CHARS
-            && self.0.read().is_ok_and(|s| s.contains(&fingerprint(v)))
+        long_enough(v) && self.0.read().is_ok_and(|s| s.contains(&fingerprint(v)))
     }
 }
 

@@ -11,12 +11,13 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 /// and arithmetic near those ends overflows (the Monday of `-262143-01-01`'s week does not
 /// exist); no export means them.
 const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+/// The same years as microseconds since the epoch, from `0001-01-01T00:00:00Z` to
+/// `9999-12-31T23:59:59.999999Z`: a range check instead of a calendar conversion per value.
+const MICROS: std::ops::RangeInclusive<i64> = -62_135_596_800_000_000..=253_402_300_799_999_999;
 
 /// Microseconds since the Unix epoch, UTC, of a time in years 1 to 9999.
 pub fn timestamp_micros(s: &str) -> Option<i64> {
-    let t = any_timestamp_micros(s)?;
-    let year = DateTime::from_timestamp_micros(t)?.year();
-    YEARS.contains(&year).then_some(t)
+    any_timestamp_micros(s).filter(|t| MICROS.contains(t))
 }
 
 fn any_timestamp_micros(s: &str) -> Option<i64> {
@@ -40,7 +41,11 @@ fn any_timestamp_micros(s: &str) -> Option<i64> {
 /// A calendar date in years 1 to 9999: `YYYY-MM-DD`, or the UTC date of a timestamp.
 pub fn date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    // Only a bare date has ten characters (`2024-03-05`): a timestamp column skips the failing
+    // date parse (and dates written `2024-3-5` are read by the timestamp fallbacks).
+    if s.len() == 10
+        && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    {
         return YEARS.contains(&d.year()).then_some(d);
     }
     let micros = timestamp_micros(s)?;
@@ -104,5 +109,11 @@ mod tests {
         }
         assert!(date("0001-01-01").is_some());
         assert!(date("9999-12-31").is_some());
+        // The ends of the range, as timestamps.
+        assert!(timestamp_micros("0001-01-01T00:00:00Z").is_some());
+        assert!(timestamp_micros("9999-12-31T23:59:59.999999Z").is_some());
+        assert_eq!(timestamp_micros("0000-12-31T23:59:59.999999Z"), None);
+        assert_eq!(timestamp_micros("0001-01-01T00:00:00+00:01"), None);
+        assert!(date("2024-3-5").is_some());
     }
 }
