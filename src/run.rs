@@ -156,11 +156,12 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         "anonymize-work-",
         "cannot create a private directory for the staged tables",
     )?;
+    let key = kanon::ClassKey::random();
     let mut decided = Vec::with_capacity(planned.len());
     for (i, p) in planned.iter().enumerate() {
         let t0 = Instant::now();
         let staged = scratch.path().join(format!("table-{i}.parquet"));
-        let protected = protect(p, &ctx, &remembered, staged)?;
+        let protected = protect(p, &ctx, &remembered, staged, key)?;
         let (counts, decision) = (&protected.counts, &protected.decision);
         info!(
             table = %p.table.name,
@@ -440,6 +441,7 @@ fn protect(
     ctx: &Context,
     remembered: &Remembered,
     staged: PathBuf,
+    key: kanon::ClassKey,
 ) -> Result<Protected> {
     let t = p.table;
     let subject = table_subject(t, ctx);
@@ -500,9 +502,11 @@ fn protect(
     // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
     // are (they cost nothing extra): the methods count every other unreadable value anyway,
     // and a count above zero stops the run here, so a good night pays nothing for the check.
+    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     let plan = stage::Plan {
         columns,
         subject: subject.clone(),
+        class: key.exprs(&qis),
         side,
     };
     let t0 = Instant::now();
@@ -520,11 +524,11 @@ fn protect(
     {
         return Err(first_bad_row(p, ctx)?);
     }
-    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     let t0 = Instant::now();
     let mut counts = kanon::count_staged(
         stage::scan(&staged, &t.name)?,
         &qis,
+        key,
         subject.is_some(),
         &others,
         &t.name,
@@ -634,13 +638,16 @@ fn write_table(
             }
         })
         .collect();
-    let mut lf = stage::scan(&protected.staged, &t.name)?.select(exprs);
+    let mut lf = stage::scan(&protected.staged, &t.name)?;
     if decision.suppress_all {
         lf = lf.slice(0, 0);
     } else if decision.suppress.height() > 0 {
-        let on: Vec<Expr> = t
-            .quasi_identifiers()
-            .map(|c| col(c.output.as_str()))
+        // The suppressed classes, as the counts named them (see `Decision::key`).
+        let on: Vec<Expr> = decision
+            .suppress
+            .get_column_names()
+            .into_iter()
+            .map(|c| col(c.clone()))
             .collect();
         lf = lf.join(
             decision.suppress.clone().lazy(),
@@ -649,6 +656,7 @@ fn write_table(
             kanon::join_args(JoinType::Anti),
         );
     }
+    let lf = lf.select(exprs);
     let t0 = Instant::now();
     let (file, path) = staging.write_table(lf, &t.name, metadata(job, ctx, t))?;
     debug_seconds(t, "sink", t0);

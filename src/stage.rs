@@ -1,6 +1,6 @@
 //! The first pass reads each input once. Every output column of the kept rows is computed at its
 //! chosen level and streamed into a staged Parquet file (LZ4, no statistics), together with the
-//! person of each row as a 64-bit fingerprint. The class counts and the write pass then read
+//! person of each row as a 64-bit fingerprint and its class as a 128-bit one. The class counts and the write pass then read
 //! that file instead of the input.
 //!
 //! Why: parsing CSV was the largest single cost of a run. With two parses of each input,
@@ -30,6 +30,9 @@ pub struct Plan {
     /// The subject's expression (see `run::subject_expr`), if the table has one; staged as
     /// its fingerprint under [`SUBJECT`].
     pub subject: Option<Expr>,
+    /// The class fingerprint (see [`kanon::ClassKey::exprs`]) over the quasi-identifiers'
+    /// output columns.
+    pub class: Vec<Expr>,
     /// Side computations that must see every row, kept or not (the leak scan remembering
     /// dropped values). Each yields zeros.
     pub side: Vec<Expr>,
@@ -50,10 +53,13 @@ pub fn stage(input: LazyFrame, plan: Plan, file: &Path, table: &str) -> Result<B
     if let Some(s) = plan.subject {
         select.push(kanon::subject_key(s).alias(SUBJECT));
     }
-    let lf = input
+    let mut lf = input
         .with_column(state.alias(STATE))
         .filter(col(STATE).eq(lit(KEPT)))
         .select(select);
+    if !plan.class.is_empty() {
+        lf = lf.with_columns(plan.class);
+    }
     write::sink_parquet(lf, file, write::scratch_options())
         .map_err(Error::engine(format!("tables.{table}: reading the input")))?;
     let mut others = states.get();

@@ -23,6 +23,8 @@ pub(crate) const STATE: &str = "__anonymize_state";
 pub(crate) const SUBJECT: &str = "__anonymize_subject";
 pub(crate) const ROWS: &str = "__anonymize_rows";
 pub(crate) const SUBJECTS: &str = "__anonymize_subjects";
+/// The two halves of a class's fingerprint (see [`kanon::ClassKey`]).
+pub(crate) const CLASS_KEYS: [&str; 2] = ["__anonymize_class_a", "__anonymize_class_b"];
 
 /// Rows that may be suppressed: `share` of `rows`, rounded down. The tolerance keeps
 /// `0.29 × 100` at 29 rows, not 28 (0.29 has no exact binary form).
