@@ -185,37 +185,77 @@ fn check_line(
         *state = State::Unquoted;
         return end_record(line_no, fields, expected, record_start);
     }
-    for &b in body {
-        *state = match (*state, b) {
-            (State::Quoted, b'"') => State::QuoteInQuoted,
-            (State::Quoted, _) => State::Quoted,
-            (State::QuoteInQuoted, b'"') => State::Quoted,
-            (State::FieldStart, b'"') => State::Quoted,
-            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, d) if d == delimiter => {
-                *fields += 1;
-                State::FieldStart
-            }
-            (State::Unquoted, b'"') => {
-                return Err(format!(
-                    "line {line_no}: a quote inside an unquoted field (quote the whole field and \
-                     double the quote)"
-                ));
-            }
-            (State::FieldStart | State::Unquoted, b'\r') => {
-                return Err(format!(
-                    "line {line_no}: a carriage return that does not end the line"
-                ));
-            }
-            (State::FieldStart | State::Unquoted, _) => State::Unquoted,
-            (State::QuoteInQuoted, _) => {
-                return Err(format!("line {line_no}: text after a closing quote"));
-            }
-        };
-    }
+    scan_body(body, delimiter, state, fields, line_no)?;
     if *state == State::Quoted {
         return Ok(LineEnd::InRecord);
     }
     end_record(line_no, fields, expected, record_start)
+}
+
+/// Runs the state machine over a line without its line ending. Only quotes, delimiters and
+/// carriage returns change the state (inside a quoted field, only quotes), so it jumps from one
+/// to the next (memchr); a run of other bytes moves the state the way its first byte does
+/// ([`step`] is the same for each byte of such a run). The same result as stepping through
+/// every byte (a test checks it), at a fraction of the time on lines with quoted fields.
+fn scan_body(
+    body: &[u8],
+    delimiter: u8,
+    state: &mut State,
+    fields: &mut usize,
+    line_no: usize,
+) -> Result<(), String> {
+    let mut i = 0;
+    while i < body.len() {
+        let next = if *state == State::Quoted {
+            memchr::memchr(b'"', &body[i..])
+        } else {
+            memchr::memchr3(delimiter, b'"', b'\r', &body[i..])
+        }
+        .map_or(body.len(), |j| i + j);
+        if next > i {
+            *state = step(*state, body[i], delimiter, fields, line_no)?;
+        }
+        if next < body.len() {
+            *state = step(*state, body[next], delimiter, fields, line_no)?;
+        }
+        i = next + 1;
+    }
+    Ok(())
+}
+
+/// The state after byte `b` (outside the line ending).
+fn step(
+    state: State,
+    b: u8,
+    delimiter: u8,
+    fields: &mut usize,
+    line_no: usize,
+) -> Result<State, String> {
+    Ok(match (state, b) {
+        (State::Quoted, b'"') => State::QuoteInQuoted,
+        (State::Quoted, _) => State::Quoted,
+        (State::QuoteInQuoted, b'"') => State::Quoted,
+        (State::FieldStart, b'"') => State::Quoted,
+        (State::FieldStart | State::Unquoted | State::QuoteInQuoted, d) if d == delimiter => {
+            *fields += 1;
+            State::FieldStart
+        }
+        (State::Unquoted, b'"') => {
+            return Err(format!(
+                "line {line_no}: a quote inside an unquoted field (quote the whole field and \
+                 double the quote)"
+            ));
+        }
+        (State::FieldStart | State::Unquoted, b'\r') => {
+            return Err(format!(
+                "line {line_no}: a carriage return that does not end the line"
+            ));
+        }
+        (State::FieldStart | State::Unquoted, _) => State::Unquoted,
+        (State::QuoteInQuoted, _) => {
+            return Err(format!("line {line_no}: text after a closing quote"));
+        }
+    })
 }
 
 /// The record ends with this line: its last field is complete, and its fields must number the
@@ -245,6 +285,39 @@ fn end_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The jumping scan agrees with stepping through every byte, from every state, on lines
+    /// of the bytes that matter and some that do not.
+    #[test]
+    fn scan_agrees_with_the_byte_at_a_time_state_machine() {
+        use rand::{RngExt, SeedableRng};
+        let alphabet = [b'a', b',', b'"', b'\r', b' ', 0xC3, 0xA9, b';'];
+        let states = [
+            State::FieldStart,
+            State::Unquoted,
+            State::Quoted,
+            State::QuoteInQuoted,
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let len = rng.random_range(0..24);
+            let body: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            let start = states[rng.random_range(0..states.len())];
+            let delimiter = if rng.random_bool(0.8) { b',' } else { b';' };
+            let (mut s1, mut f1) = (start, 0);
+            let fast = scan_body(&body, delimiter, &mut s1, &mut f1, 2);
+            let (mut s2, mut f2) = (start, 0);
+            let slow = body
+                .iter()
+                .try_for_each(|&b| step(s2, b, delimiter, &mut f2, 2).map(|s| s2 = s));
+            assert_eq!(fast, slow, "{body:?} from {start:?}");
+            if fast.is_ok() {
+                assert_eq!((s1, f1), (s2, f2), "{body:?} from {start:?}");
+            }
+        }
+    }
 
     fn check(s: &str) -> Option<String> {
         first_fault(s.as_bytes(), b',')
