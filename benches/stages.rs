@@ -172,6 +172,19 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // As the method runs: each distinct URL generalized once per batch.
+    g.bench_function("cached_per_batch", |b| {
+        b.iter(|| {
+            let mut cache: HashMap<&str, Option<String>> = HashMap::new();
+            for v in urls {
+                let r = cache.entry(v.as_str()).or_insert_with(|| {
+                    let mut g = String::new();
+                    anonymize::transform::url::generalize(v, &mut g).then_some(g)
+                });
+                black_box(r);
+            }
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("user_agent");
@@ -221,6 +234,45 @@ fn bench(c: &mut Criterion) {
                     &qis,
                     Some(col("user_id")),
                     &[],
+                    "bench",
+                )
+                .expect("counts"),
+            )
+        })
+    });
+    // As the run counts: the class fingerprint computed in the first pass, then the (class,
+    // person) pairs grouped as integers.
+    let key = anonymize::protect::kanon::ClassKey::random();
+    let qis = ["network".to_string(), "carrier".to_string()];
+    g.bench_function("fingerprint_classes", |b| {
+        b.iter(|| {
+            black_box(
+                df.clone()
+                    .lazy()
+                    .select(key.exprs(&qis))
+                    .collect()
+                    .expect("keys"),
+            )
+        })
+    });
+    let staged = df
+        .clone()
+        .lazy()
+        .with_columns(key.exprs(&qis))
+        .with_column(
+            anonymize::protect::kanon::subject_key(col("user_id")).alias("__anonymize_subject"),
+        )
+        .collect()
+        .expect("staged");
+    g.bench_function("count_by_fingerprint", |b| {
+        b.iter(|| {
+            black_box(
+                anonymize::protect::kanon::count_staged(
+                    staged.clone().lazy(),
+                    &qis,
+                    key,
+                    true,
+                    &Default::default(),
                     "bench",
                 )
                 .expect("counts"),

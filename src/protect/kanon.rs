@@ -428,7 +428,7 @@ impl StateTally {
 /// on a large table. Two people whose fingerprints collide count as one, which can only lower a
 /// class's count of people and so errs on the safe side (for 10 million people the chance of
 /// any collision is about 3 in a million).
-pub(crate) fn subject_key(subject: Expr) -> Expr {
+pub fn subject_key(subject: Expr) -> Expr {
     use std::hash::BuildHasher;
     subject.cast(DataType::String).map(
         |c: Column| {
