@@ -122,7 +122,7 @@ pub fn as_text(c: &Column) -> PolarsResult<StringChunked> {
 /// it is given and returns `false` when it cannot read the value: the output is then null and
 /// the value is counted in `tally`. Null, empty and blank values are missing, not malformed:
 /// they stay null without reaching `f` and are not counted.
-pub(crate) fn map_text<F>(input: Expr, tally: Tally, f: F) -> Expr
+pub fn map_text<F>(input: Expr, tally: Tally, f: F) -> Expr
 where
     F: Fn(&str, &mut String) -> bool + Send + Sync + 'static,
 {
