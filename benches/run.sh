@@ -9,7 +9,10 @@
 #    - the floor: `examples/floor.rs`, a plain polars scan-CSV → Parquet (zstd) of the same files;
 #    - the job: `anonymize run jobs/marketing_research.toml` on them.
 # 3. Prints wall time, CPU time (user + system), peak RSS and rows/s of each run, the medians,
-#    and the ratio job / floor.
+#    the ratio job / floor, and the time of each step of the job's last run.
+#
+# The job stages its tables under $TMPDIR (about a sixth of the CSV's size; see README,
+# Performance): point TMPDIR at a disk with room for large runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users="${1:-1000000}"
@@ -43,7 +46,7 @@ key="$("$bin" keygen)"
 measure() { # label, command...: one line of figures
   local label="$1"; shift
   local t="$work/time"
-  /usr/bin/time -o "$t" -f "%e %U %S %M" "$@" > /dev/null
+  /usr/bin/time -o "$t" -f "%e %U %S %M" "$@" > /dev/null 2> "$work/log-$label"
   read -r wall user sys rss < "$t"
   awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$rows" \
     'BEGIN { printf "%-8s %8.2f s wall %8.2f s CPU %8.0f MB peak RSS %12.0f rows/s\n", l, w, u + s, r / 1024, n / w }'
@@ -53,7 +56,7 @@ measure() { # label, command...: one line of figures
 for i in $(seq "$runs"); do
   rm -rf "$work/floor" "$work/out"
   measure floor "$floor" "$data/users/*.csv" "$data/activity/*.csv" "$work/floor"
-  measure job env ANONYMIZE_KEY="$key" "$bin" -q run "$work/jobs/marketing_research.toml" \
+  measure job env ANONYMIZE_KEY="$key" "$bin" -v --log-format json run "$work/jobs/marketing_research.toml" \
     --run-date "$until_date" --output "$work/out" \
     --input "users=$data/users/*.csv" --input "activity=$data/activity/*.csv"
 done
@@ -61,3 +64,8 @@ echo
 median() { grep "^$1 " "$work/walls" | cut -d' ' -f2 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 f="$(median floor)"; j="$(median job)"
 awk -v f="$f" -v j="$j" 'BEGIN { printf "median wall: floor %.2f s, job %.2f s; job / floor = %.2f\n", f, j, j / f }'
+echo
+echo "the job's steps, last run (seconds; -v --log-format json):"
+grep -o '"table":"[^"]*","stage":"[^"]*","seconds":[0-9.]*' "$work/log-job" |
+  sed -E 's/"table":"([^"]*)","stage":"([^"]*)","seconds":([0-9.]*)/\1 \2 \3/' |
+  awk '{ printf "  %-9s %-9s %6.2f\n", $1, $2, $3 }'
