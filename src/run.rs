@@ -1,9 +1,11 @@
 //! One run of a job for one run date: read → transform → protect → write → report.
 //!
-//! The order matters for "nothing partial": every table's input is checked, then every table's
-//! first pass (retention and class counts) runs and k-anonymity is decided, and only when all
-//! tables pass does anything get written, into a staging directory that is committed at the
-//! end. A table that cannot meet k therefore leaves no trace, not even a staging directory.
+//! The order matters for "nothing partial". First every table's input is checked. Then every
+//! table's first pass runs: it reads the input once, applies retention, transforms the kept
+//! rows into a private scratch file (see [`crate::stage`]), counts classes and decides
+//! k-anonymity. Only when all tables pass does anything get written, into a staging directory
+//! that is committed at the end. A table that cannot meet k therefore leaves no trace, not even
+//! a staging directory.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -4,11 +4,12 @@
 //! limit), with the levels chosen by [`search`] (via [`optimize`]) when the table asks for it;
 //! [`leaks`] scans what is about to be written.
 //!
-//! The stages are planned as passes over the input so that memory stays flat: the first pass
-//! streams only the quasi-identifiers and the subject into class counts (a searching table
-//! makes one more such pass, over its finest values); the run then decides what to suppress and
-//! the last pass streams the rows through to the writer, leaving out erased and expired rows and
-//! the suppressed classes.
+//! The stages are planned as passes so that memory stays flat. The first pass reads the input
+//! once: erased, expired and bad rows are only counted, and the kept rows are transformed into
+//! a staged file (see [`crate::stage`]). A searching table makes one more pass before it, over
+//! its finest values. The staged rows are then counted into (class, person) pairs, as
+//! integers. The run decides what to suppress, and the last pass streams the staged rows to the
+//! writer, leaving out the suppressed classes.
 
 pub mod bad_rows;
 pub mod erasure;
