@@ -536,3 +536,33 @@ fn a_full_disk_leaves_the_previous_output() {
         "{listing}"
     );
 }
+
+/// The first pass stages each table's transformed rows in a private scratch directory under
+/// `$TMPDIR`. It is gone when a run succeeds and when it fails; one left by a killed run (its
+/// process gone) is removed by the next run.
+#[test]
+fn staged_tables_leave_no_trace_in_tmpdir() {
+    let p = Project::new(1500, 6000, 11);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 3")
+            .replace("max_suppression = 0.05", "max_suppression = 0.3")
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let orphan = tmp.path().join("anonymize-work-4000000-abcdef");
+    std::fs::create_dir(&orphan).unwrap();
+    std::fs::write(orphan.join("table-0.parquet"), b"staged rows").unwrap();
+    let work_dirs = || -> Vec<String> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("anonymize-work-"))
+            .collect()
+    };
+    p.run(KEY).env("TMPDIR", tmp.path()).assert().success();
+    assert!(work_dirs().is_empty(), "{:?}", work_dirs());
+
+    // A run that stops after staging (k cannot be met) cleans up too.
+    p.edit_job(|j| j.replace("k = 3", "k = 5000"));
+    p.run(KEY).env("TMPDIR", tmp.path()).assert().code(4);
+    assert!(work_dirs().is_empty(), "{:?}", work_dirs());
+}
