@@ -8,7 +8,7 @@
 //! a staging directory.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
@@ -674,7 +674,12 @@ fn write_table(
     }
     let k = t.privacy.map(|p| p.k).unwrap_or(1);
     let t0 = Instant::now();
-    kanon::verify(&path, &qis, subject, k, decision, &t.name)?;
+    // The staged table's directory: private, and removed at the end of the run.
+    let scratch = protected
+        .staged
+        .parent()
+        .map_or_else(std::env::temp_dir, Path::to_path_buf);
+    kanon::verify(&path, &qis, subject, k, decision, &t.name, &scratch)?;
     debug_seconds(t, "verify", t0);
     Ok(file)
 }

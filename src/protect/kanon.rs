@@ -19,20 +19,109 @@ use crate::job::Privacy;
 
 /// The first pass's result for one table.
 pub struct Counts {
-    /// Rows of kept state: one row per (class, subject) with its row count.
-    kept: DataFrame,
+    /// The kept rows, counted.
+    kept: Kept,
     /// Output names of the quasi-identifiers.
     qis: Vec<String>,
-    /// How `kept` names a class: by its quasi-identifier values (`None`), or by their
-    /// fingerprint under [`CLASS_KEYS`], with the staged rows to recount by values from when a
-    /// failure must be explained.
-    key: Option<(ClassKey, LazyFrame)>,
     pub rows_in: u64,
     pub rows_expired: u64,
     pub rows_undated: u64,
     pub rows_erased: u64,
     /// Bad rows by state (see [`super::bad_rows`]): each state names the column that made them.
     pub rows_bad: Vec<(i32, u64)>,
+}
+
+/// How the kept rows are counted.
+enum Kept {
+    /// One row per (quasi-identifier values…, subject) with its row count: what [`count`]
+    /// yields, and what the level search rolls up.
+    Pairs(DataFrame),
+    /// One row per class, named by its fingerprint ([`CLASS_KEYS`], made with `key`), with
+    /// its people and rows: what [`count_staged`] yields. The staged rows answer what needs
+    /// people across classes (how many leave with the suppressed classes) and, when a failure
+    /// is explained, the classes over fewer quasi-identifiers.
+    Classes {
+        classes: DataFrame,
+        staged: Box<LazyFrame>,
+        key: ClassKey,
+        subject: bool,
+    },
+}
+
+/// Rows of (class, person) pairs held in memory at once, about: above it, classes are counted
+/// one slice of fingerprints at a time. polars' group-by takes a few hundred bytes a pair, so a
+/// slice stays near 1–2 GB; a 10 M-event night is one slice, 100 M events are seven.
+const SLICE_ROWS: u64 = 16_000_000;
+
+/// The number of slices for `rows` rows (see [`SLICE_ROWS`]).
+fn slices_for(rows: u64) -> u64 {
+    rows.div_ceil(SLICE_ROWS).max(1)
+}
+
+/// People and rows per class, one slice of classes at a time. `rows` holds the class columns
+/// `names` and, when `subject`, the person's fingerprint under [`SUBJECT`]; with more than one
+/// slice, `names[0]` must be a fingerprint (slices are its remainders). A class lies in one
+/// slice, so each slice's (class, person) pairs are counted whole and let go of.
+fn class_table(
+    rows: LazyFrame,
+    names: &[String],
+    subject: bool,
+    slices: u64,
+    what: &str,
+) -> Result<DataFrame> {
+    let as_u64 = |e: Expr| e.cast(DataType::UInt64);
+    if names.is_empty() {
+        // No quasi-identifiers: the table is one class.
+        let people = if subject {
+            col(SUBJECT).drop_nulls().n_unique()
+        } else {
+            len()
+        };
+        return collect(
+            rows.select([as_u64(people).alias(SUBJECTS), as_u64(len()).alias(ROWS)]),
+            what,
+        );
+    }
+    let keys: Vec<Expr> = names.iter().map(|n| col(n.as_str())).collect();
+    if !subject {
+        // Every row is a person.
+        return collect(
+            rows.group_by(keys)
+                .agg([as_u64(len()).alias(ROWS)])
+                .with_column(col(ROWS).alias(SUBJECTS)),
+            what,
+        );
+    }
+    let mut pairs_keys = keys.clone();
+    pairs_keys.push(col(SUBJECT));
+    let mut parts = Vec::with_capacity(slices as usize);
+    for i in 0..slices {
+        let slice = if slices == 1 {
+            rows.clone()
+        } else {
+            rows.clone()
+                .filter((col(names[0].as_str()) % lit(slices)).eq(lit(i)))
+        };
+        parts.push(collect(
+            slice
+                .group_by(pairs_keys.clone())
+                .agg([as_u64(len()).alias(ROWS)])
+                .group_by(keys.clone())
+                .agg([
+                    // One pair per (class, person): counting them counts people. A missing
+                    // subject is nobody we can vouch for, so it does not count towards k.
+                    as_u64(col(SUBJECT).count()).alias(SUBJECTS),
+                    col(ROWS).sum().alias(ROWS),
+                ]),
+            what,
+        )?);
+    }
+    let mut all = parts.pop().unwrap_or_default();
+    for p in parts {
+        all.vstack_mut(&p)
+            .map_err(Error::engine(what.to_string()))?;
+    }
+    Ok(all)
 }
 
 /// What k-anonymity decided for a table.
@@ -75,7 +164,8 @@ fn sum_u64(df: &DataFrame, column: &str) -> Result<u64> {
 /// what is actually there. The write pass reads what pass 1 staged, so this fails only on a
 /// defect (or a staged file changed behind the run's back); it makes "k holds on the output"
 /// true by construction rather than by assumption. `subject` is the subject's output column, if it has one; without it (the
-/// subject was dropped) every written class must be one that pass 1 approved.
+/// subject was dropped) every written class must be one that pass 1 approved. `scratch` is a
+/// private directory for the written rows' fingerprints when they are counted in slices.
 pub fn verify(
     file: &std::path::Path,
     qis: &[String],
@@ -83,6 +173,7 @@ pub fn verify(
     k: u32,
     decision: &Decision,
     table: &str,
+    scratch: &std::path::Path,
 ) -> Result<()> {
     let changed = |what: String| {
         Error::Privacy(format!(
@@ -127,23 +218,20 @@ pub fn verify(
         ),
     };
     let keys: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     // People as fingerprints, as pass 1 counts them: 8 bytes a value instead of a pseudonym.
-    // Distinct (class, person) pairs first, then pairs per class: two plain group-bys are
-    // faster than a distinct count inside one.
     let people = match subject {
-        Subject::Column(name) => Some(
-            scan()?
-                .select(
-                    class
-                        .iter()
-                        .cloned()
-                        .chain([subject_key(col(name)).alias(SUBJECT)])
-                        .collect::<Vec<_>>(),
-                )
-                .filter(col(SUBJECT).is_not_null())
-                .unique(None, UniqueKeepStrategy::Any),
-        ),
-        Subject::Rows => Some(scan()?.select(class.clone())),
+        Subject::Column(name) => Some((
+            scan()?.select(
+                class
+                    .iter()
+                    .cloned()
+                    .chain([subject_key(col(name)).alias(SUBJECT)])
+                    .collect::<Vec<_>>(),
+            ),
+            true,
+        )),
+        Subject::Rows => Some((scan()?.select(class.clone()), false)),
         Subject::Dropped => None,
     };
     let first_u64 = |df: &DataFrame| {
@@ -153,12 +241,40 @@ pub fn verify(
             .unwrap_or(0)
     };
     match people {
-        Some(people) => {
+        Some((rows, with_people)) => {
+            // Counted as pass 1 counted: one slice of fingerprints at a time when the output is
+            // large. The fingerprints are computed once, into the scratch directory, for the
+            // slices to read.
+            let slices = if decision.key.is_some() {
+                slices_for(written)
+            } else {
+                1
+            };
+            let rows = if slices > 1 {
+                let staged = scratch.join(format!("verify-{table}.parquet"));
+                crate::write::sink_parquet(rows, &staged, crate::write::scratch_options())
+                    .map_err(Error::engine(format!(
+                        "tables.{table}: reading the output back"
+                    )))?;
+                LazyFrame::scan_parquet(
+                    PlRefPath::new(staged.to_string_lossy().as_ref()),
+                    ScanArgsParquet::default(),
+                )
+                .map_err(Error::engine(format!(
+                    "tables.{table}: reading the output back"
+                )))?
+            } else {
+                rows
+            };
+            let classes = class_table(
+                rows,
+                &names,
+                with_people,
+                slices,
+                &format!("tables.{table}: reading the output back"),
+            )?;
             let smallest = collect(
-                people
-                    .group_by(keys)
-                    .agg([len().cast(DataType::UInt64).alias(SUBJECTS)])
-                    .select([col(SUBJECTS).min()]),
+                classes.lazy().select([col(SUBJECTS).min()]),
                 "reading the output back",
             )?;
             let min = first_u64(&smallest);
@@ -274,9 +390,8 @@ pub fn count(
         _ => BTreeMap::new(),
     };
     Counts::new(
-        kept,
+        Kept::Pairs(kept),
         qis.iter().map(|(n, _)| n.clone()).collect(),
-        None,
         &by_state,
     )
 }
@@ -297,25 +412,25 @@ pub fn count_staged(
     others: &BTreeMap<i32, u64>,
     table: &str,
 ) -> Result<Counts> {
-    let what = || format!("tables.{table}: counting equivalence classes");
-    let mut keys: Vec<Expr> = if qis.is_empty() {
+    let what = format!("tables.{table}: counting equivalence classes");
+    let rows = collect(scan.clone().select([len().cast(DataType::UInt64)]), &what)?
+        .columns()
+        .first()
+        .and_then(|c| c.u64().ok()?.get(0))
+        .unwrap_or(0);
+    let names: Vec<String> = if qis.is_empty() {
         Vec::new()
     } else {
-        CLASS_KEYS.iter().map(|k| col(*k)).collect()
+        CLASS_KEYS.iter().map(|k| k.to_string()).collect()
     };
-    if subject {
-        keys.push(col(SUBJECT));
-    }
-    let agg = [len().cast(DataType::UInt64).alias(ROWS)];
-    let kept = collect(
-        if keys.is_empty() {
-            scan.clone().select(agg)
-        } else {
-            scan.clone().group_by(keys).agg(agg)
-        },
-        &what(),
-    )?;
-    Counts::new(kept, qis.to_vec(), Some((key, scan)), others)
+    let classes = class_table(scan.clone(), &names, subject, slices_for(rows), &what)?;
+    let kept = Kept::Classes {
+        classes,
+        staged: Box::new(scan),
+        key,
+        subject,
+    };
+    Counts::new(kept, qis.to_vec(), others)
 }
 
 /// A class as a 128-bit fingerprint of its quasi-identifier values: two 64-bit hashes of the
@@ -456,13 +571,10 @@ pub(crate) fn join_args(how: JoinType) -> JoinArgs {
 impl Counts {
     /// The counts from the kept (class, person) rows (`kept`: the quasi-identifiers, the
     /// subject's fingerprint if any, and the row count) and the rows of every other state.
-    fn new(
-        kept: DataFrame,
-        qis: Vec<String>,
-        key: Option<(ClassKey, LazyFrame)>,
-        others: &BTreeMap<i32, u64>,
-    ) -> Result<Counts> {
-        let rows_kept = sum_u64(&kept, ROWS)?;
+    fn new(kept: Kept, qis: Vec<String>, others: &BTreeMap<i32, u64>) -> Result<Counts> {
+        let rows_kept = match &kept {
+            Kept::Pairs(df) | Kept::Classes { classes: df, .. } => sum_u64(df, ROWS)?,
+        };
         let of = |state: i32| others.get(&state).copied().unwrap_or(0);
         let rows_bad: Vec<(i32, u64)> = others
             .range(super::bad_rows::BAD..)
@@ -472,7 +584,6 @@ impl Counts {
         Ok(Counts {
             kept,
             qis,
-            key,
             rows_in: rows_kept
                 + rows_expired
                 + rows_undated
@@ -485,9 +596,13 @@ impl Counts {
         })
     }
 
-    /// One row per (quasi-identifiers…, subject) of the kept rows, with its row count.
-    pub fn kept(&self) -> &DataFrame {
-        &self.kept
+    /// One row per (quasi-identifier values…, subject) of the kept rows, with its row count,
+    /// when the rows were counted by value ([`count`]).
+    pub fn pairs(&self) -> Option<&DataFrame> {
+        match &self.kept {
+            Kept::Pairs(df) => Some(df),
+            Kept::Classes { .. } => None,
+        }
     }
 
     pub fn rows_kept(&self) -> u64 {
@@ -498,20 +613,64 @@ impl Counts {
             - self.rows_bad.iter().map(|(_, n)| n).sum::<u64>()
     }
 
-    /// The columns of `kept` that name a class: the fingerprint's, or the quasi-identifiers.
+    /// The columns that name a class: the fingerprint's, or the quasi-identifiers.
     fn class_columns(&self) -> Vec<String> {
-        match &self.key {
-            Some(_) if !self.qis.is_empty() => CLASS_KEYS.iter().map(|k| k.to_string()).collect(),
+        match &self.kept {
+            Kept::Classes { .. } if !self.qis.is_empty() => {
+                CLASS_KEYS.iter().map(|k| k.to_string()).collect()
+            }
             _ => self.qis.clone(),
         }
     }
 
     fn has_subject(&self) -> bool {
-        self.kept.column(SUBJECT).is_ok()
+        match &self.kept {
+            Kept::Pairs(df) => df.column(SUBJECT).is_ok(),
+            Kept::Classes { subject, .. } => *subject,
+        }
     }
 
-    /// Classes over the given quasi-identifiers: subjects and rows per class.
+    /// The rows that tell how many people leave with a set of classes: the (class, person)
+    /// pairs, or the staged rows' classes and people (or, without people, the class table,
+    /// whose rows are people).
+    fn people_rows(&self) -> LazyFrame {
+        match &self.kept {
+            Kept::Pairs(df) => df.clone().lazy(),
+            Kept::Classes {
+                classes,
+                subject: false,
+                ..
+            } => classes.clone().lazy(),
+            Kept::Classes { staged, .. } => {
+                let mut cols: Vec<Expr> = self
+                    .class_columns()
+                    .iter()
+                    .map(|c| col(c.as_str()))
+                    .collect();
+                cols.push(col(SUBJECT));
+                (**staged).clone().select(cols)
+            }
+        }
+    }
+
+    /// Every class: its people and rows.
+    fn class_table(&self, table: &str) -> Result<DataFrame> {
+        match &self.kept {
+            Kept::Pairs(_) => self
+                .classes(&self.qis)?
+                .collect()
+                .map_err(Error::engine(format!("tables.{table}: counting classes"))),
+            Kept::Classes { classes, .. } => Ok(classes.clone()),
+        }
+    }
+
+    /// Classes over the given quasi-identifiers: subjects and rows per class (pairs only).
     fn classes(&self, qis: &[String]) -> Result<LazyFrame> {
+        let Kept::Pairs(kept) = &self.kept else {
+            return Err(Error::Privacy(
+                "classes by value were asked of counts by fingerprint".into(),
+            ));
+        };
         let subjects = if self.has_subject() {
             // One row of `kept` per (class, subject): counting them counts people. A missing
             // subject is nobody we can vouch for, so it does not count towards k.
@@ -519,7 +678,7 @@ impl Counts {
         } else {
             col(ROWS).sum()
         };
-        let kept = self.kept.clone().lazy();
+        let kept = kept.clone().lazy();
         let aggs = [subjects.alias(SUBJECTS), col(ROWS).sum().alias(ROWS)];
         Ok(if qis.is_empty() {
             kept.select(aggs)
@@ -530,9 +689,40 @@ impl Counts {
     }
 
     /// Rows that k would suppress if the classes were formed over `qis` only.
-    fn rows_below_k(&self, qis: &[String], k: u32) -> Result<u64> {
-        let small = self
-            .classes(qis)?
+    fn rows_below_k(&self, qis: &[String], k: u32, table: &str) -> Result<u64> {
+        let classes = match &self.kept {
+            Kept::Pairs(_) => self
+                .classes(qis)?
+                .collect()
+                .map_err(Error::engine("counting classes"))?,
+            // Fingerprints do not roll up: the staged rows are counted again over `qis`.
+            Kept::Classes {
+                staged,
+                key,
+                subject,
+                ..
+            } => {
+                let mut cols = key.exprs(qis);
+                if *subject {
+                    cols.push(col(SUBJECT));
+                }
+                let names: Vec<String> = if qis.is_empty() {
+                    Vec::new()
+                } else {
+                    CLASS_KEYS.iter().map(|k| k.to_string()).collect()
+                };
+                let rows = (**staged).clone().select(cols);
+                class_table(
+                    rows,
+                    &names,
+                    *subject,
+                    slices_for(self.rows_kept()),
+                    &format!("tables.{table}: counting equivalence classes"),
+                )?
+            }
+        };
+        let small = classes
+            .lazy()
             .filter(col(SUBJECTS).lt(lit(k as u64)))
             .collect()
             .map_err(Error::engine("counting classes"))?;
@@ -560,17 +750,14 @@ impl Counts {
     /// Lets go of the (class, person) table once the decision is taken: on a large table it is
     /// most of the run's memory, and only the totals are needed after that.
     pub fn release(&mut self) {
-        self.kept = DataFrame::empty();
+        self.kept = Kept::Pairs(DataFrame::empty());
     }
 
     /// Chooses the classes to suppress; fails (exit code 4) when that exceeds the limit.
     pub fn decide(&self, privacy: &Privacy, table: &str) -> Result<Decision> {
         let k = privacy.k;
         let class = self.class_columns();
-        let classes = self
-            .classes(&class)?
-            .collect()
-            .map_err(Error::engine("counting classes"))?;
+        let classes = self.class_table(table)?;
         let small_mask = classes
             .column(SUBJECTS)
             .and_then(|c| c.as_materialized_series().lt(k as u64))
@@ -602,12 +789,12 @@ impl Counts {
             .map_err(Error::engine("counting classes"))?;
         let (subjects_suppressed, subjects_out) = if self.qis.is_empty() {
             if small.height() > 0 {
-                (self.distinct_subjects(self.kept.clone().lazy())?, 0)
+                (self.distinct_subjects(self.people_rows())?, 0)
             } else {
-                (0, self.distinct_subjects(self.kept.clone().lazy())?)
+                (0, self.distinct_subjects(self.people_rows())?)
             }
         } else {
-            let pairs = self.kept.clone().lazy();
+            let pairs = self.people_rows();
             let on = || qi_cols.clone();
             let gone = pairs.clone().join(
                 suppress.clone().lazy(),
@@ -635,11 +822,10 @@ impl Counts {
             .map_err(Error::engine("counting classes"))?;
         Ok(Decision {
             keep,
-            key: self
-                .key
-                .as_ref()
-                .map(|(k, _)| *k)
-                .filter(|_| !self.qis.is_empty()),
+            key: match &self.kept {
+                Kept::Classes { key, .. } if !self.qis.is_empty() => Some(*key),
+                _ => None,
+            },
             suppress_all: self.qis.is_empty() && small.height() > 0,
             suppress,
             rows_suppressed,
@@ -654,38 +840,12 @@ impl Counts {
     /// Why k cannot be met: how much each quasi-identifier contributes, measured as the
     /// suppression that would remain without it.
     fn explain(&self, privacy: &Privacy, table: &str, rows_suppressed: u64) -> Result<String> {
-        if let Some((_, staged)) = self.key.as_ref().filter(|_| !self.qis.is_empty()) {
-            // Fingerprints cannot be rolled up by quasi-identifier: count the staged rows again,
-            // by value (a failing run can afford it).
-            let mut keys: Vec<Expr> = self.qis.iter().map(|q| col(q.as_str())).collect();
-            if self.has_subject() {
-                keys.push(col(SUBJECT));
-            }
-            let kept = collect(
-                staged
-                    .clone()
-                    .group_by(keys)
-                    .agg([len().cast(DataType::UInt64).alias(ROWS)]),
-                &format!("tables.{table}: counting equivalence classes"),
-            )?;
-            let by_values = Counts {
-                kept,
-                qis: self.qis.clone(),
-                key: None,
-                rows_in: self.rows_in,
-                rows_expired: self.rows_expired,
-                rows_undated: self.rows_undated,
-                rows_erased: self.rows_erased,
-                rows_bad: self.rows_bad.clone(),
-            };
-            return by_values.explain(privacy, table, rows_suppressed);
-        }
         let rows = self.rows_kept().max(1) as f64;
         let pct = |n: u64| format!("{:.2}%", 100.0 * n as f64 / rows);
         let mut without = Vec::new();
         for q in &self.qis {
             let rest: Vec<String> = self.qis.iter().filter(|o| *o != q).cloned().collect();
-            without.push((q.clone(), self.rows_below_k(&rest, privacy.k)?));
+            without.push((q.clone(), self.rows_below_k(&rest, privacy.k, table)?));
         }
         without.sort_by_key(|(_, n)| *n);
         let drivers = without
@@ -831,29 +991,46 @@ mod tests {
             )
             .unwrap()
         };
-        for k in [1, 2, 3] {
-            let by_value = counts(df(), &["q", "r"], true)
-                .decide(&privacy(k, 1.0), "t")
-                .unwrap();
-            let by_key = staged(df(), &["q", "r"], true)
-                .decide(&privacy(k, 1.0), "t")
-                .unwrap();
-            assert_eq!(
-                (
-                    by_value.rows_suppressed,
-                    by_value.subjects_suppressed,
-                    by_value.rows_out
-                ),
-                (
-                    by_key.rows_suppressed,
-                    by_key.subjects_suppressed,
-                    by_key.rows_out
-                ),
-                "k = {k}"
-            );
-            assert_eq!(by_value.equivalence_classes, by_key.equivalence_classes);
-            assert_eq!(by_value.min_class_subjects, by_key.min_class_subjects);
-            assert!(by_key.key.is_some() && by_value.key.is_none());
+        for (qis, subject) in [
+            (&["q", "r"][..], true),
+            (&["q", "r"][..], false),
+            (&["q"][..], true),
+            (&[][..], true),
+            (&[][..], false),
+        ] {
+            for k in [1, 2, 3, 9] {
+                let by_value = counts(df(), qis, subject)
+                    .decide(&privacy(k, 1.0), "t")
+                    .unwrap();
+                let by_key = staged(df(), qis, subject)
+                    .decide(&privacy(k, 1.0), "t")
+                    .unwrap();
+                let at = format!("{qis:?}, subject {subject}, k = {k}");
+                assert_eq!(
+                    (
+                        by_value.rows_suppressed,
+                        by_value.subjects_suppressed,
+                        by_value.rows_out
+                    ),
+                    (
+                        by_key.rows_suppressed,
+                        by_key.subjects_suppressed,
+                        by_key.rows_out
+                    ),
+                    "{at}"
+                );
+                assert_eq!(by_value.subjects_out, by_key.subjects_out, "{at}");
+                assert_eq!(
+                    by_value.equivalence_classes, by_key.equivalence_classes,
+                    "{at}"
+                );
+                assert_eq!(
+                    by_value.min_class_subjects, by_key.min_class_subjects,
+                    "{at}"
+                );
+                assert_eq!(by_value.suppress_all, by_key.suppress_all, "{at}");
+                assert_eq!(by_key.key.is_some(), !qis.is_empty(), "{at}");
+            }
         }
         let e = staged(df(), &["q", "r"], true)
             .decide(&privacy(3, 0.0), "t")
@@ -878,6 +1055,45 @@ mod tests {
         }
     }
 
+    /// Counting in slices of fingerprints gives the same classes as counting at once.
+    #[test]
+    fn class_slices_add_up_to_the_whole() {
+        let key = ClassKey::random();
+        let n = 5_000;
+        let df = df!(
+            "q" => (0..n).map(|i| format!("c{}", i % 37)).collect::<Vec<_>>(),
+            "user" => (0..n).map(|i| if i % 101 == 0 { None } else { Some(format!("u{}", i % 300)) }).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let rows = df
+            .lazy()
+            .with_columns(key.exprs(&["q".to_string()]))
+            .with_column(subject_key(col("user")).alias(SUBJECT))
+            .select([col(CLASS_KEYS[0]), col(CLASS_KEYS[1]), col(SUBJECT)])
+            .collect()
+            .unwrap();
+        let names: Vec<String> = CLASS_KEYS.iter().map(|k| k.to_string()).collect();
+        let sorted = |slices: u64| {
+            class_table(rows.clone().lazy(), &names, true, slices, "t")
+                .unwrap()
+                .lazy()
+                .select([
+                    col(CLASS_KEYS[0]),
+                    col(CLASS_KEYS[1]),
+                    col(SUBJECTS),
+                    col(ROWS),
+                ])
+                .sort(CLASS_KEYS, Default::default())
+                .collect()
+                .unwrap()
+        };
+        let whole = sorted(1);
+        assert_eq!(whole.height(), 37);
+        for slices in [2, 3, 7] {
+            assert!(whole.equals(&sorted(slices)), "{slices} slices");
+        }
+    }
+
     fn verify_decision(d: &Decision) {
         let dir = tempfile::tempdir().unwrap();
         let write = |df: &mut DataFrame| {
@@ -890,22 +1106,31 @@ mod tests {
         let qis = ["q".to_string()];
         let same =
             write(&mut df!("user" => ["1", "2", "3", "4"], "q" => ["A", "A", "B", "B"]).unwrap());
-        verify(&same, &qis, Subject::Column("user"), 2, d, "t").unwrap();
+        verify(&same, &qis, Subject::Column("user"), 2, d, "t", dir.path()).unwrap();
 
         // Same number of rows, but one class now holds one person.
         let shifted =
             write(&mut df!("user" => ["1", "2", "3", "4"], "q" => ["A", "A", "A", "C"]).unwrap());
-        let e = verify(&shifted, &qis, Subject::Column("user"), 2, d, "t").unwrap_err();
+        let e = verify(
+            &shifted,
+            &qis,
+            Subject::Column("user"),
+            2,
+            d,
+            "t",
+            dir.path(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("1 people, k = 2"), "{e}");
         // Without a subject column in the output, an uncounted class is caught.
-        let e = verify(&shifted, &qis, Subject::Dropped, 2, d, "t").unwrap_err();
+        let e = verify(&shifted, &qis, Subject::Dropped, 2, d, "t", dir.path()).unwrap_err();
         assert!(e.to_string().contains("were not counted"), "{e}");
         // A different number of rows.
         let more = write(
             &mut df!("user" => ["1", "2", "3", "4", "5"], "q" => ["A", "A", "B", "B", "B"])
                 .unwrap(),
         );
-        let e = verify(&more, &qis, Subject::Column("user"), 2, d, "t").unwrap_err();
+        let e = verify(&more, &qis, Subject::Column("user"), 2, d, "t", dir.path()).unwrap_err();
         assert!(
             matches!(e, Error::Privacy(_))
                 && e.to_string().contains("4 rows were counted, 5 written"),

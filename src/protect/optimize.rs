@@ -16,10 +16,16 @@ use crate::transform::levels;
 /// The search's base: one dimension per quasi-identifier, in the table's order, whose level 0
 /// is the column's lowest allowed level.
 pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
-    let kept = counts.kept();
     let engine = |e| Error::Engine {
         context: format!("tables.{}: preparing the level search", t.name),
         source: e,
+    };
+    // The search's base is always counted by value (`kanon::count`).
+    let Some(kept) = counts.pairs() else {
+        return Err(Error::Privacy(format!(
+            "tables.{}: the level search needs classes counted by value",
+            t.name
+        )));
     };
     let n = kept.height();
     let qis: Vec<_> = t.quasi_identifiers().collect();
