@@ -653,6 +653,75 @@ impl Counts {
         }
     }
 
+    /// People in the suppressed classes, and people in the others (one person can be in both).
+    /// `on` names the classes; `any_suppressed` says whether `suppress` holds any.
+    fn people_split(
+        &self,
+        suppress: &DataFrame,
+        on: &[Expr],
+        any_suppressed: bool,
+        table: &str,
+    ) -> Result<(u64, u64)> {
+        if let Kept::Classes { subject: true, .. } = &self.kept {
+            // From the staged rows: one small row a person (do any of their rows leave, do any
+            // stay), which keeps memory to the number of people, not of rows.
+            const GONE: &str = "__anonymize_gone";
+            let rows = self.people_rows().filter(col(SUBJECT).is_not_null());
+            let marked = if self.qis.is_empty() {
+                rows.with_column(lit(any_suppressed).alias(GONE))
+            } else {
+                let mut args = JoinArgs::new(JoinType::Left);
+                args.nulls_equal = true;
+                rows.join(
+                    suppress.clone().lazy().with_column(lit(true).alias(GONE)),
+                    on.to_vec(),
+                    on.to_vec(),
+                    args,
+                )
+                .with_column(col(GONE).is_not_null().alias(GONE))
+            };
+            let split = collect(
+                marked
+                    .group_by([col(SUBJECT)])
+                    .agg([
+                        col(GONE).any(true).alias("gone"),
+                        col(GONE).not().any(true).alias("stay"),
+                    ])
+                    .select([
+                        col("gone").cast(DataType::UInt64).sum(),
+                        col("stay").cast(DataType::UInt64).sum(),
+                    ]),
+                &format!("tables.{table}: counting people"),
+            )?;
+            let get = |name: &str| {
+                split
+                    .column(name)
+                    .ok()
+                    .and_then(|c| c.u64().ok()?.get(0))
+                    .unwrap_or(0)
+            };
+            return Ok((get("gone"), get("stay")));
+        }
+        if self.qis.is_empty() {
+            let all = self.distinct_subjects(self.people_rows())?;
+            return Ok(if any_suppressed { (all, 0) } else { (0, all) });
+        }
+        let pairs = self.people_rows();
+        let gone = pairs.clone().join(
+            suppress.clone().lazy(),
+            on.to_vec(),
+            on.to_vec(),
+            join_args(JoinType::Semi),
+        );
+        let stay = pairs.join(
+            suppress.clone().lazy(),
+            on.to_vec(),
+            on.to_vec(),
+            join_args(JoinType::Anti),
+        );
+        Ok((self.distinct_subjects(gone)?, self.distinct_subjects(stay)?))
+    }
+
     /// Every class: its people and rows.
     fn class_table(&self, table: &str) -> Result<DataFrame> {
         match &self.kept {
@@ -787,29 +856,8 @@ impl Counts {
             .select(qi_cols.clone())
             .collect()
             .map_err(Error::engine("counting classes"))?;
-        let (subjects_suppressed, subjects_out) = if self.qis.is_empty() {
-            if small.height() > 0 {
-                (self.distinct_subjects(self.people_rows())?, 0)
-            } else {
-                (0, self.distinct_subjects(self.people_rows())?)
-            }
-        } else {
-            let pairs = self.people_rows();
-            let on = || qi_cols.clone();
-            let gone = pairs.clone().join(
-                suppress.clone().lazy(),
-                on(),
-                on(),
-                join_args(JoinType::Semi),
-            );
-            let stay = pairs.join(
-                suppress.clone().lazy(),
-                on(),
-                on(),
-                join_args(JoinType::Anti),
-            );
-            (self.distinct_subjects(gone)?, self.distinct_subjects(stay)?)
-        };
+        let (subjects_suppressed, subjects_out) =
+            self.people_split(&suppress, &qi_cols, small.height() > 0, table)?;
         let min_class_subjects = large
             .column(SUBJECTS)
             .ok()
