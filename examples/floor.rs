@@ -40,17 +40,7 @@ fn copy(pattern: &str, out: &std::path::Path) -> PolarsResult<()> {
         .finish()?;
     // The job's own writer settings, without its metadata.
     let options = anonymize::write::parquet_options(Vec::new())?;
-    lf.sink(
-        SinkDestination::File {
-            target: SinkTarget::Path(PlRefPath::new(out.to_string_lossy().as_ref())),
-        },
-        FileWriteFormat::Parquet(Arc::new(options)),
-        UnifiedSinkArgs {
-            mkdir: true,
-            ..Default::default()
-        },
-    )?
-    .collect_with_engine(Engine::Streaming)?;
+    anonymize::write::sink_parquet(lf, out, options)?;
     Ok(())
 }
 
