@@ -20,6 +20,17 @@ events="${2:-10000000}"
 runs="${3:-3}"
 until_date=2026-11-26
 
+# GNU time measures CPU and peak RSS; a fresh Debian or Ubuntu may lack it.
+if [ ! -x /usr/bin/time ]; then
+  if command -v apt-get > /dev/null; then
+    echo "installing GNU time (apt-get install time) ..."
+    if [ "$(id -u)" = 0 ]; then apt-get install -y -qq time > /dev/null; else sudo apt-get install -y -qq time > /dev/null; fi
+  else
+    echo "benches/run.sh needs GNU time at /usr/bin/time" >&2
+    exit 1
+  fi
+fi
+
 cargo build --release --quiet --bin anonymize --example floor
 bin=target/release/anonymize
 floor=target/release/examples/floor
