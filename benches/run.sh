@@ -24,7 +24,8 @@ until_date=2026-11-26
 if [ ! -x /usr/bin/time ]; then
   if command -v apt-get > /dev/null; then
     echo "installing GNU time (apt-get install time) ..."
-    if [ "$(id -u)" = 0 ]; then apt-get install -y -qq time > /dev/null; else sudo apt-get install -y -qq time > /dev/null; fi
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq > /dev/null && $sudo apt-get install -y -qq time > /dev/null
   else
     echo "benches/run.sh needs GNU time at /usr/bin/time" >&2
     exit 1
