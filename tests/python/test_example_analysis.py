@@ -1,0 +1,32 @@
+"""The example analysis (examples/analysis.py) runs on the released dataset as an analyst runs
+it, and its figures agree with the data."""
+
+import subprocess
+import sys
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from conftest import REPO, RUN_DATES
+
+
+def test_the_example_analysis_runs_and_adds_up(output):
+    result = subprocess.run(
+        [sys.executable, "examples/analysis.py", str(output)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    text = result.stdout
+    latest = max(RUN_DATES)
+    assert f"run date {latest}" in text
+    assert "weekly active people by region and age band" in text
+    assert "purchases by carrier" in text
+
+    # The purchases it lists add up to the purchase events of the latest night.
+    lines = text.split("purchases by carrier\n", 1)[1].splitlines()[1:]
+    listed = sum(int(line[16:26]) for line in lines if line.strip())
+    activity = pq.read_table(output / "activity" / f"run_date={latest}")
+    purchases = pc.sum(pc.equal(activity.column("event_type"), "purchase")).as_py()
+    assert listed == purchases > 0

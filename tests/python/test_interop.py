@@ -1,0 +1,143 @@
+"""The written dataset, loaded the way analysts load it: pyarrow, polars, pandas and DuckDB
+each see the same rows, real types (dates as dates, amounts as floats), the hive partition
+column `run_date`, and the metadata that says how each column was made."""
+
+import datetime
+import json
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from conftest import RUN_DATES
+
+# The output columns of the shipped job and the type each must have (Arrow names).
+SCHEMAS = {
+    "users": {
+        "user_id": pa.large_string(),
+        "age_band": pa.large_string(),
+        "gender": pa.large_string(),
+        "macro_region": pa.large_string(),
+        "registered_month": pa.date32(),
+    },
+    "activity": {
+        "user_id": pa.large_string(),
+        "day": pa.date32(),
+        "event_type": pa.large_string(),
+        "url": pa.large_string(),
+        "network": pa.large_string(),
+        "device": pa.large_string(),
+        "carrier": pa.large_string(),
+        "amount_kzt": pa.float64(),
+    },
+}
+DATES = {"users": "registered_month", "activity": "day"}
+
+
+def rows_out(reports, table):
+    return sum(r["tables"][table]["rows_out"] for r in reports.values())
+
+
+def files(output, table):
+    return sorted((output / table).glob("run_date=*/*.parquet"))
+
+
+def test_pyarrow_reads_the_hive_dataset_with_its_types(output, reports):
+    for table, schema in SCHEMAS.items():
+        dataset = ds.dataset(output / table, format="parquet", partitioning="hive")
+        for name, dtype in schema.items():
+            assert dataset.schema.field(name).type == dtype, (table, name)
+        data = dataset.to_table()
+        assert data.num_rows == rows_out(reports, table)
+        assert sorted(set(data.column("run_date").to_pylist())) == RUN_DATES
+
+
+def test_polars_sees_dates_and_the_partition(output, reports):
+    for table, date_column in DATES.items():
+        lf = pl.scan_parquet(output / table / "**/*.parquet", hive_partitioning=True)
+        schema = lf.collect_schema()
+        assert schema[date_column] == pl.Date
+        assert schema["run_date"] == pl.Date
+        df = lf.collect()
+        assert df.height == rows_out(reports, table)
+        assert sorted(str(d) for d in df["run_date"].unique()) == RUN_DATES
+    amounts = pl.scan_parquet(output / "activity" / "**/*.parquet").collect_schema()
+    assert amounts["amount_kzt"] == pl.Float64
+
+
+def test_pandas_sees_dates_not_strings(output, reports):
+    for table, date_column in DATES.items():
+        df = pd.read_parquet(output / table)
+        assert len(df) == rows_out(reports, table)
+        first = df[date_column].dropna().iloc[0]
+        assert isinstance(first, (datetime.date, pd.Timestamp)), type(first)
+        assert not isinstance(first, str)
+        assert sorted(df["run_date"].astype(str).unique()) == RUN_DATES
+    assert pd.api.types.is_float_dtype(pd.read_parquet(output / "activity")["amount_kzt"])
+
+
+def test_duckdb_reads_the_glob_and_joins_users_to_activity_on_the_pseudonym(output, reports):
+    con = duckdb.connect()
+
+    def source(table):
+        return (
+            f"read_parquet('{output}/{table}/run_date=*/*.parquet', hive_partitioning=true)"
+        )
+
+    for table, date_column in DATES.items():
+        described = con.execute(f"DESCRIBE SELECT * FROM {source(table)}").fetchall()
+        types = {row[0]: row[1] for row in described}
+        assert types[date_column] == "DATE"
+        assert types["run_date"] == "DATE"
+        (n,) = con.execute(f"SELECT count(*) FROM {source(table)}").fetchone()
+        assert n == rows_out(reports, table)
+
+    # The same person has the same pseudonym in both tables and on both nights, so a join on
+    # it (within a run date) finds every event whose person's users row was released.
+    (joined,) = con.execute(
+        f"""SELECT count(*) FROM {source('activity')} a
+            JOIN {source('users')} u ON a.user_id = u.user_id AND a.run_date = u.run_date"""
+    ).fetchone()
+    expected = 0
+    for run_date in RUN_DATES:
+        users = pq.read_table(output / "users" / f"run_date={run_date}").column("user_id")
+        activity = pq.read_table(output / "activity" / f"run_date={run_date}").column(
+            "user_id"
+        )
+        released = set(users.to_pylist())
+        expected += sum(1 for u in activity.to_pylist() if u in released)
+    assert joined == expected
+    # Most events belong to people whose users row was released: the join is worth making.
+    assert joined > 0.5 * rows_out(reports, "activity")
+
+
+def test_every_file_describes_itself(output, reports):
+    for table in SCHEMAS:
+        for f in files(output, table):
+            meta = {
+                k.decode(): v.decode()
+                for k, v in pq.read_metadata(f).metadata.items()
+                if k.startswith(b"anonymize.")
+            }
+            run_date = f.parent.name.removeprefix("run_date=")
+            assert meta["anonymize.job"] == "marketing_research"
+            assert meta["anonymize.table"] == table
+            assert meta["anonymize.run_date"] == run_date
+            assert meta["anonymize.version"]
+            assert meta["anonymize.key_id"] == reports[run_date]["key_id"]
+            columns = json.loads(meta["anonymize.columns"])
+            assert set(columns) == set(SCHEMAS[table])
+    users = json.loads(
+        pq.read_metadata(files(output, "users")[0]).metadata[b"anonymize.columns"]
+    )
+    # A notebook can tell a generalized age band from a raw value without the job file.
+    assert users["age_band"] == {
+        "input": "birth_date",
+        "action": "generalize",
+        "method": "age",
+        "role": "quasi",
+    }
+    assert users["user_id"]["action"] == "pseudonymize"
