@@ -439,3 +439,100 @@ fn erasure_lists_remove_every_row_of_the_listed_people() {
         );
     }
 }
+
+/// A back-fill (`--from`/`--to`) runs each date on its own, oldest first: a partition and a
+/// report per date, each named by its own run date.
+#[test]
+fn a_back_fill_writes_one_partition_and_report_per_date() {
+    let p = small_project();
+    back_fill(&p)
+        .args(["--from", "2026-11-18", "--to", "2026-11-20"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "_reports/run_date=2026-11-18.json",
+        ))
+        .stdout(predicates::str::contains(
+            "_reports/run_date=2026-11-20.json",
+        ));
+    for date in ["2026-11-18", "2026-11-19", "2026-11-20"] {
+        for table in ["users", "activity"] {
+            let part = p
+                .out()
+                .join(format!("{table}/run_date={date}/part-00000.parquet"));
+            assert!(part.exists(), "{}", part.display());
+        }
+        let report = p.out().join(format!("_reports/run_date={date}.json"));
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+        assert_eq!(report["run_date"], date);
+    }
+}
+
+/// A back-fill stops at the first date that fails, with that date's exit code; the dates
+/// before it stay committed, the ones after it are not run, and the message says how to go on.
+#[test]
+fn a_back_fill_stops_at_the_first_failing_date_and_keeps_the_earlier_ones() {
+    let p = small_project();
+    // Users exports by date: the 19th's is missing.
+    for date in ["2026-11-18", "2026-11-20"] {
+        let dir = p.path().join(format!("exports/{date}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            p.path().join("sample_data/users/users.csv"),
+            dir.join("users.csv"),
+        )
+        .unwrap();
+    }
+    let pattern = format!("users={}/exports/{{run_date}}/*.csv", p.path().display());
+    back_fill(&p)
+        .args(["--from", "2026-11-18", "--to", "2026-11-20", "--input", &pattern])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "back-fill stopped at 2026-11-19: 2026-11-18 to 2026-11-18 are committed; run again with --from 2026-11-19",
+        ));
+    assert!(p.out().join("users/run_date=2026-11-18").exists());
+    assert!(!p.out().join("users/run_date=2026-11-19").exists());
+    assert!(!p.out().join("users/run_date=2026-11-20").exists());
+}
+
+#[test]
+fn a_back_fill_range_must_be_in_order_and_alone() {
+    let p = Project::new(50, 200, 5);
+    back_fill(&p)
+        .args(["--from", "2026-11-20", "--to", "2026-11-18"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--from 2026-11-20 is after --to 2026-11-18",
+        ));
+    // The run command already names a --run-date; a range with it is a usage error.
+    p.run(KEY)
+        .args(["--from", "2026-11-18", "--to", "2026-11-20"])
+        .assert()
+        .code(2);
+    back_fill(&p)
+        .args(["--from", "2026-11-18"])
+        .assert()
+        .code(2);
+}
+
+/// A project whose job meets k on little data (k = 3, up to 30% suppressed).
+fn small_project() -> Project {
+    let p = Project::new(1500, 6000, 11);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 3")
+            .replace("max_suppression = 0.05", "max_suppression = 0.3")
+    });
+    p
+}
+
+/// `anonymize run` on the project's job without a run date (for `--from`/`--to`).
+fn back_fill(p: &Project) -> assert_cmd::Command {
+    let mut c = bin();
+    c.current_dir(p.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args(["run", "jobs/marketing_research.toml"]);
+    c
+}

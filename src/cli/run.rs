@@ -11,6 +11,13 @@
 //! ```
 //! Paths given here are relative to the current directory; paths in the job file are relative
 //! to the job file. Re-running a date replaces that date's output and nothing else.
+//!
+//! A back-fill runs a range of dates, oldest first, each a whole run committed on its own:
+//! ```text
+//! $ anonymize run jobs/marketing_research.toml --from 2026-11-01 --to 2026-11-26
+//! ```
+//! It stops at the first date that fails (with that date's exit code); the dates before it
+//! stay committed, so re-running with `--from` at the failed date continues.
 
 use std::path::PathBuf;
 
@@ -23,15 +30,22 @@ use crate::run::{RunOptions, run};
 /// Run a job: read, transform, protect, write, report.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  ANONYMIZE_KEY=$(anonymize keygen) anonymize run jobs/marketing_research.toml --run-date 2026-11-26"
+    after_help = "Examples:\n  ANONYMIZE_KEY=$(anonymize keygen) anonymize run jobs/marketing_research.toml --run-date 2026-11-26\n  anonymize run jobs/marketing_research.toml --from 2026-11-01 --to 2026-11-26   # back-fill"
 )]
 pub struct Args {
     /// The job file (TOML).
     pub job: PathBuf,
     /// The date the run is for (YYYY-MM-DD): retention and ages are counted from it, and the
     /// output partition is named after it. Default: today.
-    #[arg(long, value_parser = super::parse_date)]
+    #[arg(long, value_parser = super::parse_date, conflicts_with_all = ["from", "to"])]
     pub run_date: Option<chrono::NaiveDate>,
+    /// Back-fill: the first of a range of run dates (with `--to`), each run and committed on
+    /// its own, oldest first.
+    #[arg(long, value_parser = super::parse_date, requires = "to", conflicts_with = "pin")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Back-fill: the last run date of the range, included.
+    #[arg(long, value_parser = super::parse_date, requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
     /// Output directory, instead of the job's `output`.
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -44,6 +58,9 @@ pub struct Args {
     pub pin: bool,
 }
 
+/// Run dates a back-fill may span at most: ten years of nights.
+const MAX_DATES: i64 = 3660;
+
 pub fn execute(a: Args) -> Result<(), Error> {
     let mut job = Job::load(&a.job)?;
     let lock_path = lock::path(&a.job);
@@ -54,17 +71,59 @@ pub fn execute(a: Args) -> Result<(), Error> {
         l.apply(&mut job, &lock_path)?;
         locked = Some(lock_path.clone());
     }
-    let opts = RunOptions {
-        run_date: a
-            .run_date
-            .unwrap_or_else(|| chrono::Local::now().date_naive()),
-        output: a.output,
-        inputs: a.input,
-        lock: locked.clone(),
-        pin: a.pin.then(|| a.job.clone()),
+    let dates = run_dates(&a)?;
+    let first = dates.first().copied();
+    for (i, run_date) in dates.iter().enumerate() {
+        let opts = RunOptions {
+            run_date: *run_date,
+            output: a.output.clone(),
+            inputs: a.input.clone(),
+            lock: locked.clone(),
+            pin: a.pin.then(|| a.job.clone()),
+        };
+        if let Err(e) = run_one(&job, &opts, &locked, a.pin) {
+            if i > 0 {
+                tracing::warn!(
+                    run_date = %run_date,
+                    "back-fill stopped at {run_date}: {} to {} are committed; run again with \
+                     --from {run_date} to continue",
+                    first.map(|d| d.to_string()).unwrap_or_default(),
+                    dates[i - 1]
+                );
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// The run dates: `--run-date`, the `--from`/`--to` range, or today.
+fn run_dates(a: &Args) -> Result<Vec<chrono::NaiveDate>, Error> {
+    let (Some(from), Some(to)) = (a.from, a.to) else {
+        return Ok(vec![
+            a.run_date
+                .unwrap_or_else(|| chrono::Local::now().date_naive()),
+        ]);
     };
+    let days = (to - from).num_days();
+    if days < 0 {
+        return Err(Error::Job(format!(
+            "--from {from} is after --to {to}: a back-fill runs from the earlier date to the later"
+        )));
+    }
+    if days >= MAX_DATES {
+        return Err(Error::Job(format!(
+            "--from {from} --to {to} spans {} dates; a back-fill runs at most {MAX_DATES}",
+            days + 1
+        )));
+    }
+    Ok(from.iter_days().take(days as usize + 1).collect())
+}
+
+/// One run date: the run, then its summary on standard output.
+fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) -> Result<(), Error> {
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
-    let report = match (run(&job, &opts), &locked) {
+    let report = match (run(job, opts), locked) {
         (Err(Error::Privacy(msg)), Some(l)) => {
             return Err(Error::Privacy(format!(
                 "{msg} The levels are pinned by {}: run with --pin to search and pin new ones.",
@@ -73,7 +132,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
         }
         (r, _) => r?,
     };
-    match (&report.levels_pinned_to, a.pin) {
+    match (&report.levels_pinned_to, pin) {
         (Some(p), _) => println!("levels pinned in {p}"),
         (None, true) => println!("nothing to pin: no table searched its levels"),
         (None, false) => {}
