@@ -134,3 +134,30 @@ fn a_key_file_others_can_read_gives_a_warning() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!check().contains("readable by group or others"));
 }
+
+/// `anonymize schema` prints the job file's JSON Schema; the copy beside the shipped job (which
+/// editors pick up through its `#:schema` line) is that output, kept current.
+#[test]
+fn schema_prints_the_job_files_json_schema_and_the_shipped_copy_is_current() {
+    let out = bin().arg("schema").assert().success().get_output().clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    // Unknown keys are errors in the schema as in the tool.
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["$defs"]["ColumnSpec"]["additionalProperties"], false);
+    // Field docs become the descriptions editors show.
+    let k = &schema["$defs"]["PrivacySpec"]["properties"]["k"]["description"];
+    assert!(k.as_str().unwrap().contains("at least"), "{k}");
+    let shipped = std::fs::read_to_string(repo().join("jobs/job.schema.json")).unwrap();
+    assert_eq!(
+        shipped.trim_end(),
+        text.trim_end(),
+        "jobs/job.schema.json is stale: run `anonymize schema > jobs/job.schema.json`"
+    );
+    let job = std::fs::read_to_string(repo().join("jobs/marketing_research.toml")).unwrap();
+    assert!(job.starts_with("#:schema ./job.schema.json\n"));
+}

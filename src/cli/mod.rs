@@ -8,6 +8,7 @@ pub mod explore;
 pub mod keygen;
 pub mod run;
 pub mod sample;
+pub mod schema;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -51,6 +52,7 @@ pub enum Command {
     Explore(explore::Args),
     Sample(sample::Args),
     Keygen(keygen::Args),
+    Schema(schema::Args),
 }
 
 impl Cli {
@@ -61,6 +63,7 @@ impl Cli {
             Command::Explore(a) => explore::execute(a),
             Command::Sample(a) => sample::execute(a),
             Command::Keygen(a) => keygen::execute(a),
+            Command::Schema(a) => schema::execute(a),
         }
     }
 }

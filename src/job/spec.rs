@@ -1,5 +1,8 @@
 //! The job file as written: plain serde types, one per TOML table, each field documented.
 //!
+//! The same types, with their `///` docs, give the job file's JSON Schema (`anonymize schema`,
+//! for editors).
+//!
 //! These types only describe the shape; [`super::validate`] turns them into a [`super::Job`] that
 //! the pipeline can trust. Every struct rejects unknown keys so that a typo (`max_supression`) is
 //! an error at its line, not a silently ignored setting. Actions are a plain enum field rather
@@ -9,10 +12,11 @@
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// A whole job file (`jobs/*.toml`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
     /// Name of the job; recorded in the report and in the Parquet metadata.
@@ -30,7 +34,7 @@ pub struct JobSpec {
 }
 
 /// `[key]`: exactly one of `env` or `file`. There is no built-in key.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
     /// Name of an environment variable holding the key (at least 32 bytes).
@@ -43,7 +47,7 @@ pub struct KeySpec {
 }
 
 /// `[tables.NAME]`: one input table and what to do with each of its columns.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
     /// Input files: a path or glob, relative to the job file. `{run_date}` is replaced by the
@@ -89,7 +93,7 @@ pub struct TableSpec {
     pub columns: IndexMap<String, ColumnSpec>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
@@ -97,7 +101,7 @@ pub enum Format {
     Parquet,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnBadRow {
     #[default]
@@ -106,7 +110,7 @@ pub enum OnBadRow {
 }
 
 /// A column's answer to a value its method cannot read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Invalid {
     /// The row is bad: the table's `on_bad_row` decides.
@@ -119,7 +123,7 @@ pub enum Invalid {
     Top,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Unlisted {
     #[default]
@@ -128,7 +132,7 @@ pub enum Unlisted {
 }
 
 /// `retention = { column = "ts", days = 1826 }`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionSpec {
     /// The timestamp or date column that dates a row (as named in the input).
@@ -138,7 +142,7 @@ pub struct RetentionSpec {
 }
 
 /// `[tables.NAME.privacy]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrivacySpec {
     /// Every equivalence class (rows sharing all quasi-identifier values) must hold at least
@@ -157,13 +161,13 @@ pub struct PrivacySpec {
     pub metric: Option<MetricName>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Search {
     Optimal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricName {
     #[default]
@@ -174,7 +178,7 @@ pub enum MetricName {
 
 /// `edges`: one edge list (`[0, 5000, 20000]`, fixed bins) or several, finest first
 /// (`[[0, 1000, 5000, 20000], [0, 5000, 20000]]`, levels to choose or search from).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Edges {
     Flat(Vec<f64>),
@@ -182,7 +186,7 @@ pub enum Edges {
 }
 
 /// One column's entry: `name = { action = "...", ... }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// `drop`, `keep`, `pseudonymize` or `generalize`.
@@ -254,7 +258,7 @@ pub struct ColumnSpec {
     pub delimiter: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Normalize {
     Email,
@@ -262,7 +266,7 @@ pub enum Normalize {
     TrimLower,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Drop,
@@ -271,7 +275,7 @@ pub enum Action {
     Generalize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     Age,
@@ -283,7 +287,7 @@ pub enum Method {
     UserAgent,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Quasi,
@@ -292,7 +296,7 @@ pub enum Role {
     Insensitive,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueType {
     String,
@@ -303,7 +307,7 @@ pub enum ValueType {
     Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TruncateTo {
     Hour,
