@@ -51,6 +51,48 @@ fn check_prints_the_plan_and_writes_nothing() {
     assert!(!p.path().join("out").exists());
 }
 
+/// `check` samples each table's first rows and warns about a quasi-identifier whose values
+/// alone make classes under k (full IP addresses here), naming counts, never values.
+#[test]
+fn check_warns_about_a_quasi_identifier_with_too_many_distinct_values() {
+    let p = Project::new(1500, 6000, 11);
+    let check = |p: &Project| {
+        let mut c = bin();
+        c.current_dir(p.path())
+            .env("ANONYMIZE_KEY", KEY)
+            .args(["check", "jobs/marketing_research.toml"]);
+        c
+    };
+    check(&p)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("warning").not());
+    p.edit_job(|j| j.replace("v4 = 16, v6 = 32", "v4 = 32, v6 = 128"));
+    let out = check(&p)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "  warning: quasi-identifier `network` has ",
+        ))
+        .stdout(predicate::str::contains(
+            "with k = 10, its values alone make classes",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    // Counts only: no address is printed.
+    let text = String::from_utf8(out).unwrap();
+    let warning = text.lines().find(|l| l.contains("warning")).unwrap();
+    let address = regex::Regex::new(r"\d+\.\d+\.\d+\.\d+").unwrap();
+    assert!(!address.is_match(warning), "{warning}");
+    // --sample 0 reads no rows, and so warns about nothing.
+    check(&p)
+        .args(["--sample", "0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("warning").not());
+}
+
 #[test]
 fn check_without_a_key_fails_like_run() {
     let p = Project::new(100, 300, 5);

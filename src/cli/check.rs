@@ -1,5 +1,7 @@
 //! `anonymize check JOB`: validates the job file, the key and every input file's header, and
-//! prints the plan (each column's action and output name). Reads no rows, writes nothing.
+//! prints the plan (each column's action and output name). It then reads a sample of each
+//! table's first rows (`--sample`, 0 for none) to warn about quasi-identifiers with so many
+//! distinct values that k cannot hold without suppressing most rows. Writes nothing.
 //!
 //! Example:
 //! ```text
@@ -36,6 +38,10 @@ pub struct Args {
     /// A table's input files, instead of the job's `input` (repeatable).
     #[arg(long, value_parser = super::parse_input)]
     pub input: Vec<(String, String)>,
+    /// Rows of each table read to look for quasi-identifiers with too many distinct values
+    /// (0: read no rows).
+    #[arg(long, default_value_t = 100_000)]
+    pub sample: u32,
 }
 
 pub fn execute(a: Args) -> Result<(), Error> {
@@ -50,6 +56,10 @@ pub fn execute(a: Args) -> Result<(), Error> {
     };
     let key = job.key.as_ref().map(|k| k.load()).transpose()?;
     let opts = RunOptions::reading(a.run_date, a.input);
+    let ctx = crate::transform::Context {
+        key: key.clone(),
+        run_date: opts.run_date,
+    };
     let planned = plan(&job, &opts)?;
 
     let mut out = String::new();
@@ -151,9 +161,79 @@ pub fn execute(a: Args) -> Result<(), Error> {
                 ],
             );
         }
+        if a.sample > 0 {
+            for w in warnings(p, &ctx, a.sample) {
+                let _ = writeln!(out, "  warning: {w}");
+            }
+        }
     }
     print!("{out}");
     Ok(())
+}
+
+/// Quasi-identifiers (at a fixed level) whose distinct values in the table's first `rows` rows
+/// outnumber the people there divided by k: on their own they already make classes too small,
+/// so k could hold only by suppressing most rows. A sample that cannot be read is a warning
+/// too; the run's own checks decide about the data.
+fn warnings(p: &crate::run::Planned, ctx: &crate::transform::Context, rows: u32) -> Vec<String> {
+    use polars::prelude::*;
+    let t = p.table;
+    let Some(privacy) = t.privacy else {
+        return Vec::new();
+    };
+    let fixed: Vec<&crate::job::Column> = t
+        .quasi_identifiers()
+        .filter(|c| !crate::transform::levels::searched(c))
+        .collect();
+    if fixed.is_empty() {
+        return Vec::new();
+    }
+    let tally = crate::transform::ColumnTallies::default();
+    let mut exprs: Vec<Expr> = fixed
+        .iter()
+        .filter_map(|c| crate::transform::column_expr_at(c, c.levels.min, ctx, &tally))
+        .map(|e| e.n_unique().cast(DataType::UInt64))
+        .collect();
+    let people = match t.subject.as_deref() {
+        Some(s) => col(s).n_unique(),
+        None => len(),
+    };
+    exprs.push(people.cast(DataType::UInt64).alias("__people"));
+    let sampled = crate::read::scan(&p.source, t)
+        .map_err(|e| e.to_string())
+        .and_then(|lf| {
+            lf.limit(rows)
+                .select(exprs)
+                .collect()
+                .map_err(|_| "the engine could not read it".to_string())
+        });
+    let df = match sampled {
+        Ok(df) => df,
+        Err(e) => return vec![format!("the first {rows} rows could not be sampled ({e})")],
+    };
+    let get = |name: &str| {
+        df.column(name)
+            .ok()
+            .and_then(|c| c.u64().ok()?.get(0))
+            .unwrap_or(0)
+    };
+    let people = get("__people");
+    fixed
+        .iter()
+        .filter_map(|c| {
+            let distinct = get(&c.output);
+            let room = people / u64::from(privacy.k.max(1));
+            (distinct > room).then(|| {
+                format!(
+                    "quasi-identifier `{}` has {distinct} distinct values among {people} people \
+                     in the first {rows} rows: with k = {}, its values alone make classes of \
+                     fewer than k people. Generalize it further (a coarser level or method \
+                     parameter), or let the search choose its level",
+                    c.output, privacy.k
+                )
+            })
+        })
+        .collect()
 }
 
 /// The column's parameters, and what its unreadable values do when the job says.
