@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod identifiers;
 pub mod job;
+pub mod progress;
 pub mod protect;
 pub mod read;
 pub mod report;

@@ -19,6 +19,7 @@ use tracing::info;
 use crate::error::{Error, Result};
 use crate::job::lock::{self, Lock, Pin};
 use crate::job::{BadRows, ColumnAction, Job, Privacy, Table};
+use crate::progress;
 use crate::protect::bad_rows::{self, Skipped};
 use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::leaks::{Findings, Remembered};
@@ -118,7 +119,10 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
 pub fn validate_rows(planned: &mut [Planned]) -> Result<()> {
     for p in planned {
         let t0 = Instant::now();
-        p.malformed = read::validate(&mut p.source, p.table)?;
+        p.malformed = {
+            let _step = progress::step(&p.table.name, "checking every row");
+            read::validate(&mut p.source, p.table)?
+        };
         if let Some(first) = &p.malformed.first {
             tracing::warn!(
                 table = %p.table.name,
@@ -512,7 +516,10 @@ fn protect(
         side,
     };
     let t0 = Instant::now();
-    let others = stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)?;
+    let others = {
+        let _step = progress::step(&t.name, "reading and transforming");
+        stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)?
+    };
     debug_seconds(t, "stage", t0);
     let unread = |c: &crate::job::Column| {
         tallies
@@ -527,6 +534,7 @@ fn protect(
         return Err(first_bad_row(p, ctx)?);
     }
     let t0 = Instant::now();
+    let step = progress::step(&t.name, "counting classes");
     let mut counts = kanon::count_staged(
         stage::scan(&staged, &t.name)?,
         &qis,
@@ -535,10 +543,13 @@ fn protect(
         &others,
         &t.name,
     )?;
+    drop(step);
     debug_seconds(t, "count", t0);
     let skipped = settle_bad_rows(p, ctx, &counts, true)?;
     let t0 = Instant::now();
+    let step = progress::step(&t.name, "deciding what to suppress");
     let decision = counts.decide(&privacy, &t.name)?;
+    drop(step);
     counts.release();
     debug_seconds(t, "decide", t0);
     Ok(Protected {
@@ -561,6 +572,7 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
         .quasi_identifiers()
         .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
         .collect();
+    let step = progress::step(&t.name, "counting the finest values for the level search");
     let counts = kanon::count(
         scan_with_state(p, ctx, skips(t))?,
         &finest,
@@ -568,6 +580,7 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
         &[],
         &t.name,
     )?;
+    drop(step);
     settle_bad_rows(p, ctx, &counts, false)?;
     optimize::base(t, &counts)
 }
@@ -660,7 +673,10 @@ fn write_table(
     }
     let lf = lf.select(exprs);
     let t0 = Instant::now();
-    let (file, path) = staging.write_table(lf, &t.name, metadata(job, ctx, t))?;
+    let (file, path) = {
+        let _step = progress::step(&t.name, "writing");
+        staging.write_table(lf, &t.name, metadata(job, ctx, t))?
+    };
     debug_seconds(t, "sink", t0);
 
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
@@ -679,7 +695,10 @@ fn write_table(
         .staged
         .parent()
         .map_or_else(std::env::temp_dir, Path::to_path_buf);
-    kanon::verify(&path, &qis, subject, k, decision, &t.name, &scratch)?;
+    {
+        let _step = progress::step(&t.name, "reading the output back");
+        kanon::verify(&path, &qis, subject, k, decision, &t.name, &scratch)?;
+    }
     debug_seconds(t, "verify", t0);
     Ok(file)
 }

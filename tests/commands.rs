@@ -203,3 +203,59 @@ fn schema_prints_the_job_files_json_schema_and_the_shipped_copy_is_current() {
     let job = std::fs::read_to_string(repo().join("jobs/marketing_research.toml")).unwrap();
     assert!(job.starts_with("#:schema ./job.schema.json\n"));
 }
+
+/// On a terminal, the run shows which table and step it is in (a spinner, cleared when the
+/// step ends); a scheduler's pipe or JSON logs get none of it.
+#[test]
+fn a_terminal_sees_the_steps_and_a_pipe_does_not() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("`script` (util-linux) is not installed: skipped");
+        return;
+    }
+    let p = Project::new(1500, 6000, 11);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 3")
+            .replace("max_suppression = 0.05", "max_suppression = 0.3")
+    });
+    let binary = assert_cmd::cargo::cargo_bin("anonymize");
+    // `script` runs the command on a pseudo-terminal and copies what it shows to stdout.
+    let on_terminal = |extra: &str| {
+        let command = format!(
+            "{} {extra} run jobs/marketing_research.toml --run-date {RUN_DATE}",
+            binary.display()
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(p.path())
+            .env("ANONYMIZE_KEY", KEY)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = on_terminal("");
+    for step in [
+        "users: checking every row",
+        "activity: reading and transforming",
+        "activity: counting classes",
+        "activity: writing",
+        "activity: reading the output back",
+    ] {
+        assert!(shown.contains(step), "{step} not shown:\n{shown}");
+    }
+    assert!(!on_terminal("--log-format json").contains("reading and transforming"));
+    assert!(!on_terminal("-q").contains("reading and transforming"));
+    p.run(KEY)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("reading and transforming").not());
+}

@@ -88,6 +88,7 @@ pub fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+    crate::progress::enable(format == LogFormat::Text && !quiet);
 }
 
 /// A `YYYY-MM-DD` argument.
