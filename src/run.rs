@@ -232,7 +232,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         source: e.into(),
     })?;
     let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
-    staging.commit(&names, &json)?;
+    let page = crate::report::html::render(&report);
+    staging.commit(&names, &json, page.as_bytes())?;
     if let Some(pin) = pin {
         pin.commit()?;
     }
@@ -782,6 +783,12 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
         quasi_identifiers: t.quasi_identifiers().map(|c| c.output.clone()).collect(),
         equivalence_classes: d.equivalence_classes,
         min_class_subjects: d.min_class_subjects,
+        class_sizes: d.class_sizes.clone(),
+        max_risk: d
+            .min_class_subjects
+            .filter(|m| *m > 0)
+            .map(|m| 1.0 / m as f64),
+        avg_risk: d.avg_risk,
         invalid_values: tallies
             .iter()
             .map(|(k, v)| (k.clone(), v.invalid.get()))

@@ -1,5 +1,5 @@
 //! Writing the output atomically: `<output>/<table>/run_date=YYYY-MM-DD/part-00000.parquet`
-//! and `<output>/_reports/run_date=YYYY-MM-DD.json`.
+//! and `<output>/_reports/run_date=YYYY-MM-DD.json` (with its page, `….html`).
 //!
 //! Everything a run writes goes first into a staging directory beside the target
 //! (`<output>/.staging-…`, on the same file system, so a rename is atomic). Only when every
@@ -19,6 +19,8 @@ use crate::error::{Error, Result};
 
 pub const PART_FILE: &str = "part-00000.parquet";
 pub const REPORTS_DIR: &str = "_reports";
+/// The report's files in the staging directory: the JSON and its HTML page.
+const REPORT_STAGED: [&str; 2] = ["report.json", "report.html"];
 
 /// Rows per Parquet row group: large enough for good compression and statistics, small enough
 /// that readers can skip by statistics.
@@ -156,13 +158,14 @@ impl Staging {
         ))
     }
 
-    /// Moves the staged partitions and the report into place. On failure, what was already
-    /// swapped is swapped back.
-    pub fn commit(mut self, tables: &[String], report: &[u8]) -> Result<()> {
-        let report_staged = self.root.join("report.json");
-        fs::write(&report_staged, report)
-            .map_err(Error::io("cannot write the report", &report_staged))?;
-        sync_file(&report_staged)?;
+    /// Moves the staged partitions and the report (JSON, and its HTML page) into place. On
+    /// failure, what was already swapped is swapped back.
+    pub fn commit(mut self, tables: &[String], report: &[u8], page: &[u8]) -> Result<()> {
+        for (name, bytes) in [(REPORT_STAGED[0], report), (REPORT_STAGED[1], page)] {
+            let staged = self.root.join(name);
+            fs::write(&staged, bytes).map_err(Error::io("cannot write the report", &staged))?;
+            sync_file(&staged)?;
+        }
 
         // Every move, written down before the first one: a run killed half-way through is
         // undone from this journal by the next run (see `recover`).
@@ -236,13 +239,15 @@ fn plan_moves(output: &Path, root: &Path, tables: &[String], run_date: NaiveDate
             had_previous: output.join(t).join(&date).exists(),
         })
         .collect();
-    let report_target = PathBuf::from(REPORTS_DIR).join(format!("{date}.json"));
-    moves.push(Move {
-        staged: root.join("report.json"),
-        had_previous: output.join(&report_target).exists(),
-        target: report_target,
-        aside: root.join(".previous").join("report.json"),
-    });
+    for (staged, ext) in REPORT_STAGED.iter().zip(["json", "html"]) {
+        let target = PathBuf::from(REPORTS_DIR).join(format!("{date}.{ext}"));
+        moves.push(Move {
+            staged: root.join(staged),
+            had_previous: output.join(&target).exists(),
+            target,
+            aside: root.join(".previous").join(staged),
+        });
+    }
     moves
 }
 

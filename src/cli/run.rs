@@ -157,12 +157,9 @@ fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) ->
             t.rows_suppressed
         );
     }
-    println!(
-        "report: {}",
-        output
-            .join(crate::write::REPORTS_DIR)
-            .join(format!("{}.json", crate::write::partition(opts.run_date)))
-            .display()
-    );
+    let reports = output.join(crate::write::REPORTS_DIR);
+    let name = crate::write::partition(opts.run_date);
+    println!("report: {}", reports.join(format!("{name}.json")).display());
+    println!("page: {}", reports.join(format!("{name}.html")).display());
     Ok(())
 }

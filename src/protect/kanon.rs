@@ -143,6 +143,44 @@ pub struct Decision {
     pub subjects_out: u64,
     pub equivalence_classes: u64,
     pub min_class_subjects: Option<u64>,
+    /// How many written classes hold how many people (see [`SizeBucket`]).
+    pub class_sizes: Vec<SizeBucket>,
+    /// The average, over written classes' people, of 1 / their class's size: the chance of
+    /// picking out a person from their class, on average (prosecutor model). `None` when
+    /// nothing is written.
+    pub avg_risk: Option<f64>,
+}
+
+/// Written classes whose people number from `from` to `to` (exclusive): buckets that double
+/// from k, so the report's chart reads the same whatever k is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SizeBucket {
+    pub from: u64,
+    pub to: u64,
+    pub classes: u64,
+}
+
+/// Buckets of class sizes doubling from `k` (sizes under k, which written classes never have,
+/// fall in the first).
+fn size_buckets(sizes: impl Iterator<Item = u64>, k: u64) -> Vec<SizeBucket> {
+    let base = k.max(1);
+    let mut counts: Vec<u64> = Vec::new();
+    for s in sizes {
+        let i = (s / base).max(1).ilog2() as usize;
+        if counts.len() <= i {
+            counts.resize(i + 1, 0);
+        }
+        counts[i] += 1;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, classes)| SizeBucket {
+            from: base << i,
+            to: base << (i + 1),
+            classes,
+        })
+        .collect()
 }
 
 fn collect(lf: LazyFrame, what: &str) -> Result<DataFrame> {
@@ -862,6 +900,14 @@ impl Counts {
             .column(SUBJECTS)
             .ok()
             .and_then(|c| c.as_materialized_series().min::<u64>().ok().flatten());
+        let sizes: Vec<u64> = large
+            .column(SUBJECTS)
+            .ok()
+            .and_then(|c| c.u64().ok().map(|c| c.into_no_null_iter().collect()))
+            .unwrap_or_default();
+        let people: u64 = sizes.iter().sum();
+        let avg_risk = (people > 0).then(|| sizes.len() as f64 / people as f64);
+        let class_sizes = size_buckets(sizes.into_iter(), u64::from(k));
         let keep = large
             .clone()
             .lazy()
@@ -882,6 +928,8 @@ impl Counts {
             subjects_out,
             equivalence_classes: large.height() as u64,
             min_class_subjects,
+            class_sizes,
+            avg_risk,
         })
     }
 
@@ -1101,6 +1149,23 @@ mod tests {
         ] {
             verify_decision(&d);
         }
+    }
+
+    #[test]
+    fn class_sizes_fall_in_buckets_doubling_from_k() {
+        let b = size_buckets([10, 19, 20, 39, 45, 200].into_iter(), 10);
+        let got: Vec<(u64, u64, u64)> = b.iter().map(|b| (b.from, b.to, b.classes)).collect();
+        assert_eq!(
+            got,
+            [
+                (10, 20, 2),
+                (20, 40, 2),
+                (40, 80, 1),
+                (80, 160, 0),
+                (160, 320, 1)
+            ]
+        );
+        assert!(size_buckets(std::iter::empty(), 5).is_empty());
     }
 
     /// Counting in slices of fingerprints gives the same classes as counting at once.

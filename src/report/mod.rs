@@ -1,9 +1,12 @@
 //! The run report: what was read, what was removed and why, what was written. One JSON file per
-//! run date under `<output>/_reports/`, committed together with the data it describes.
+//! run date under `<output>/_reports/`, and the same as a page for people ([`html`]), committed
+//! together with the data they describe.
 //!
 //! It is the evidence that the night's release met the policy (k, retention), and the first
 //! thing a data engineer reads when a number looks wrong. It holds counts and names only, never
 //! a cell value, never the key (only its fingerprint, `key_id`).
+
+pub mod html;
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -56,6 +59,12 @@ pub struct TableReport {
     pub quasi_identifiers: Vec<String>,
     pub equivalence_classes: u64,
     pub min_class_subjects: Option<u64>,
+    /// Written classes by number of people, in buckets doubling from k.
+    pub class_sizes: Vec<crate::protect::kanon::SizeBucket>,
+    /// Re-identification risk, prosecutor model: the highest chance of picking a person out of
+    /// their class (1 / the smallest class), and the average over people.
+    pub max_risk: Option<f64>,
+    pub avg_risk: Option<f64>,
     /// Per output column: values a method could not read, made null (columns with
     /// `invalid = "null"`). Counted over the rows that passed retention, before suppression.
     pub invalid_values: IndexMap<String, u64>,

@@ -1,0 +1,310 @@
+//! The run report as one self-contained HTML page (`_reports/run_date=….html`, beside the JSON),
+//! for a person to open in a browser. Per table it shows rows in and out, what retention,
+//! erasure, bad rows and suppression removed, the class-size distribution as a bar chart, the
+//! re-identification risk and the information loss, the levels, and how each column was made.
+//!
+//! The page holds only the report's counts and names, like the JSON. It uses no script and no
+//! network resource: the styles are inline and the charts are inline SVG. So it renders the
+//! same from a file share, in a mail attachment, or ten years from now. Every text from the job
+//! or the inputs (names, paths) is HTML-escaped.
+
+use std::fmt::Write;
+
+use super::{Report, TableReport};
+
+/// The page for `report`.
+pub fn render(report: &Report) -> String {
+    let mut h = String::with_capacity(16 * 1024);
+    let title = format!("{} — {}", report.job, report.run_date);
+    let _ = writeln!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>",
+        esc(&title)
+    );
+    let _ = write!(h, "<h1>{}</h1>\n<dl class=\"meta\">", esc(&title));
+    let mut meta = |k: &str, v: &str| {
+        let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+    };
+    if let Some(p) = &report.purpose {
+        meta("purpose", p);
+    }
+    meta("job file", &report.job_file);
+    meta("job sha256", &report.job_sha256);
+    meta("anonymize", &report.version);
+    meta("started", &report.started_at);
+    meta("finished", &report.finished_at);
+    if let Some(k) = &report.key_id {
+        meta("key id", k);
+    }
+    if let Some(l) = &report.levels_pinned_by {
+        meta("levels pinned by", l);
+    }
+    h.push_str("</dl>\n");
+    for (name, t) in &report.tables {
+        table(&mut h, name, t);
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn table(h: &mut String, name: &str, t: &TableReport) {
+    let _ = writeln!(
+        h,
+        "<section class=\"table\" id=\"table-{0}\"><h2>{0}</h2>",
+        esc(name)
+    );
+    // Where the rows went.
+    let _ = write!(
+        h,
+        "<p class=\"summary\"><b>{}</b> rows in, <b>{}</b> written ({} people)",
+        n(t.rows_in),
+        n(t.rows_out),
+        n(t.subjects_out)
+    );
+    if let Some(k) = t.k {
+        let _ = write!(
+            h,
+            "; k = {k} holds, the smallest class has {} people",
+            t.min_class_subjects.map_or("no".into(), n)
+        );
+    }
+    h.push_str(
+        ".</p>\n<table class=\"removed\"><tr><th>removed</th><th>rows</th><th>why</th></tr>",
+    );
+    let mut removed = |what: &str, rows: u64, why: &str| {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(what),
+            n(rows),
+            esc(why)
+        );
+    };
+    removed(
+        "erased",
+        t.rows_erased,
+        "the person asked to be forgotten (exclude_subjects)",
+    );
+    removed("expired", t.rows_expired, "older than the retention limit");
+    removed("undated", t.rows_undated, "no readable date for retention");
+    removed(
+        "bad",
+        t.rows_skipped,
+        "malformed or unreadable (on_bad_row = \"skip\")",
+    );
+    removed(
+        "suppressed",
+        t.rows_suppressed,
+        &format!(
+            "in classes of fewer than k people ({} people)",
+            n(t.subjects_suppressed)
+        ),
+    );
+    h.push_str("</table>\n");
+
+    if !t.quasi_identifiers.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h3>Equivalence classes</h3><p>{} classes over {}.</p>",
+            n(t.equivalence_classes),
+            t.quasi_identifiers
+                .iter()
+                .map(|q| format!(
+                    "<code>{}</code> (level {})",
+                    esc(q),
+                    t.levels.get(q).copied().unwrap_or(0)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        class_chart(h, t);
+        h.push_str("<table class=\"figures\">");
+        let mut figure = |what: &str, v: Option<f64>, how: &str| {
+            if let Some(v) = v {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                    esc(what),
+                    fmt_f(v),
+                    esc(how)
+                );
+            }
+        };
+        figure(
+            "highest re-identification risk",
+            t.max_risk,
+            "1 / the smallest class (prosecutor model)",
+        );
+        figure(
+            "average re-identification risk",
+            t.avg_risk,
+            "classes / people in them",
+        );
+        figure(
+            "information loss",
+            t.loss,
+            "Iyengar's loss, 0 (none) to 1 (all), of the chosen levels",
+        );
+        figure(
+            "non-uniform entropy",
+            t.entropy,
+            "ARX's metric of the chosen levels",
+        );
+        figure(
+            "discernibility",
+            t.discernibility,
+            "sum over rows of their class's size",
+        );
+        h.push_str("</table>\n");
+    }
+
+    h.push_str("<h3>Columns</h3><table class=\"columns\"><tr><th>output</th><th>from</th><th>action</th><th>method</th><th>role</th><th>unreadable</th></tr>");
+    for (out, c) in &t.columns {
+        let unreadable = t.invalid_values.get(out).copied().unwrap_or(0)
+            + t.unmapped_values.get(out).copied().unwrap_or(0);
+        let role = serde_json::to_value(c.role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            esc(out),
+            esc(&c.input),
+            esc(c.action),
+            esc(c.method.unwrap_or("-")),
+            esc(&role),
+            n(unreadable)
+        );
+    }
+    h.push_str("</table>\n");
+    if !t.dropped.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p>Dropped: {}.</p>",
+            t.dropped
+                .iter()
+                .map(|d| format!("<code>{}</code>", esc(d)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<p class=\"files\">Read {} file{}; wrote <code>{}</code>.</p></section>",
+        t.input_files.len(),
+        if t.input_files.len() == 1 { "" } else { "s" },
+        t.output_files
+            .iter()
+            .map(|f| esc(f))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+/// The class-size distribution as an SVG bar chart: one bar a bucket, its height the number of
+/// classes, labelled with the bucket's range and count.
+fn class_chart(h: &mut String, t: &TableReport) {
+    if t.class_sizes.is_empty() {
+        h.push_str("<p>No class was written.</p>\n");
+        return;
+    }
+    let (bar, gap, height, top, bottom) = (56.0, 12.0, 160.0, 20.0, 36.0);
+    let width = t.class_sizes.len() as f64 * (bar + gap) + gap;
+    let most = t
+        .class_sizes
+        .iter()
+        .map(|b| b.classes)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let _ = write!(
+        h,
+        "<figure><svg class=\"chart\" role=\"img\" aria-label=\"classes by number of people\" \
+         width=\"{w}\" height=\"{hh}\" viewBox=\"0 0 {w} {hh}\">",
+        w = width,
+        hh = top + height + bottom
+    );
+    for (i, b) in t.class_sizes.iter().enumerate() {
+        let x = gap + i as f64 * (bar + gap);
+        let hgt = (b.classes as f64 / most * height).max(if b.classes > 0 { 1.0 } else { 0.0 });
+        let y = top + height - hgt;
+        let _ = write!(
+            h,
+            "<rect class=\"bar\" x=\"{x}\" y=\"{y:.1}\" width=\"{bar}\" height=\"{hgt:.1}\"><title>{} classes of {}–{} people</title></rect>\
+             <text x=\"{cx}\" y=\"{ty:.1}\" text-anchor=\"middle\" class=\"count\">{}</text>\
+             <text x=\"{cx}\" y=\"{ly}\" text-anchor=\"middle\" class=\"label\">{}–{}</text>",
+            b.classes,
+            b.from,
+            b.to - 1,
+            b.classes,
+            b.from,
+            b.to - 1,
+            cx = x + bar / 2.0,
+            ty = y - 4.0,
+            ly = top + height + 16.0,
+        );
+    }
+    h.push_str("</svg><figcaption>Written classes by number of people (buckets doubling from k).</figcaption></figure>\n");
+}
+
+fn n(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn fmt_f(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.001 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// HTML-escaped text.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222;padding:0 1em}\
+h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}\
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;font-size:.9em}dt{color:#666}dd{margin:0;word-break:break-all}\
+table{border-collapse:collapse;margin:.6em 0}td,th{border-bottom:1px solid #eee;padding:.25em .7em;text-align:left}\
+td.num{text-align:right;font-variant-numeric:tabular-nums}\
+svg.chart rect.bar{fill:#3b6ea5}svg.chart text{font:12px system-ui,sans-serif;fill:#333}\
+figure{margin:.5em 0}figcaption{font-size:.85em;color:#666}code{font-size:.92em}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_groups() {
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(n(1234567), "1\u{202f}234\u{202f}567");
+        assert_eq!(n(999), "999");
+    }
+}

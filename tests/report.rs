@@ -1,0 +1,115 @@
+//! The HTML run report, as a person meets it: a page beside the JSON report, self-contained,
+//! with the report's numbers and a class-size chart per table, rendered by a real browser.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn project() -> Project {
+    let p = Project::new(1500, 6000, 11);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 3")
+            .replace("max_suppression = 0.05", "max_suppression = 0.3")
+            // Free text from the job reaches the page: it must arrive as text, not markup.
+            .replace(
+                "purpose = \"Marketing research",
+                "purpose = \"<b>bold</b> & research: Marketing research",
+            )
+    });
+    p.run(KEY).assert().success();
+    p
+}
+
+fn page(p: &Project) -> PathBuf {
+    p.out().join(format!("_reports/run_date={RUN_DATE}.html"))
+}
+
+#[test]
+fn the_page_sits_beside_the_json_report_and_needs_nothing_else() {
+    let p = project();
+    let html = std::fs::read_to_string(page(&p)).unwrap();
+    let report = report_in(&p.out());
+    // Nothing fetched from anywhere, nothing run.
+    for banned in ["http://", "https://", "<script", "<link", "src=", "url("] {
+        assert!(!html.contains(banned), "{banned}");
+    }
+    assert!(html.contains("&lt;b&gt;bold&lt;/b&gt; &amp; research"));
+    assert!(!html.contains("<b>bold</b>"));
+    for (name, t) in report["tables"].as_object().unwrap() {
+        assert!(html.contains(&format!("<section class=\"table\" id=\"table-{name}\">")));
+        // One bar a class-size bucket, as in the JSON.
+        let section = html
+            .split(&format!("id=\"table-{name}\""))
+            .nth(1)
+            .unwrap()
+            .split("</section>")
+            .next()
+            .unwrap();
+        let buckets = t["class_sizes"].as_array().unwrap();
+        assert!(!buckets.is_empty());
+        assert_eq!(
+            section.matches("<rect class=\"bar\"").count(),
+            buckets.len()
+        );
+        let classes: u64 = buckets.iter().map(|b| b["classes"].as_u64().unwrap()).sum();
+        assert_eq!(classes, t["equivalence_classes"].as_u64().unwrap());
+        assert!(section.contains("highest re-identification risk"));
+        let min = t["min_class_subjects"].as_u64().unwrap();
+        assert_eq!(t["max_risk"].as_f64().unwrap(), 1.0 / min as f64);
+    }
+    // A re-run of the date replaces the page with the data (the commit moves both).
+    std::fs::write(page(&p), "stale").unwrap();
+    p.run(KEY).assert().success();
+    assert_ne!(std::fs::read_to_string(page(&p)).unwrap(), "stale");
+}
+
+/// Headless Chromium renders the page, and the charts' bars are on the screenshot (pixels of
+/// the bar colour). Skipped where Chromium is not installed (.ci/run installs it).
+#[test]
+fn headless_chromium_renders_the_charts() {
+    if std::process::Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("chromium is not installed: skipped");
+        return;
+    }
+    let p = project();
+    let png = p.path().join("report.png");
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("scripts/report-screenshot.sh"))
+        .arg(page(&p))
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bars = pixels_of(&png, [0x3b, 0x6e, 0xa5]);
+    // Two tables, several bars each, tens of pixels wide and up to 160 high.
+    assert!(bars > 5_000, "{bars} bar pixels");
+}
+
+/// Pixels of `png` within a small distance of `rgb`.
+fn pixels_of(png: &Path, rgb: [u8; 3]) -> usize {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|px| {
+            px.len() >= 3
+                && px[..3]
+                    .iter()
+                    .zip(rgb)
+                    .all(|(a, b)| (i16::from(*a) - i16::from(b)).abs() <= 6)
+        })
+        .count()
+}
