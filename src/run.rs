@@ -789,6 +789,7 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
             .filter(|m| *m > 0)
             .map(|m| 1.0 / m as f64),
         avg_risk: d.avg_risk,
+        suppressed_classes: d.suppressed_classes.clone(),
         invalid_values: tallies
             .iter()
             .map(|(k, v)| (k.clone(), v.invalid.get()))

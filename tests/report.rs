@@ -56,6 +56,14 @@ fn the_page_sits_beside_the_json_report_and_needs_nothing_else() {
         let classes: u64 = buckets.iter().map(|b| b["classes"].as_u64().unwrap()).sum();
         assert_eq!(classes, t["equivalence_classes"].as_u64().unwrap());
         assert!(section.contains("highest re-identification risk"));
+        // The suppressed combinations, by number of people: counts that add up.
+        let suppressed = t["suppressed_classes"].as_array().unwrap();
+        let rows: u64 = suppressed.iter().map(|b| b["rows"].as_u64().unwrap()).sum();
+        assert_eq!(rows, t["rows_suppressed"].as_u64().unwrap());
+        assert!(suppressed.iter().all(|b| b["people"].as_u64().unwrap() < 3));
+        if rows > 0 {
+            assert!(section.contains("suppressed combinations of"));
+        }
         let min = t["min_class_subjects"].as_u64().unwrap();
         assert_eq!(t["max_risk"].as_f64().unwrap(), 1.0 / min as f64);
     }

@@ -149,6 +149,17 @@ pub struct Decision {
     /// picking out a person from their class, on average (prosecutor model). `None` when
     /// nothing is written.
     pub avg_risk: Option<f64>,
+    /// The suppressed classes (quasi-identifier combinations under k) by their number of
+    /// people: how many combinations, and their rows. Counts only, never the combinations.
+    pub suppressed_classes: Vec<SuppressedBucket>,
+}
+
+/// Suppressed classes holding `people` people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SuppressedBucket {
+    pub people: u64,
+    pub classes: u64,
+    pub rows: u64,
 }
 
 /// Written classes whose people number from `from` to `to` (exclusive): buckets that double
@@ -878,6 +889,29 @@ impl Counts {
 
         let rows_kept = self.rows_kept();
         let rows_suppressed = sum_u64(&small, ROWS)?;
+        let suppressed_classes = {
+            let mut by_people = std::collections::BTreeMap::<u64, (u64, u64)>::new();
+            let people = small
+                .column(SUBJECTS)
+                .ok()
+                .and_then(|c| c.u64().ok().cloned());
+            let rows = small.column(ROWS).ok().and_then(|c| c.u64().ok().cloned());
+            if let (Some(people), Some(rows)) = (people, rows) {
+                for (p, r) in people.iter().zip(rows.iter()) {
+                    let e = by_people.entry(p.unwrap_or(0)).or_default();
+                    e.0 += 1;
+                    e.1 += r.unwrap_or(0);
+                }
+            }
+            by_people
+                .into_iter()
+                .map(|(people, (classes, rows))| SuppressedBucket {
+                    people,
+                    classes,
+                    rows,
+                })
+                .collect::<Vec<_>>()
+        };
         let limit = super::allowed_rows(privacy.max_suppression, rows_kept);
         if rows_suppressed > limit {
             return Err(Error::Privacy(self.explain(
@@ -930,6 +964,7 @@ impl Counts {
             min_class_subjects,
             class_sizes,
             avg_risk,
+            suppressed_classes,
         })
     }
 
@@ -1008,6 +1043,15 @@ mod tests {
         assert_eq!(d.subjects_out, 3);
         assert_eq!(d.equivalence_classes, 1);
         assert_eq!(d.min_class_subjects, Some(3));
+        // The suppressed combination: one class of one person, five rows.
+        assert_eq!(
+            d.suppressed_classes,
+            [SuppressedBucket {
+                people: 1,
+                classes: 1,
+                rows: 5
+            }]
+        );
     }
 
     #[test]

@@ -120,6 +120,7 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
                 .join(", ")
         );
         class_chart(h, t);
+        suppressed(h, t);
         h.push_str("<table class=\"figures\">");
         let mut figure = |what: &str, v: Option<f64>, how: &str| {
             if let Some(v) = v {
@@ -202,6 +203,30 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
             .collect::<Vec<_>>()
             .join(", ")
     );
+}
+
+/// The suppressed quasi-identifier combinations by number of people (counts, never values).
+fn suppressed(h: &mut String, t: &TableReport) {
+    if t.suppressed_classes.is_empty() {
+        h.push_str("<p>No combination was suppressed.</p>");
+        return;
+    }
+    h.push_str(
+        "<table class=\"suppressed\"><tr><th>suppressed combinations of</th>\
+         <th>combinations</th><th>people</th><th>rows</th></tr>",
+    );
+    for b in &t.suppressed_classes {
+        let _ = write!(
+            h,
+            "<tr><td>{} {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            b.people,
+            if b.people == 1 { "person" } else { "people" },
+            n(b.classes),
+            n(b.classes * b.people),
+            n(b.rows)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// The class-size distribution as an SVG bar chart: one bar a bucket, its height the number of

@@ -65,6 +65,9 @@ pub struct TableReport {
     /// their class (1 / the smallest class), and the average over people.
     pub max_risk: Option<f64>,
     pub avg_risk: Option<f64>,
+    /// The suppressed quasi-identifier combinations (classes under k) by number of people,
+    /// with their rows: counts only, never the combinations themselves.
+    pub suppressed_classes: Vec<crate::protect::kanon::SuppressedBucket>,
     /// Per output column: values a method could not read, made null (columns with
     /// `invalid = "null"`). Counted over the rows that passed retention, before suppression.
     pub invalid_values: IndexMap<String, u64>,
