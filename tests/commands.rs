@@ -38,6 +38,7 @@ fn check_prints_the_plan_and_writes_nothing() {
         .success()
         .stdout(predicate::str::contains("table users: 1 csv file from"))
         .stdout(predicate::str::contains("table activity: 7 csv files from"))
+        .stdout(predicate::str::contains("activity-2026.csv\n"))
         .stdout(predicate::str::contains(
             "birth_date       generalize    age         quasi       age_band           band 10, top 70+",
         ))

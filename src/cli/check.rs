@@ -90,6 +90,14 @@ pub fn execute(a: Args) -> Result<(), Error> {
             if n == 1 { "" } else { "s" },
             p.pattern
         );
+        // The files found, a line each (the first ten of a long list).
+        const LISTED: usize = 10;
+        for f in p.source.files.iter().take(LISTED) {
+            let _ = writeln!(out, "  - {}", f.display());
+        }
+        if n > LISTED {
+            let _ = writeln!(out, "  - … and {} more", n - LISTED);
+        }
         if let Some(r) = &t.retention {
             let _ = writeln!(
                 out,
