@@ -217,11 +217,7 @@ fn a_terminal_sees_the_steps_and_a_pipe_does_not() {
         eprintln!("`script` (util-linux) is not installed: skipped");
         return;
     }
-    let p = Project::new(1500, 6000, 11);
-    p.edit_job(|j| {
-        j.replace("k = 10", "k = 3")
-            .replace("max_suppression = 0.05", "max_suppression = 0.3")
-    });
+    let p = Project::small();
     let binary = assert_cmd::cargo::cargo_bin("anonymize");
     // `script` runs the command on a pseudo-terminal and copies what it shows to stdout.
     let on_terminal = |extra: &str| {

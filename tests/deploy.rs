@@ -11,15 +11,6 @@ use common::*;
 
 const SCRIPT: &str = "/usr/local/lib/anonymize/anonymize-nightly";
 
-fn project() -> Project {
-    let p = Project::new(1500, 6000, 11);
-    p.edit_job(|j| {
-        j.replace("k = 10", "k = 3")
-            .replace("max_suppression = 0.05", "max_suppression = 0.3")
-    });
-    p
-}
-
 /// `sh deploy/anonymize-nightly` with the binary and job of the project.
 fn nightly(p: &Project) -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new("sh");
@@ -44,7 +35,7 @@ fn key_file(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn the_nightly_script_runs_with_the_key_from_systemds_credential() {
-    let p = project();
+    let p = Project::small();
     let credentials = p.path().join("credentials");
     key_file(&credentials);
     let out = nightly(&p)
@@ -77,7 +68,7 @@ fn the_nightly_script_runs_with_the_key_from_systemds_credential() {
 
 #[test]
 fn the_nightly_script_under_cron_reads_its_key_file_and_refuses_without_one() {
-    let p = project();
+    let p = Project::small();
     let key = key_file(&p.path().join("etc"));
     nightly(&p)
         .env("ANONYMIZE_KEY_FILE", &key)
@@ -85,7 +76,7 @@ fn the_nightly_script_under_cron_reads_its_key_file_and_refuses_without_one() {
         .success();
     assert!(p.out().join(format!("users/run_date={RUN_DATE}")).exists());
 
-    let fresh = project();
+    let fresh = Project::small();
     nightly(&fresh)
         .env("ANONYMIZE_KEY_FILE", fresh.path().join("missing"))
         .assert()

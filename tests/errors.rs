@@ -11,11 +11,7 @@ fn project_with_output() -> (
     Project,
     std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
 ) {
-    let p = Project::new(1500, 6000, 11);
-    p.edit_job(|j| {
-        j.replace("k = 10", "k = 3")
-            .replace("max_suppression = 0.05", "max_suppression = 0.3")
-    });
+    let p = Project::small();
     p.run(KEY).assert().success();
     let snap = p.snapshot();
     assert!(snap.len() >= 3);
@@ -191,11 +187,7 @@ fn a_glob_that_matches_nothing_is_an_input_error() {
 
 #[test]
 fn json_logs_are_one_object_a_line_without_the_key() {
-    let p = Project::new(1500, 6000, 11);
-    p.edit_job(|j| {
-        j.replace("k = 10", "k = 3")
-            .replace("max_suppression = 0.05", "max_suppression = 0.3")
-    });
+    let p = Project::small();
     let out = p
         .run(KEY)
         .arg("--log-format")
@@ -542,11 +534,7 @@ fn a_full_disk_leaves_the_previous_output() {
 /// process gone) is removed by the next run.
 #[test]
 fn staged_tables_leave_no_trace_in_tmpdir() {
-    let p = Project::new(1500, 6000, 11);
-    p.edit_job(|j| {
-        j.replace("k = 10", "k = 3")
-            .replace("max_suppression = 0.05", "max_suppression = 0.3")
-    });
+    let p = Project::small();
     let tmp = tempfile::tempdir().unwrap();
     let orphan = tmp.path().join("anonymize-work-4000000-abcdef");
     std::fs::create_dir(&orphan).unwrap();

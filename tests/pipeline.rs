@@ -444,7 +444,7 @@ fn erasure_lists_remove_every_row_of_the_listed_people() {
 /// report per date, each named by its own run date.
 #[test]
 fn a_back_fill_writes_one_partition_and_report_per_date() {
-    let p = small_project();
+    let p = Project::small();
     back_fill(&p)
         .args(["--from", "2026-11-18", "--to", "2026-11-20"])
         .assert()
@@ -473,7 +473,7 @@ fn a_back_fill_writes_one_partition_and_report_per_date() {
 /// before it stay committed, the ones after it are not run, and the message says how to go on.
 #[test]
 fn a_back_fill_stops_at_the_first_failing_date_and_keeps_the_earlier_ones() {
-    let p = small_project();
+    let p = Project::small();
     // Users exports by date: the 19th's is missing.
     for date in ["2026-11-18", "2026-11-20"] {
         let dir = p.path().join(format!("exports/{date}"));
@@ -516,16 +516,6 @@ fn a_back_fill_range_must_be_in_order_and_alone() {
         .args(["--from", "2026-11-18"])
         .assert()
         .code(2);
-}
-
-/// A project whose job meets k on little data (k = 3, up to 30% suppressed).
-fn small_project() -> Project {
-    let p = Project::new(1500, 6000, 11);
-    p.edit_job(|j| {
-        j.replace("k = 10", "k = 3")
-            .replace("max_suppression = 0.05", "max_suppression = 0.3")
-    });
-    p
 }
 
 /// `anonymize run` on the project's job without a run date (for `--from`/`--to`).

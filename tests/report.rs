@@ -8,15 +8,13 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 fn project() -> Project {
-    let p = Project::new(1500, 6000, 11);
+    let p = Project::small();
+    // Free text from the job reaches the page: it must arrive as text, not markup.
     p.edit_job(|j| {
-        j.replace("k = 10", "k = 3")
-            .replace("max_suppression = 0.05", "max_suppression = 0.3")
-            // Free text from the job reaches the page: it must arrive as text, not markup.
-            .replace(
-                "purpose = \"Marketing research",
-                "purpose = \"<b>bold</b> & research: Marketing research",
-            )
+        j.replace(
+            "purpose = \"Marketing research",
+            "purpose = \"<b>bold</b> & research: Marketing research",
+        )
     });
     p.run(KEY).assert().success();
     p

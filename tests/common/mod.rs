@@ -75,6 +75,17 @@ impl Project {
         Project { dir }
     }
 
+    /// The shipped job on a small sample, with k = 3 and up to 30% suppressed: small enough
+    /// to be quick, large enough to meet k.
+    pub fn small() -> Project {
+        let p = Project::new(1500, 6000, 11);
+        p.edit_job(|j| {
+            j.replace("k = 10", "k = 3")
+                .replace("max_suppression = 0.05", "max_suppression = 0.3")
+        });
+        p
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
