@@ -9,6 +9,7 @@ pub mod keygen;
 pub mod run;
 pub mod sample;
 pub mod schema;
+pub mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -53,6 +54,7 @@ pub enum Command {
     Sample(sample::Args),
     Keygen(keygen::Args),
     Schema(schema::Args),
+    Verify(verify::Args),
 }
 
 impl Cli {
@@ -64,6 +66,7 @@ impl Cli {
             Command::Sample(a) => sample::execute(a),
             Command::Keygen(a) => keygen::execute(a),
             Command::Schema(a) => schema::execute(a),
+            Command::Verify(a) => verify::execute(a),
         }
     }
 }

@@ -1,0 +1,193 @@
+//! `anonymize verify DATASET --job JOB`: re-reads a written dataset and checks, for every
+//! table and run date, what the job promises about it: only the job's output columns, and at
+//! least k distinct people in every equivalence class. Exit code 4 on a violation.
+//!
+//! It is independent of the code that wrote the data: it reads the Parquet files with plain
+//! polars and counts distinct subject values per class by value. It does not use the run's
+//! fingerprints, staging or counts. Use it on a copy handed to someone else, or after moving
+//! a release.
+//!
+//! Example:
+//! ```text
+//! $ anonymize verify out/marketing_research --job jobs/marketing_research.toml
+//! users run_date=2026-11-26: 4797 rows, 82 classes, k = 10 holds (smallest class: 10 people)
+//! activity run_date=2026-11-26: 40441 rows, 336 classes, k = 10 holds (smallest class: 10 people)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::Error;
+use crate::job::{ColumnAction, Job, Table};
+
+/// Check a written dataset against its job: columns, and k in distinct people.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  anonymize verify out/marketing_research --job jobs/marketing_research.toml"
+)]
+pub struct Args {
+    /// The dataset: the job's output directory (`<table>/run_date=YYYY-MM-DD/*.parquet`).
+    pub dataset: PathBuf,
+    /// The job file the dataset was written by.
+    #[arg(long)]
+    pub job: PathBuf,
+    /// Only this run date's partitions. Default: every run date found.
+    #[arg(long, value_parser = super::parse_date)]
+    pub run_date: Option<chrono::NaiveDate>,
+}
+
+pub fn execute(a: Args) -> Result<(), Error> {
+    let job = Job::load(&a.job)?;
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for t in &job.tables {
+        for partition in partitions(&a.dataset, &t.name, a.run_date)? {
+            checked += 1;
+            match check(t, &partition)? {
+                Ok(line) => println!("{line}"),
+                Err(v) => {
+                    println!("{v}");
+                    violations.push(v);
+                }
+            }
+        }
+    }
+    if checked == 0 {
+        return Err(Error::Input(format!(
+            "{}: no partition of the job's tables to verify",
+            a.dataset.display()
+        )));
+    }
+    if violations.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Privacy(format!(
+        "{} of {checked} partitions break what the job promises: {}",
+        violations.len(),
+        violations.join("; ")
+    )))
+}
+
+/// The table's `run_date=…` directories under the dataset, oldest first.
+fn partitions(
+    dataset: &Path,
+    table: &str,
+    run_date: Option<chrono::NaiveDate>,
+) -> Result<Vec<PathBuf>, Error> {
+    let dir = dataset.join(table);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let wanted = run_date.map(crate::write::partition);
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| match &wanted {
+                    Some(w) => n == w,
+                    None => n.starts_with("run_date="),
+                })
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// One partition: `Ok(summary)` when it holds, `Err(violation)` when it does not.
+fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
+    let label = format!(
+        "{} {}",
+        t.name,
+        partition
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let engine = |e| Error::Engine {
+        context: format!("{label}: reading the dataset"),
+        source: e,
+    };
+    let glob = partition.join("*.parquet");
+    // The file's own columns: the partition's `run_date` is in its path, not in the data.
+    let mut args = ScanArgsParquet::default();
+    args.hive_options.enabled = Some(false);
+    let lf = LazyFrame::scan_parquet(PlRefPath::new(glob.to_string_lossy().as_ref()), args)
+        .map_err(engine)?;
+    // Only the job's output columns: anything else could be an identifier.
+    let schema = lf.clone().collect_schema().map_err(engine)?;
+    let expected: Vec<&str> = t.outputs().map(|c| c.output.as_str()).collect();
+    let unexpected: Vec<String> = schema
+        .iter_names()
+        .filter(|n| !expected.contains(&n.as_str()))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if !unexpected.is_empty() {
+        return Ok(Err(format!(
+            "{label}: columns the job does not write: {}",
+            unexpected.join(", ")
+        )));
+    }
+    let rows = lf
+        .clone()
+        .select([len().cast(DataType::UInt64)])
+        .collect()
+        .map_err(engine)?
+        .columns()
+        .first()
+        .and_then(|c| c.u64().ok()?.get(0))
+        .unwrap_or(0);
+    let Some(privacy) = t.privacy else {
+        return Ok(Ok(format!("{label}: {rows} rows, no k promised")));
+    };
+    let qis: Vec<Expr> = t
+        .quasi_identifiers()
+        .map(|c| col(c.output.as_str()))
+        .collect();
+    // People by the subject's output column; without one (dropped), every row is a person
+    // only if the table has no subject at all.
+    let subject = t.subject.as_deref().and_then(|s| t.column(s));
+    let people = match subject {
+        Some(c) if matches!(c.action, ColumnAction::Drop) => None,
+        Some(c) => Some(col(c.output.as_str()).drop_nulls().n_unique()),
+        None => Some(len()),
+    };
+    let Some(people) = people else {
+        return Ok(Ok(format!(
+            "{label}: {rows} rows; k cannot be checked in people (the subject column was dropped)"
+        )));
+    };
+    if rows == 0 {
+        return Ok(Ok(format!("{label}: no rows")));
+    }
+    let per_class = if qis.is_empty() {
+        lf.select([people.cast(DataType::UInt64).alias("people")])
+    } else {
+        lf.group_by(qis)
+            .agg([people.cast(DataType::UInt64).alias("people")])
+    };
+    let classes = per_class.collect().map_err(engine)?;
+    let sizes = classes.column("people").map_err(engine)?;
+    let smallest = sizes
+        .as_materialized_series()
+        .min::<u64>()
+        .map_err(engine)?
+        .unwrap_or(0);
+    let k = u64::from(privacy.k);
+    let summary = format!(
+        "{label}: {rows} rows, {} classes, k = {k}",
+        classes.height()
+    );
+    Ok(if smallest >= k {
+        Ok(format!(
+            "{summary} holds (smallest class: {smallest} people)"
+        ))
+    } else {
+        Err(format!(
+            "{summary} is broken: a class holds {smallest} people"
+        ))
+    })
+}
