@@ -69,11 +69,5 @@ pub fn stage(input: LazyFrame, plan: Plan, file: &Path, table: &str) -> Result<B
 
 /// The staged file, to be read by the later passes.
 pub fn scan(file: &Path, table: &str) -> Result<LazyFrame> {
-    LazyFrame::scan_parquet(
-        PlRefPath::new(file.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )
-    .map_err(Error::engine(format!(
-        "tables.{table}: reading the staged table"
-    )))
+    crate::read::scan_own(file, format!("tables.{table}: reading the staged table"))
 }

@@ -209,12 +209,7 @@ fn schema_prints_the_job_files_json_schema_and_the_shipped_copy_is_current() {
 /// step ends); a scheduler's pipe or JSON logs get none of it.
 #[test]
 fn a_terminal_sees_the_steps_and_a_pipe_does_not() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("`script` (util-linux) is not installed: skipped");
+    if missing("script") {
         return;
     }
     let p = Project::small();

@@ -75,12 +75,7 @@ fn the_page_sits_beside_the_json_report_and_needs_nothing_else() {
 /// the bar colour). Skipped where Chromium is not installed (.ci/run installs it).
 #[test]
 fn headless_chromium_renders_the_charts() {
-    if std::process::Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("chromium is not installed: skipped");
+    if missing("chromium") {
         return;
     }
     let p = project();

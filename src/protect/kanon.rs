@@ -231,15 +231,8 @@ pub fn verify(
              table under $TMPDIR was changed during the run): please report it"
         ))
     };
-    let scan = || {
-        LazyFrame::scan_parquet(
-            PlRefPath::new(file.to_string_lossy().as_ref()),
-            ScanArgsParquet::default(),
-        )
-        .map_err(Error::engine(format!(
-            "tables.{table}: reading the output back"
-        )))
-    };
+    let reading = || format!("tables.{table}: reading the output back");
+    let scan = || crate::read::scan_own(file, reading());
     let rows = collect(
         scan()?.select([len().cast(DataType::UInt64)]),
         "reading the output back",
@@ -302,16 +295,8 @@ pub fn verify(
             let rows = if slices > 1 {
                 let staged = scratch.join(format!("verify-{table}.parquet"));
                 crate::write::sink_parquet(rows, &staged, crate::write::scratch_options())
-                    .map_err(Error::engine(format!(
-                        "tables.{table}: reading the output back"
-                    )))?;
-                LazyFrame::scan_parquet(
-                    PlRefPath::new(staged.to_string_lossy().as_ref()),
-                    ScanArgsParquet::default(),
-                )
-                .map_err(Error::engine(format!(
-                    "tables.{table}: reading the output back"
-                )))?
+                    .map_err(Error::engine(reading()))?;
+                crate::read::scan_own(&staged, reading())?
             } else {
                 rows
             };

@@ -289,6 +289,16 @@ pub fn csv_error(e: &csv::Error) -> String {
     }
 }
 
+/// A Parquet file the run wrote itself (a staged table, an output read back); `what` is the
+/// error's context.
+pub fn scan_own(file: &Path, what: String) -> Result<LazyFrame> {
+    LazyFrame::scan_parquet(
+        PlRefPath::new(file.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+    .map_err(Error::engine(what))
+}
+
 /// Opens the files as one lazy frame. CSV columns are all text.
 pub fn scan(source: &Source, table: &Table) -> Result<LazyFrame> {
     let paths: Vec<PlRefPath> = source

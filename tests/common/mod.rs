@@ -27,6 +27,18 @@ pub fn bin() -> Command {
     c
 }
 
+/// Whether `tool` is missing from this machine; says so (the test is then skipped).
+pub fn missing(tool: &str) -> bool {
+    let gone = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_err();
+    if gone {
+        eprintln!("`{tool}` is not installed: skipped");
+    }
+    gone
+}
+
 /// A temp directory laid out like the repository: `jobs/` (the shipped job and hierarchy) and
 /// `sample_data/` (made by `anonymize sample`), so the job runs with its own relative paths.
 pub struct Project {
