@@ -288,14 +288,28 @@ fn scan_with_state(p: &Planned, ctx: &Context, mark_bad: bool) -> Result<LazyFra
     })
 }
 
-/// A step's time, for `-v` (the steps of the stages that `info` times).
-fn debug_seconds(t: &Table, step: &'static str, since: Instant) {
-    tracing::debug!(
-        table = %t.name,
-        stage = step,
-        seconds = since.elapsed().as_secs_f64(),
-        "step done"
-    );
+/// One step of a table's run (the stages that `info` times are made of): a spinner on the
+/// terminal while it runs, and its time at `-v` (`stage` names it in JSON logs) once done.
+fn step<T>(
+    t: &Table,
+    stage: &'static str,
+    doing: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let t0 = Instant::now();
+    let out = {
+        let _shown = progress::step(&t.name, doing);
+        f()
+    };
+    if out.is_ok() {
+        tracing::debug!(
+            table = %t.name,
+            stage,
+            seconds = t0.elapsed().as_secs_f64(),
+            "step done"
+        );
+    }
+    out
 }
 
 /// Whether the table skips bad rows (and so marks them in every pass).
@@ -516,12 +530,9 @@ fn protect(
         class: key.exprs(&qis),
         side,
     };
-    let t0 = Instant::now();
-    let others = {
-        let _step = progress::step(&t.name, "reading and transforming");
-        stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)?
-    };
-    debug_seconds(t, "stage", t0);
+    let others = step(t, "stage", "reading and transforming", || {
+        stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)
+    })?;
     let unread = |c: &crate::job::Column| {
         tallies
             .get(&c.output)
@@ -534,25 +545,21 @@ fn protect(
     {
         return Err(first_bad_row(p, ctx)?);
     }
-    let t0 = Instant::now();
-    let step = progress::step(&t.name, "counting classes");
-    let mut counts = kanon::count_staged(
-        stage::scan(&staged, &t.name)?,
-        &qis,
-        key,
-        subject.is_some(),
-        &others,
-        &t.name,
-    )?;
-    drop(step);
-    debug_seconds(t, "count", t0);
+    let mut counts = step(t, "count", "counting classes", || {
+        kanon::count_staged(
+            stage::scan(&staged, &t.name)?,
+            &qis,
+            key,
+            subject.is_some(),
+            &others,
+            &t.name,
+        )
+    })?;
     let skipped = settle_bad_rows(p, ctx, &counts, true)?;
-    let t0 = Instant::now();
-    let step = progress::step(&t.name, "deciding what to suppress");
-    let decision = counts.decide(&privacy, &t.name)?;
-    drop(step);
+    let decision = step(t, "decide", "deciding what to suppress", || {
+        counts.decide(&privacy, &t.name)
+    })?;
     counts.release();
-    debug_seconds(t, "decide", t0);
     Ok(Protected {
         counts,
         decision,
@@ -673,12 +680,9 @@ fn write_table(
         );
     }
     let lf = lf.select(exprs);
-    let t0 = Instant::now();
-    let (file, path) = {
-        let _step = progress::step(&t.name, "writing");
-        staging.write_table(lf, &t.name, metadata(job, ctx, t))?
-    };
-    debug_seconds(t, "sink", t0);
+    let (file, path) = step(t, "sink", "writing", || {
+        staging.write_table(lf, &t.name, metadata(job, ctx, t))
+    })?;
 
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     let subject = match t.subject.as_deref().and_then(|s| t.column(s)) {
@@ -690,17 +694,14 @@ fn write_table(
         return Err(Error::Privacy(msg));
     }
     let k = t.privacy.map(|p| p.k).unwrap_or(1);
-    let t0 = Instant::now();
     // The staged table's directory: private, and removed at the end of the run.
     let scratch = protected
         .staged
         .parent()
         .map_or_else(std::env::temp_dir, Path::to_path_buf);
-    {
-        let _step = progress::step(&t.name, "reading the output back");
-        kanon::verify(&path, &qis, subject, k, decision, &t.name, &scratch)?;
-    }
-    debug_seconds(t, "verify", t0);
+    step(t, "verify", "reading the output back", || {
+        kanon::verify(&path, &qis, subject, k, decision, &t.name, &scratch)
+    })?;
     Ok(file)
 }
 
