@@ -121,6 +121,7 @@ fn loss_search_finds_the_exhaustive_optimum() {
                 k,
                 max_suppression: s,
                 metric: MetricName::Loss,
+                models: Default::default(),
             })
         })
         .collect();

@@ -124,6 +124,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
                     k,
                     max_suppression: s,
                     metric,
+                    models: Default::default(),
                 };
                 let outcome = searcher
                     .search(&goal)

@@ -15,6 +15,7 @@ pub mod bad_rows;
 pub mod erasure;
 pub mod kanon;
 pub mod leaks;
+pub mod models;
 pub mod optimize;
 pub mod retention;
 pub mod search;

@@ -91,6 +91,7 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
         codes,
         subjects,
         rows,
+        sensitive: Vec::new(),
     })
 }
 
@@ -104,6 +105,7 @@ pub fn choose(
         k: privacy.k,
         max_suppression: privacy.max_suppression,
         metric: privacy.metric,
+        models: Default::default(),
     };
     let outcome = Searcher::new(base)
         .search(&goal)

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::models::{Attribute, Models};
 use crate::job::MetricName;
 
 /// One quasi-identifier: its finest values as codes and their generalizations at each level.
@@ -64,6 +65,17 @@ pub struct Base {
     pub subjects: Option<Vec<u32>>,
     /// Rows per entry.
     pub rows: Vec<u64>,
+    /// The sensitive attributes, when the table's models need them: entries are then distinct
+    /// (codes, subject, sensitive codes…), and `sensitive[a].codes[i]` is entry i's value of
+    /// attribute a.
+    pub sensitive: Vec<SensitiveCodes>,
+}
+
+/// One sensitive attribute's values per entry of a [`Base`].
+#[derive(Debug, Clone)]
+pub struct SensitiveCodes {
+    pub attr: Attribute,
+    pub codes: Vec<u32>,
 }
 
 /// What to search for.
@@ -72,6 +84,8 @@ pub struct Goal {
     pub k: u32,
     pub max_suppression: f64,
     pub metric: MetricName,
+    /// l-diversity and t-closeness on the base's sensitive attributes.
+    pub models: Models,
 }
 
 /// A node's outcome and utility.
@@ -956,6 +970,7 @@ mod tests {
             codes: keys.iter().flat_map(|((c, _), _)| c.clone()).collect(),
             subjects: subjects.map(|_| keys.iter().map(|((_, s), _)| *s).collect()),
             rows: keys.iter().map(|(_, r)| *r).collect(),
+            sensitive: Vec::new(),
         }
     }
 
@@ -974,6 +989,7 @@ mod tests {
                             k,
                             max_suppression: s,
                             metric,
+                            models: Default::default(),
                         };
                         let found = Searcher::new(&base).search(&goal).unwrap().best;
                         let truth = Searcher::new(&base).exhaustive(&goal);
@@ -1050,6 +1066,7 @@ mod tests {
             codes: vec![0, 0, 0, 0, 1, 1],
             subjects: Some(vec![1, 2, 3]),
             rows: vec![5, 1, 1],
+            sensitive: Vec::new(),
         };
         let mut s = Searcher::new(&base);
         // At the bottom, class (x, x) holds two people (7 rows... 6), class (y, y) one person.
