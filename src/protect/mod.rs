@@ -16,6 +16,7 @@ pub mod erasure;
 pub mod kanon;
 pub mod leaks;
 pub mod models;
+pub mod mondrian;
 pub mod optimize;
 pub mod retention;
 pub mod search;

@@ -1,0 +1,1 @@
+//! Mondrian: strict multidimensional partitioning (LeFevre et al. 2006). Work in progress.
