@@ -468,12 +468,7 @@ fn protect(
     let subject = table_subject(t, ctx);
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
     // k = 1 suppresses nothing and still yields the subject counts.
-    let privacy = t.privacy.unwrap_or(Privacy {
-        k: 1,
-        max_suppression: 0.0,
-        search: false,
-        metric: Default::default(),
-    });
+    let privacy = t.privacy.unwrap_or_else(Privacy::none);
     let mut levels: HashMap<String, usize> = t
         .quasi_identifiers()
         .map(|c| (c.name.clone(), c.levels.min))
@@ -524,6 +519,7 @@ fn protect(
     // are (they cost nothing extra): the methods count every other unreadable value anyway,
     // and a count above zero stops the run here, so a good night pays nothing for the check.
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let sensitive: Vec<String> = t.sensitive().map(|c| c.output.clone()).collect();
     let plan = stage::Plan {
         columns,
         subject: subject.clone(),
@@ -549,6 +545,7 @@ fn protect(
         kanon::count_staged(
             stage::scan(&staged, &t.name)?,
             &qis,
+            &sensitive,
             key,
             subject.is_some(),
             &others,
@@ -576,10 +573,17 @@ fn protect(
 pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
     let t = p.table;
     let subject = table_subject(t, ctx);
-    let finest: Vec<(String, Expr)> = t
+    let mut finest: Vec<(String, Expr)> = t
         .quasi_identifiers()
         .filter_map(|c| Some((c.output.clone(), transform::levels::base_expr(c, ctx)?)))
         .collect();
+    // The sensitive columns ride along as values (the models count them per class).
+    if t.privacy.is_some_and(|p| !p.models.is_empty()) {
+        finest.extend(t.sensitive().filter_map(|c| {
+            let e = transform::column_expr(c, ctx, &transform::ColumnTallies::default())?;
+            Some((c.output.clone(), e.alias(c.output.as_str())))
+        }));
+    }
     let step = progress::step(&t.name, "counting the finest values for the level search");
     let counts = kanon::count(
         scan_with_state(p, ctx, skips(t))?,

@@ -73,7 +73,32 @@ pub struct Privacy {
     pub max_suppression: f64,
     /// Search the levels of the quasi-identifiers that are not pinned.
     pub search: bool,
+    /// Partition with Mondrian instead of choosing one level per quasi-identifier (`search`
+    /// is then true as well: the quasi-identifiers are read at their finest levels).
+    pub mondrian: bool,
     pub metric: MetricName,
+    /// l-diversity and t-closeness on the sensitive columns.
+    pub models: crate::protect::models::Models,
+    /// Rows above this prosecutor risk are counted in the report.
+    pub risk_threshold: f64,
+}
+
+/// The default of `risk_threshold`.
+pub const DEFAULT_RISK_THRESHOLD: f64 = 0.2;
+
+impl Privacy {
+    /// The settings of a table without privacy settings: k = 1 suppresses nothing.
+    pub fn none() -> Privacy {
+        Privacy {
+            k: 1,
+            max_suppression: 0.0,
+            search: false,
+            mondrian: false,
+            metric: Default::default(),
+            models: Default::default(),
+            risk_threshold: DEFAULT_RISK_THRESHOLD,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -274,6 +299,11 @@ impl Table {
 
     pub fn quasi_identifiers(&self) -> impl Iterator<Item = &Column> {
         self.outputs().filter(|c| c.role == Role::Quasi)
+    }
+
+    /// The sensitive columns that reach the output: what l-diversity and t-closeness watch.
+    pub fn sensitive(&self) -> impl Iterator<Item = &Column> {
+        self.outputs().filter(|c| c.role == Role::Sensitive)
     }
 }
 

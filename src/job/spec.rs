@@ -159,12 +159,66 @@ pub struct PrivacySpec {
     /// What the search minimizes: `loss` (default), `entropy` or `discernibility`.
     #[serde(default)]
     pub metric: Option<MetricName>,
+    /// l-diversity on every sensitive column (`role = "sensitive"`): each class must hold
+    /// enough different sensitive values, counted in distinct subjects. `{ l = 3 }` (distinct),
+    /// `{ variant = "entropy", l = 3 }` or `{ variant = "recursive", c = 4, l = 3 }`.
+    #[serde(default)]
+    pub l_diversity: Option<LDiversitySpec>,
+    /// t-closeness on every sensitive column: each class's distribution of sensitive values is
+    /// within `t` (earth mover's distance, 0 to 1) of the table's. `{ t = 0.2 }`. Numbers use the
+    /// ordered distance, other values the equal distance.
+    #[serde(default)]
+    pub t_closeness: Option<TClosenessSpec>,
+    /// The report's `records_at_risk` counts the rows whose prosecutor risk (1 / class size in
+    /// people) is above this, from 0 to 1. Default 0.2 (classes under 5 people), the threshold
+    /// the European Medicines Agency uses for published clinical data.
+    #[serde(default)]
+    pub risk_threshold: Option<f64>,
 }
 
+/// `search`: how the levels of the quasi-identifiers are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Search {
+    /// Full-domain generalization: one level per quasi-identifier for the whole table, the one
+    /// with the least loss (every night's output has the same columns at the same levels).
     Optimal,
+    /// Mondrian multidimensional partitioning: each class gets its own ranges and hierarchy
+    /// levels, as fine as k and the models allow (more detail, less stable from night to night).
+    Mondrian,
+}
+
+/// `l_diversity = { ... }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LDiversitySpec {
+    /// `distinct` (default): at least `l` different values per class; `entropy`: the entropy
+    /// of each class's values is at least log(`l`); `recursive`: the most frequent value is
+    /// less than `c` times the `l`-th most frequent and rarer ones together.
+    #[serde(default)]
+    pub variant: LVariant,
+    /// The l of l-diversity: at least 1 (2 or more to mean anything).
+    pub l: f64,
+    /// With `recursive` only: the constant c (> 0).
+    #[serde(default)]
+    pub c: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LVariant {
+    #[default]
+    Distinct,
+    Entropy,
+    Recursive,
+}
+
+/// `t_closeness = { t = 0.2 }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TClosenessSpec {
+    /// The largest distance allowed, from 0 (every class like the table) to 1 (no constraint).
+    pub t: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, JsonSchema)]

@@ -7,10 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::key::KeySource;
-use super::spec::{Action, ColumnSpec, Edges, Invalid, JobSpec, Method, OnBadRow, Role, TableSpec};
-use super::{
-    BadRows, Column, ColumnAction, Generalizer, Job, LevelRange, Privacy, Retention, Table,
+use super::spec::{
+    Action, ColumnSpec, Edges, Invalid, JobSpec, LVariant, Method, OnBadRow, PrivacySpec, Role,
+    Search, TableSpec,
 };
+use super::{
+    BadRows, Column, ColumnAction, DEFAULT_RISK_THRESHOLD, Generalizer, Job, LevelRange, Privacy,
+    Retention, Table,
+};
+use crate::protect::models::{LDiversity, Models};
 use crate::error::{Error, Result};
 use crate::transform::hierarchy::Hierarchy;
 
@@ -107,6 +112,76 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
         output: clean(&dir.join(spec.output)),
         key,
         tables,
+    })
+}
+
+/// The privacy models beyond k, checked: `fail` names the table.
+fn models(p: &PrivacySpec, fail: &dyn Fn(&str, String) -> Error) -> Result<Models> {
+    let l_diversity = match &p.l_diversity {
+        None => None,
+        Some(spec) => {
+            let whole = |l: f64| -> Result<u32> {
+                if l.fract() != 0.0 || !(1.0..=1e6).contains(&l) {
+                    return Err(fail(
+                        ".privacy.l_diversity.l",
+                        format!("is a number of values, a whole number of at least 1; got {l}"),
+                    ));
+                }
+                Ok(l as u32)
+            };
+            if spec.c.is_some() && spec.variant != LVariant::Recursive {
+                return Err(fail(
+                    ".privacy.l_diversity.c",
+                    "belongs to `variant = \"recursive\"` only".into(),
+                ));
+            }
+            Some(match spec.variant {
+                LVariant::Distinct => LDiversity::Distinct { l: whole(spec.l)? },
+                LVariant::Entropy => {
+                    if !(spec.l >= 1.0 && spec.l.is_finite()) {
+                        return Err(fail(
+                            ".privacy.l_diversity.l",
+                            format!("must be at least 1; got {}", spec.l),
+                        ));
+                    }
+                    LDiversity::Entropy { l: spec.l }
+                }
+                LVariant::Recursive => {
+                    let c = spec.c.ok_or_else(|| {
+                        fail(
+                            ".privacy.l_diversity",
+                            "`variant = \"recursive\"` needs `c`, as in `{ variant = \
+                             \"recursive\", c = 4, l = 3 }`"
+                                .into(),
+                        )
+                    })?;
+                    if !(c > 0.0 && c.is_finite()) {
+                        return Err(fail(
+                            ".privacy.l_diversity.c",
+                            format!("must be above 0; got {c}"),
+                        ));
+                    }
+                    LDiversity::Recursive {
+                        c,
+                        l: whole(spec.l)?,
+                    }
+                }
+            })
+        }
+    };
+    let t_closeness = match &p.t_closeness {
+        None => None,
+        Some(spec) if (0.0..=1.0).contains(&spec.t) => Some(spec.t),
+        Some(spec) => {
+            return Err(fail(
+                ".privacy.t_closeness.t",
+                format!("is a distance, from 0 to 1; got {}", spec.t),
+            ));
+        }
+    };
+    Ok(Models {
+        l_diversity,
+        t_closeness,
     })
 }
 
@@ -307,11 +382,33 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
                     format!("is a share of rows, from 0 to 1; got {}", p.max_suppression),
                 ));
             }
+            let models = models(&p, &|k: &str, m: String| fail(k, m))?;
+            let has_sensitive = columns
+                .iter()
+                .any(|c| c.role == Role::Sensitive && !matches!(c.action, ColumnAction::Drop));
+            if !models.is_empty() && !has_sensitive {
+                return Err(fail(
+                    ".privacy",
+                    "l_diversity and t_closeness watch the sensitive columns, and the table has \
+                     none: mark the column they protect with `role = \"sensitive\"`"
+                        .into(),
+                ));
+            }
+            let risk_threshold = p.risk_threshold.unwrap_or(DEFAULT_RISK_THRESHOLD);
+            if !(0.0..=1.0).contains(&risk_threshold) {
+                return Err(fail(
+                    ".privacy.risk_threshold",
+                    format!("is a risk, from 0 to 1; got {risk_threshold}"),
+                ));
+            }
             Some(Privacy {
                 k: p.k,
                 max_suppression: p.max_suppression,
                 search: p.search.is_some(),
+                mondrian: p.search == Some(Search::Mondrian),
                 metric: p.metric.unwrap_or_default(),
+                models,
+                risk_threshold,
             })
         }
     };

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::*;
 
 use super::retention::{ERASED, EXPIRED, KEPT, UNDATED};
+use super::sensitive::{self, MODELS_OK};
 use super::{CLASS_KEYS, ROWS, STATE, SUBJECT, SUBJECTS};
 use crate::error::{Error, Result};
 use crate::job::Privacy;
@@ -23,6 +24,8 @@ pub struct Counts {
     kept: Kept,
     /// Output names of the quasi-identifiers.
     qis: Vec<String>,
+    /// Output names of the sensitive columns (staged counts only): what the models watch.
+    sensitive: Vec<String>,
     pub rows_in: u64,
     pub rows_expired: u64,
     pub rows_undated: u64,
@@ -152,6 +155,15 @@ pub struct Decision {
     /// The suppressed classes (quasi-identifier combinations under k) by their number of
     /// people: how many combinations, and their rows. Counts only, never the combinations.
     pub suppressed_classes: Vec<SuppressedBucket>,
+    /// Classes with k people or more suppressed because they broke l-diversity or t-closeness,
+    /// and their rows.
+    pub classes_failing_models: u64,
+    pub rows_failing_models: u64,
+    /// What the written classes achieved on each sensitive column (when the table has models).
+    pub sensitive: Vec<sensitive::ColumnFigures>,
+    /// Written rows whose prosecutor risk (1 / their class's people) is above the table's
+    /// `risk_threshold`.
+    pub rows_at_risk: u64,
 }
 
 /// Suppressed classes holding `people` people.
@@ -426,6 +438,7 @@ pub fn count(
     Counts::new(
         Kept::Pairs(kept),
         qis.iter().map(|(n, _)| n.clone()).collect(),
+        Vec::new(),
         &by_state,
     )
 }
@@ -441,6 +454,7 @@ pub fn count(
 pub fn count_staged(
     scan: LazyFrame,
     qis: &[String],
+    sensitive: &[String],
     key: ClassKey,
     subject: bool,
     others: &BTreeMap<i32, u64>,
@@ -464,7 +478,7 @@ pub fn count_staged(
         key,
         subject,
     };
-    Counts::new(kept, qis.to_vec(), others)
+    Counts::new(kept, qis.to_vec(), sensitive.to_vec(), others)
 }
 
 /// A class as a 128-bit fingerprint of its quasi-identifier values: two 64-bit hashes of the
@@ -605,7 +619,12 @@ pub(crate) fn join_args(how: JoinType) -> JoinArgs {
 impl Counts {
     /// The counts from the kept (class, person) rows (`kept`: the quasi-identifiers, the
     /// subject's fingerprint if any, and the row count) and the rows of every other state.
-    fn new(kept: Kept, qis: Vec<String>, others: &BTreeMap<i32, u64>) -> Result<Counts> {
+    fn new(
+        kept: Kept,
+        qis: Vec<String>,
+        sensitive: Vec<String>,
+        others: &BTreeMap<i32, u64>,
+    ) -> Result<Counts> {
         let rows_kept = match &kept {
             Kept::Pairs(df) | Kept::Classes { classes: df, .. } => sum_u64(df, ROWS)?,
         };
@@ -618,6 +637,7 @@ impl Counts {
         Ok(Counts {
             kept,
             qis,
+            sensitive,
             rows_in: rows_kept
                 + rows_expired
                 + rows_undated
@@ -860,11 +880,33 @@ impl Counts {
     pub fn decide(&self, privacy: &Privacy, table: &str) -> Result<Decision> {
         let k = privacy.k;
         let class = self.class_columns();
-        let classes = self.class_table(table)?;
-        let small_mask = classes
+        let classes = self.with_models(self.class_table(table)?, privacy, table)?;
+        let under_k = classes
             .column(SUBJECTS)
             .and_then(|c| c.as_materialized_series().lt(k as u64))
             .map_err(Error::engine("counting classes"))?;
+        // A class goes when it is under k or breaks a model (l-diversity, t-closeness).
+        let failing = match classes.column(MODELS_OK) {
+            Ok(ok) => Some(
+                !ok.bool()
+                    .map_err(Error::engine("checking the privacy models"))?,
+            ),
+            Err(_) => None,
+        };
+        let small_mask = match &failing {
+            Some(f) => &under_k | f,
+            None => under_k.clone(),
+        };
+        let (classes_failing_models, rows_failing_models) = match &failing {
+            Some(f) => {
+                let only_models = f & &!&under_k;
+                let df = classes
+                    .filter(&only_models)
+                    .map_err(Error::engine("checking the privacy models"))?;
+                (df.height() as u64, sum_u64(&df, ROWS)?)
+            }
+            None => (0, 0),
+        };
         let small = classes
             .filter(&small_mask)
             .map_err(Error::engine("counting classes"))?;
@@ -926,6 +968,30 @@ impl Counts {
             .unwrap_or_default();
         let people: u64 = sizes.iter().sum();
         let avg_risk = (people > 0).then(|| sizes.len() as f64 / people as f64);
+        let rows_at_risk = {
+            // Risk above the threshold ⇔ people < 1 / threshold.
+            let risky = large
+                .clone()
+                .lazy()
+                .filter(
+                    lit(1.0)
+                        .gt(col(SUBJECTS).cast(DataType::Float64) * lit(privacy.risk_threshold)),
+                )
+                .collect()
+                .map_err(Error::engine("counting classes"))?;
+            sum_u64(&risky, ROWS)?
+        };
+        let sensitive = if large.column(MODELS_OK).is_ok() {
+            let ordered = match &self.kept {
+                Kept::Classes { staged, .. } => {
+                    sensitive::ordered(staged, &self.sensitive, table)?
+                }
+                Kept::Pairs(_) => vec![false; self.sensitive.len()],
+            };
+            sensitive::achieved(&large, &self.sensitive, &ordered)
+        } else {
+            Vec::new()
+        };
         let class_sizes = size_buckets(sizes.into_iter(), u64::from(k));
         let keep = large
             .clone()
@@ -950,7 +1016,60 @@ impl Counts {
             class_sizes,
             avg_risk,
             suppressed_classes,
+            classes_failing_models,
+            rows_failing_models,
+            sensitive,
+            rows_at_risk,
         })
+    }
+
+    /// The class table with each class's model check (see [`sensitive::per_class`]) when the
+    /// table asks for l-diversity or t-closeness.
+    fn with_models(&self, classes: DataFrame, privacy: &Privacy, table: &str) -> Result<DataFrame> {
+        if privacy.models.is_empty() || self.sensitive.is_empty() {
+            return Ok(classes);
+        }
+        let Kept::Classes {
+            staged, subject, ..
+        } = &self.kept
+        else {
+            return Err(Error::Privacy(format!(
+                "tables.{table}: the privacy models need the staged rows"
+            )));
+        };
+        let class = self.class_columns();
+        let mut cols: Vec<Expr> = class.iter().map(|c| col(c.as_str())).collect();
+        cols.extend(self.sensitive.iter().map(|s| col(s.as_str())));
+        if *subject {
+            cols.push(col(SUBJECT));
+        }
+        let per = sensitive::per_class(
+            (**staged).clone().select(cols),
+            &class,
+            &self.sensitive,
+            *subject,
+            &privacy.models,
+            table,
+        )?;
+        let engine = |source| Error::Engine {
+            context: format!("tables.{table}: checking the privacy models"),
+            source,
+        };
+        if class.is_empty() {
+            let mut out = classes;
+            for c in per.columns() {
+                out.with_column(c.clone()).map_err(engine)?;
+            }
+            return Ok(out);
+        }
+        let keys: Vec<Expr> = class.iter().map(|c| col(c.as_str())).collect();
+        classes
+            .lazy()
+            .join(per.lazy(), keys.clone(), keys, join_args(JoinType::Left))
+            // Every class has rows, so every class has a histogram; the fill is only a guard.
+            .with_column(col(MODELS_OK).fill_null(lit(false)))
+            .collect()
+            .map_err(engine)
     }
 
     /// Why k cannot be met: how much each quasi-identifier contributes, measured as the
@@ -1000,8 +1119,7 @@ mod tests {
         Privacy {
             k,
             max_suppression,
-            search: false,
-            metric: Default::default(),
+            ..Privacy::none()
         }
     }
 
@@ -1062,7 +1180,80 @@ mod tests {
             lf = lf.with_column(subject_key(col("user")).alias(SUBJECT));
         }
         let lf = lf.collect().unwrap().lazy();
-        count_staged(lf, &names, key, subject, &BTreeMap::new(), "t").unwrap()
+        count_staged(lf, &names, &[], key, subject, &BTreeMap::new(), "t").unwrap()
+    }
+
+    fn staged_sensitive(df: DataFrame, qis: &[&str], sensitive: &[&str]) -> Counts {
+        let key = ClassKey::random();
+        let names: Vec<String> = qis.iter().map(|q| q.to_string()).collect();
+        let sensitive: Vec<String> = sensitive.iter().map(|q| q.to_string()).collect();
+        let lf = df
+            .lazy()
+            .with_columns(key.exprs(&names))
+            .with_column(subject_key(col("user")).alias(SUBJECT))
+            .collect()
+            .unwrap()
+            .lazy();
+        count_staged(lf, &names, &sensitive, key, true, &BTreeMap::new(), "t").unwrap()
+    }
+
+    /// Two classes of three people each: in `a` everyone has the flu, in `b` two values. k = 3
+    /// holds for both; distinct 2-diversity suppresses `a`, counted apart from k's classes.
+    #[test]
+    fn a_class_breaking_l_diversity_is_suppressed() {
+        let df = df!(
+            "zip" => ["a", "a", "a", "a", "b", "b", "b", "b"],
+            "user" => ["1", "2", "3", "3", "4", "5", "6", "6"],
+            "disease" => ["flu", "flu", "flu", "flu", "flu", "cold", "flu", "flu"],
+        )
+        .unwrap();
+        let counts = staged_sensitive(df, &["zip"], &["disease"]);
+        let mut p = privacy(3, 0.5);
+        let plain = counts.decide(&p, "t").unwrap();
+        assert_eq!(plain.rows_suppressed, 0);
+        p.models.l_diversity = Some(crate::protect::models::LDiversity::Distinct { l: 2 });
+        let d = counts.decide(&p, "t").unwrap();
+        assert_eq!((d.rows_suppressed, d.rows_failing_models), (4, 4));
+        assert_eq!((d.classes_failing_models, d.equivalence_classes), (1, 1));
+        assert_eq!(d.sensitive.len(), 1);
+        assert_eq!(d.sensitive[0].achieved.min_distinct, Some(2));
+        // Counted in people: in `b`, flu has 2 people (4 and 6, whose two rows count once),
+        // cold 1: the entropy l is exp(H(2/3, 1/3)) = 1.89.
+        let el = d.sensitive[0].achieved.min_entropy_l.unwrap();
+        assert!((el - 1.8899).abs() < 1e-3, "{el}");
+        // Over the limit, the run stops as for k.
+        p.max_suppression = 0.25;
+        assert!(matches!(counts.decide(&p, "t"), Err(Error::Privacy(_))));
+    }
+
+    /// t-closeness on numbers uses the ordered distance; a table without quasi-identifiers is
+    /// one class, always at distance 0 from itself.
+    #[test]
+    fn t_closeness_orders_numbers_and_one_class_is_the_table() {
+        let df = df!(
+            "zip" => ["a", "a", "b", "b"],
+            "user" => ["1", "2", "3", "4"],
+            "salary" => [1i64, 2, 3, 4],
+        )
+        .unwrap();
+        let mut p = privacy(2, 1.0);
+        p.models.t_closeness = Some(0.3);
+        let d = staged_sensitive(df.clone(), &["zip"], &["salary"])
+            .decide(&p, "t")
+            .unwrap();
+        assert!(d.sensitive[0].ordered);
+        // Table ¼ each; class a: ½, ½, 0, 0: cumulative ¼, ½, ¼ → 1 / 3.
+        let t = d.sensitive[0].achieved.max_distance;
+        assert_eq!(d.rows_failing_models, 4, "{t:?}");
+        p.models.t_closeness = Some(0.34);
+        let d = staged_sensitive(df.clone(), &["zip"], &["salary"])
+            .decide(&p, "t")
+            .unwrap();
+        assert_eq!(d.rows_failing_models, 0);
+        assert!((d.sensitive[0].achieved.max_distance.unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        p.models.t_closeness = Some(0.0);
+        let d = staged_sensitive(df, &[], &["salary"]).decide(&p, "t").unwrap();
+        assert_eq!((d.rows_suppressed, d.rows_out), (0, 4));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod mondrian;
 pub mod optimize;
 pub mod retention;
 pub mod search;
+pub mod sensitive;
 
 /// Internal column names used between passes; input columns may not start with `__anonymize`.
 pub(crate) const STATE: &str = "__anonymize_state";

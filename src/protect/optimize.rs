@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use polars::prelude::*;
 
 use super::kanon::Counts;
-use super::search::{Base, Goal, NO_SUBJECT, NodeReport, Outcome, Searcher, dimension};
+use super::models::Attribute;
+use super::search::{
+    Base, Goal, NO_SUBJECT, NodeReport, Outcome, Searcher, SensitiveCodes, dimension,
+};
 use super::{ROWS, SUBJECT};
 use crate::error::{Error, Result};
 use crate::job::{Privacy, Table};
@@ -86,12 +89,73 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
         .iter()
         .map(|r| r.unwrap_or(0))
         .collect();
+    let mut sensitive = Vec::new();
+    // The sensitive columns were counted when the models need them (see `run::search_base`).
+    let models = t.privacy.is_some_and(|p| !p.models.is_empty());
+    for c in t.sensitive().filter(|_| models) {
+        let column = kept.column(c.output.as_str()).map_err(engine)?;
+        sensitive.push(sensitive_codes(
+            &c.output,
+            column.as_materialized_series(),
+            subjects.as_deref(),
+            &rows,
+        )
+        .map_err(engine)?);
+    }
     Ok(Base {
         dims,
         codes,
         subjects,
         rows,
-        sensitive: Vec::new(),
+        sensitive,
+    })
+}
+
+/// A sensitive column's values as codes, in the values' order (numbers compare in order for
+/// t-closeness), with the table's distribution in people: distinct (subject, value) pairs.
+fn sensitive_codes(
+    name: &str,
+    values: &Series,
+    subjects: Option<&[u32]>,
+    rows: &[u64],
+) -> PolarsResult<SensitiveCodes> {
+    let ordered = super::sensitive::is_ordered(values.dtype());
+    let distinct = values
+        .unique()?
+        .sort(SortOptions::default().with_nulls_last(true))?;
+    let text = values.cast(&DataType::String)?;
+    let distinct_text = distinct.cast(&DataType::String)?;
+    let index: HashMap<Option<&str>, u32> = distinct_text
+        .str()?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v, i as u32))
+        .collect();
+    let codes: Vec<u32> = text
+        .str()?
+        .iter()
+        .map(|v| index.get(&v).copied().unwrap_or(0))
+        .collect();
+    let mut pairs: Vec<(u32, u32, u64)> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, subjects.map_or(0, |s| s[i]), rows[i]))
+        .collect();
+    pairs.sort_unstable();
+    let mut people = vec![0u64; index.len()];
+    let mut last: Option<(u32, u32)> = None;
+    for (c, s, r) in pairs {
+        match subjects {
+            // A person counts once per value; nobody (no subject) not at all.
+            Some(_) if s != NO_SUBJECT && last != Some((c, s)) => people[c as usize] += 1,
+            Some(_) => {}
+            None => people[c as usize] += r,
+        }
+        last = Some((c, s));
+    }
+    Ok(SensitiveCodes {
+        attr: Attribute::new(name, ordered, &people),
+        codes,
     })
 }
 
@@ -105,7 +169,7 @@ pub fn choose(
         k: privacy.k,
         max_suppression: privacy.max_suppression,
         metric: privacy.metric,
-        models: Default::default(),
+        models: privacy.models,
     };
     let outcome = Searcher::new(base)
         .search(&goal)

@@ -269,6 +269,8 @@ pub struct Searcher<'a> {
     cache: VecDeque<Arc<Table>>,
     cached_entries: usize,
     pairs: Pairs,
+    /// The models of the goal being searched (l-diversity, t-closeness).
+    models: Models,
     pub nodes_checked: u64,
 }
 
@@ -318,6 +320,7 @@ impl<'a> Searcher<'a> {
             cache: VecDeque::new(),
             cached_entries: 0,
             pairs: Pairs::default(),
+            models: Models::default(),
             nodes_checked: 0,
         }
     }
@@ -428,6 +431,7 @@ impl<'a> Searcher<'a> {
     pub fn evaluate(&mut self, levels: &[usize], k: u32) -> NodeReport {
         self.nodes_checked += 1;
         let table = self.table(levels);
+        let failing = self.model_failures(levels);
         let n_dims = levels.len();
         let total = self.pre.total_rows;
         let mut rows_suppressed = 0u64;
@@ -459,7 +463,7 @@ impl<'a> Searcher<'a> {
             } else {
                 rows
             };
-            if people < u64::from(k) {
+            if people < u64::from(k) || failing.contains(key) {
                 rows_suppressed += rows;
             } else {
                 classes += 1;
@@ -490,6 +494,81 @@ impl<'a> Searcher<'a> {
                 0.0
             },
         }
+    }
+
+    /// The classes at `levels` that break the models, by their codes (none without models).
+    /// Counted from the base's entries, in people: per class and sensitive value, the distinct
+    /// subjects (rows when the table has no subject).
+    fn model_failures(&self, levels: &[usize]) -> std::collections::HashSet<Vec<u32>> {
+        let mut failing = std::collections::HashSet::new();
+        if self.models.is_empty() || self.base.sensitive.is_empty() {
+            return failing;
+        }
+        let base = self.base;
+        let n_dims = levels.len();
+        let n = base.rows.len();
+        let lifts: Vec<&[u32]> = (0..n_dims)
+            .map(|d| &self.pre.lift[d][0][levels[d]][..])
+            .collect();
+        let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut classes: Vec<Vec<u32>> = Vec::new();
+        let mut class_of = Vec::with_capacity(n);
+        let mut key = vec![0u32; n_dims];
+        for i in 0..n {
+            for d in 0..n_dims {
+                key[d] = lifts[d][base.codes[i * n_dims + d] as usize];
+            }
+            let id = match ids.get(&key[..]) {
+                Some(&id) => id,
+                None => {
+                    let id = classes.len() as u32;
+                    ids.insert(key.clone(), id);
+                    classes.push(key.clone());
+                    id
+                }
+            };
+            class_of.push(id);
+        }
+        let mut fails = vec![false; classes.len()];
+        for attr in &base.sensitive {
+            // (class, value, subject, rows), merged: one item per person and value.
+            let mut items: Vec<(u32, u32, u32, u64)> = (0..n)
+                .map(|i| {
+                    let s = base.subjects.as_ref().map_or(0, |s| s[i]);
+                    (class_of[i], attr.codes[i], s, base.rows[i])
+                })
+                .collect();
+            merge_sorted(&mut items);
+            let mut hist: Vec<(u32, u64)> = Vec::new();
+            let mut i = 0;
+            while i < items.len() {
+                let class = items[i].0;
+                hist.clear();
+                while i < items.len() && items[i].0 == class {
+                    let value = items[i].1;
+                    let mut people = 0u64;
+                    while i < items.len() && items[i].0 == class && items[i].1 == value {
+                        people += match &base.subjects {
+                            Some(_) => u64::from(items[i].2 != NO_SUBJECT),
+                            None => items[i].3,
+                        };
+                        i += 1;
+                    }
+                    if people > 0 {
+                        hist.push((value, people));
+                    }
+                }
+                if !self.models.holds(&hist, &attr.attr) {
+                    fails[class as usize] = true;
+                }
+            }
+        }
+        for (class, fails) in classes.into_iter().zip(fails) {
+            if fails {
+                failing.insert(class);
+            }
+        }
+        failing
     }
 
     fn entropy(&self, levels: &[usize]) -> f64 {
@@ -547,6 +626,7 @@ impl<'a> Searcher<'a> {
             ));
         }
         let allowed = self.allowed(goal);
+        self.models = goal.models;
         let mut order: Vec<(f64, usize, usize)> = (0..lattice.nodes)
             .map(|id| {
                 let levels = lattice.levels(id);
@@ -653,6 +733,8 @@ impl<'a> Searcher<'a> {
             let levels = lattice.levels(id);
             let mut by_k: HashMap<u32, NodeReport> = HashMap::new();
             for (g, b) in goals.iter().zip(best.iter_mut()) {
+                // Goals share their models: evaluations are kept per k only.
+                self.models = g.models;
                 let r = by_k
                     .entry(g.k)
                     .or_insert_with(|| self.evaluate(&levels, g.k))
