@@ -794,6 +794,18 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
             .filter(|m| *m > 0)
             .map(|m| 1.0 / m as f64),
         avg_risk: d.avg_risk,
+        journalist_risk: d
+            .min_class_subjects
+            .filter(|m| *m > 0)
+            .map(|m| 1.0 / m as f64),
+        marketer_risk: d.avg_risk,
+        risk_threshold: t.privacy.map(|p| p.risk_threshold),
+        rows_at_risk: d.rows_at_risk,
+        share_at_risk: (d.rows_out > 0).then(|| d.rows_at_risk as f64 / d.rows_out as f64),
+        models: t.privacy.map(|p| p.models).filter(|m| !m.is_empty()),
+        sensitive: d.sensitive.clone(),
+        classes_failing_models: d.classes_failing_models,
+        rows_failing_models: d.rows_failing_models,
         suppressed_classes: d.suppressed_classes.clone(),
         invalid_values: tallies
             .iter()

@@ -1,6 +1,8 @@
 //! `anonymize verify DATASET --job JOB`: re-reads a written dataset and checks, for every
 //! table and run date, what the job promises about it: only the job's output columns, and at
-//! least k distinct people in every equivalence class. Exit code 4 on a violation.
+//! least k distinct people in every equivalence class, and the l-diversity and t-closeness of
+//! the sensitive columns (t against the written data's own distribution). Exit code 4 on a
+//! violation.
 //!
 //! It is independent of the code that wrote the data: it reads the Parquet files with plain
 //! polars and counts distinct subject values per class by value. It does not use the run's
@@ -20,6 +22,9 @@ use polars::prelude::*;
 
 use crate::error::Error;
 use crate::job::{ColumnAction, Job, Table};
+use crate::protect::SUBJECT;
+use crate::protect::models::{LDiversity, Models};
+use crate::protect::sensitive::{self, MODELS_OK};
 
 /// Check a written dataset against its job: columns, and k in distinct people.
 #[derive(Debug, clap::Args)]
@@ -164,9 +169,11 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
         return Ok(Ok(format!("{label}: no rows")));
     }
     let per_class = if qis.is_empty() {
-        lf.select([people.cast(DataType::UInt64).alias("people")])
+        lf.clone()
+            .select([people.cast(DataType::UInt64).alias("people")])
     } else {
-        lf.group_by(qis)
+        lf.clone()
+            .group_by(qis.clone())
             .agg([people.cast(DataType::UInt64).alias("people")])
     };
     let classes = per_class.collect().map_err(engine)?;
@@ -181,13 +188,70 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
         "{label}: {rows} rows, {} classes, k = {k}",
         classes.height()
     );
-    Ok(if smallest >= k {
-        Ok(format!(
-            "{summary} holds (smallest class: {smallest} people)"
-        ))
+    if smallest < k {
+        return Ok(Err(format!(
+            "{summary} is broken: a class holds {smallest} people"
+        )));
+    }
+    let summary = format!("{summary} holds (smallest class: {smallest} people)");
+    if privacy.models.is_empty() {
+        return Ok(Ok(summary));
+    }
+    // l-diversity and t-closeness: per class (by value) and sensitive value, distinct people;
+    // t against the written data's own distribution (what the run enforces, see kanon).
+    let sensitive: Vec<String> = t.sensitive().map(|c| c.output.clone()).collect();
+    let mut cols = qis;
+    cols.extend(sensitive.iter().map(|s| col(s.as_str())));
+    if let Some(c) = subject {
+        cols.push(col(c.output.as_str()).alias(SUBJECT));
+    }
+    let rows = lf.select(cols);
+    let ordered = sensitive::ordered(&rows, &sensitive, &label)?;
+    let names: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let per = sensitive::per_class(
+        rows,
+        &names,
+        &sensitive,
+        subject.is_some(),
+        &privacy.models,
+        &label,
+    )?;
+    let broken = per
+        .column(MODELS_OK)
+        .and_then(|c| Ok(c.bool()?.sum().unwrap_or(0)))
+        .map(|ok| per.height() as u64 - u64::from(ok))
+        .map_err(engine)?;
+    let figures = sensitive::achieved(&per, &sensitive, &ordered)
+        .iter()
+        .map(|f| {
+            let a = &f.achieved;
+            format!(
+                "`{}`: fewest values {}, lowest entropy l {:.2}, largest distance {:.3}",
+                f.column,
+                a.min_distinct.unwrap_or(0),
+                a.min_entropy_l.unwrap_or(0.0),
+                a.max_distance.unwrap_or(0.0)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let promised = describe(&privacy.models);
+    Ok(if broken == 0 {
+        Ok(format!("{summary}; {promised} hold ({figures})"))
     } else {
         Err(format!(
-            "{summary} is broken: a class holds {smallest} people"
+            "{summary}; {promised} broken in {broken} classes ({figures})"
         ))
     })
+}
+
+/// The models as a reader says them: "distinct 2-diversity and 0.2-closeness".
+pub fn describe(m: &Models) -> String {
+    let l = m.l_diversity.map(|l| match l {
+        LDiversity::Distinct { l } => format!("distinct {l}-diversity"),
+        LDiversity::Entropy { l } => format!("entropy {l}-diversity"),
+        LDiversity::Recursive { c, l } => format!("recursive ({c}, {l})-diversity"),
+    });
+    let t = m.t_closeness.map(|t| format!("{t}-closeness"));
+    [l, t].into_iter().flatten().collect::<Vec<_>>().join(" and ")
 }

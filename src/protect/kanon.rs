@@ -1025,6 +1025,12 @@ impl Counts {
 
     /// The class table with each class's model check (see [`sensitive::per_class`]) when the
     /// table asks for l-diversity or t-closeness.
+    ///
+    /// t-closeness compares each class with the table's distribution, and suppression changes
+    /// that distribution. The written data must hold t against its own distribution (that is
+    /// what a reader, or `verify`, sees), so the check is repeated over the rows still kept
+    /// until no new class fails. The failing set only grows, so this ends, in one or two more
+    /// rounds in practice.
     fn with_models(&self, classes: DataFrame, privacy: &Privacy, table: &str) -> Result<DataFrame> {
         if privacy.models.is_empty() || self.sensitive.is_empty() {
             return Ok(classes);
@@ -1037,39 +1043,79 @@ impl Counts {
                 "tables.{table}: the privacy models need the staged rows"
             )));
         };
-        let class = self.class_columns();
-        let mut cols: Vec<Expr> = class.iter().map(|c| col(c.as_str())).collect();
-        cols.extend(self.sensitive.iter().map(|s| col(s.as_str())));
-        if *subject {
-            cols.push(col(SUBJECT));
-        }
-        let per = sensitive::per_class(
-            (**staged).clone().select(cols),
-            &class,
-            &self.sensitive,
-            *subject,
-            &privacy.models,
-            table,
-        )?;
         let engine = |source| Error::Engine {
             context: format!("tables.{table}: checking the privacy models"),
             source,
         };
-        if class.is_empty() {
-            let mut out = classes;
-            for c in per.columns() {
-                out.with_column(c.clone()).map_err(engine)?;
-            }
-            return Ok(out);
-        }
+        let class = self.class_columns();
         let keys: Vec<Expr> = class.iter().map(|c| col(c.as_str())).collect();
-        classes
-            .lazy()
-            .join(per.lazy(), keys.clone(), keys, join_args(JoinType::Left))
-            // Every class has rows, so every class has a histogram; the fill is only a guard.
-            .with_column(col(MODELS_OK).fill_null(lit(false)))
-            .collect()
-            .map_err(engine)
+        let mut cols = keys.clone();
+        cols.extend(self.sensitive.iter().map(|s| col(s.as_str())));
+        if *subject {
+            cols.push(col(SUBJECT));
+        }
+        const ROUNDS: usize = 20;
+        let mut dropped: Option<DataFrame> = None;
+        for _ in 0..ROUNDS {
+            let mut rows = (**staged).clone().select(cols.clone());
+            if let Some(d) = &dropped {
+                rows = rows.join(
+                    d.clone().lazy(),
+                    keys.clone(),
+                    keys.clone(),
+                    join_args(JoinType::Anti),
+                );
+            }
+            let per = sensitive::per_class(
+                rows,
+                &class,
+                &self.sensitive,
+                *subject,
+                &privacy.models,
+                table,
+            )?;
+            let out = if class.is_empty() {
+                // One class, the whole table: no rounds (if it fails, nothing is written).
+                let mut out = classes;
+                for c in per.columns() {
+                    out.with_column(c.clone()).map_err(engine)?;
+                }
+                return Ok(out);
+            } else {
+                classes
+                    .clone()
+                    .lazy()
+                    .join(per.lazy(), keys.clone(), keys.clone(), join_args(JoinType::Left))
+                    // A class left out in an earlier round has no histogram: it stays out.
+                    .with_column(col(MODELS_OK).fill_null(lit(false)))
+                    .collect()
+                    .map_err(engine)?
+            };
+            if privacy.models.t_closeness.is_none() {
+                return Ok(out);
+            }
+            let failing = out
+                .clone()
+                .lazy()
+                .filter(
+                    col(SUBJECTS)
+                        .lt(lit(u64::from(privacy.k)))
+                        .or(col(MODELS_OK).not()),
+                )
+                .select(keys.clone())
+                .collect()
+                .map_err(engine)?;
+            if dropped
+                .as_ref()
+                .is_some_and(|d| d.height() == failing.height())
+            {
+                return Ok(out);
+            }
+            dropped = Some(failing);
+        }
+        Err(Error::Privacy(format!(
+            "tables.{table}: t-closeness did not settle after {ROUNDS} rounds of suppression"
+        )))
     }
 
     /// Why k cannot be met: how much each quasi-identifier contributes, measured as the

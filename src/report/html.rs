@@ -97,10 +97,20 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
     removed(
         "suppressed",
         t.rows_suppressed,
-        &format!(
-            "in classes of fewer than k people ({} people)",
-            n(t.subjects_suppressed)
-        ),
+        &if t.rows_failing_models > 0 {
+            format!(
+                "in classes of fewer than k people, or breaking l-diversity or t-closeness \
+                 ({} rows in {} classes) ({} people)",
+                n(t.rows_failing_models),
+                n(t.classes_failing_models),
+                n(t.subjects_suppressed)
+            )
+        } else {
+            format!(
+                "in classes of fewer than k people ({} people)",
+                n(t.subjects_suppressed)
+            )
+        },
     );
     h.push_str("</table>\n");
 
@@ -143,6 +153,50 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
             t.avg_risk,
             "classes / people in them",
         );
+        figure(
+            "share of rows at risk",
+            t.share_at_risk.filter(|_| t.risk_threshold.is_some()),
+            &format!(
+                "{} rows in classes whose risk is above {} (risk_threshold)",
+                n(t.rows_at_risk),
+                fmt_f(t.risk_threshold.unwrap_or_default())
+            ),
+        );
+        figure(
+            "journalist risk",
+            t.journalist_risk,
+            "the export is the population: the prosecutor's highest",
+        );
+        figure(
+            "marketer risk",
+            t.marketer_risk,
+            "share of people matched when everyone is: classes / people",
+        );
+        for s in &t.sensitive {
+            for (what, v, how) in [
+                (
+                    "fewest distinct values in a class",
+                    s.achieved.min_distinct.map(|v| v as f64),
+                    "distinct l-diversity achieved",
+                ),
+                (
+                    "lowest entropy l of a class",
+                    s.achieved.min_entropy_l,
+                    "exp(entropy of its values): entropy l-diversity achieved",
+                ),
+                (
+                    "largest distance to the table's values",
+                    s.achieved.max_distance,
+                    if s.ordered {
+                        "t-closeness achieved (ordered distance)"
+                    } else {
+                        "t-closeness achieved (equal distance)"
+                    },
+                ),
+            ] {
+                figure(&format!("{}: {what}", s.column), v, how);
+            }
+        }
         figure(
             "information loss",
             t.loss,

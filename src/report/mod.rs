@@ -65,6 +65,26 @@ pub struct TableReport {
     /// their class (1 / the smallest class), and the average over people.
     pub max_risk: Option<f64>,
     pub avg_risk: Option<f64>,
+    /// Journalist and marketer risk. The export is the whole population the data is about (every
+    /// registered user), so the journalist's population is the sample: journalist risk equals
+    /// the prosecutor's highest, and marketer risk (the share of people re-identified when
+    /// everyone is matched) is classes / people, the prosecutor's average.
+    pub journalist_risk: Option<f64>,
+    pub marketer_risk: Option<f64>,
+    /// Written rows whose prosecutor risk is above `risk_threshold`, and their share.
+    pub risk_threshold: Option<f64>,
+    pub rows_at_risk: u64,
+    pub share_at_risk: Option<f64>,
+    /// The job's l-diversity and t-closeness, when it asks for them.
+    pub models: Option<crate::protect::models::Models>,
+    /// What the written classes achieved on each sensitive column: the fewest distinct values
+    /// in a class, the lowest entropy l (exp of the entropy), the largest distance to the
+    /// table's distribution.
+    pub sensitive: Vec<crate::protect::sensitive::ColumnFigures>,
+    /// Classes of k people or more that broke a model, suppressed, and their rows (included in
+    /// `rows_suppressed`).
+    pub classes_failing_models: u64,
+    pub rows_failing_models: u64,
     /// The suppressed quasi-identifier combinations (classes under k) by number of people,
     /// with their rows: counts only, never the combinations themselves.
     pub suppressed_classes: Vec<crate::protect::kanon::SuppressedBucket>,
