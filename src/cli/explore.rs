@@ -107,7 +107,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
         );
         let _ = writeln!(
             out,
-            "  {:>5}  {:>7}  {:<40}  {:>10}  {:>8}  {:>14}  {:>8}  {:>8}  {:>8}",
+            "  {:>5}  {:>7}  {:<40}  {:>10}  {:>8}  {:>14}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
             "k",
             "suppr.",
             "levels",
@@ -115,6 +115,8 @@ pub fn execute(a: Args) -> Result<(), Error> {
             "loss",
             "entropy",
             "classes",
+            "max risk",
+            "avg risk",
             "checked",
             "seconds"
         );
@@ -124,13 +126,16 @@ pub fn execute(a: Args) -> Result<(), Error> {
                     k,
                     max_suppression: s,
                     metric,
-                    models: Default::default(),
+                    models: t.privacy.map(|p| p.models).unwrap_or_default(),
                 };
                 let outcome = searcher
                     .search(&goal)
                     .map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;
                 let line = match &outcome.best {
-                    None => format!("{:<40}  {:>10}", "no combination meets k", "-"),
+                    None if goal.models.is_empty() => {
+                        format!("{:<40}  {:>10}", "no combination meets k", "-")
+                    }
+                    None => format!("{:<40}  {:>10}", "no combination meets k and the models", "-"),
                     Some(b) => {
                         let levels = t
                             .quasi_identifiers()
@@ -139,11 +144,13 @@ pub fn execute(a: Args) -> Result<(), Error> {
                             .collect::<Vec<_>>()
                             .join(" ");
                         format!(
-                            "{levels:<40}  {:>9.2}%  {:>8.4}  {:>14.2}  {:>8}",
+                            "{levels:<40}  {:>9.2}%  {:>8.4}  {:>14.2}  {:>8}  {:>8.4}  {:>8.4}",
                             100.0 * b.rows_suppressed as f64 / rows.max(1) as f64,
                             b.loss,
                             b.entropy,
-                            b.equivalence_classes
+                            b.equivalence_classes,
+                            b.max_risk,
+                            b.avg_risk
                         )
                     }
                 };

@@ -102,6 +102,10 @@ pub struct NodeReport {
     pub discernibility: f64,
     /// Rows kept per class.
     pub avg_class_size: f64,
+    /// Prosecutor re-identification risk of the kept classes: 1 / the smallest class's people,
+    /// and the average over people (classes / people), 0 when nothing is kept.
+    pub max_risk: f64,
+    pub avg_risk: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -438,6 +442,7 @@ impl<'a> Searcher<'a> {
         let mut classes = 0u64;
         let mut lm_kept = 0.0;
         let mut sum_sq = 0.0;
+        let (mut min_people, mut kept_people) = (u64::MAX, 0u64);
         let mut i = 0;
         while i < table.len() {
             let key = &table.codes[i * n_dims..(i + 1) * n_dims];
@@ -467,6 +472,8 @@ impl<'a> Searcher<'a> {
                 rows_suppressed += rows;
             } else {
                 classes += 1;
+                min_people = min_people.min(people);
+                kept_people += people;
                 sum_sq += (rows as f64) * (rows as f64);
                 for (d, &code) in key.iter().enumerate() {
                     lm_kept += rows as f64 * self.pre.lm_cell[d][levels[d]][code as usize];
@@ -490,6 +497,16 @@ impl<'a> Searcher<'a> {
             discernibility: sum_sq + rows_suppressed as f64 * total as f64,
             avg_class_size: if classes > 0 {
                 kept as f64 / classes as f64
+            } else {
+                0.0
+            },
+            max_risk: if classes > 0 && min_people > 0 {
+                1.0 / min_people as f64
+            } else {
+                0.0
+            },
+            avg_risk: if kept_people > 0 {
+                classes as f64 / kept_people as f64
             } else {
                 0.0
             },
