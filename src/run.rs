@@ -24,7 +24,8 @@ use crate::protect::bad_rows::{self, Skipped};
 use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::leaks::{Findings, Remembered};
 use crate::protect::optimize;
-use crate::protect::search::{Base, NodeReport, Outcome};
+use crate::protect;
+use crate::protect::search::{Base, Goal, NodeReport, Outcome};
 use crate::protect::{STATE, erasure, retention};
 use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
@@ -432,6 +433,13 @@ fn first_bad_row(p: &Planned, ctx: &Context) -> Result<Error> {
     )))
 }
 
+/// What Mondrian did, for the report.
+struct MondrianSummary {
+    partitions: u64,
+    loss: f64,
+    seconds: f64,
+}
+
 /// What pass 1 decided for a table.
 struct Protected {
     counts: kanon::Counts,
@@ -440,6 +448,8 @@ struct Protected {
     levels: HashMap<String, usize>,
     /// The search's optimum and statistics, when the table searched its levels.
     search: Option<(NodeReport, Outcome)>,
+    /// Mondrian's partitioning, when the table was partitioned instead.
+    mondrian: Option<MondrianSummary>,
     /// Bad rows left out.
     skipped: Skipped,
     /// The kept rows, transformed, as the first pass staged them (see [`crate::stage`]).
@@ -474,7 +484,39 @@ fn protect(
         .map(|c| (c.name.clone(), c.levels.min))
         .collect();
     let mut search = None;
-    if privacy.search && t.quasi_identifiers().any(transform::levels::searched) {
+    let mut recoding = None;
+    let mut mondrian = None;
+    if privacy.mondrian {
+        let (base, finest) = search_base_with_values(p, ctx)?;
+        let goal = Goal {
+            k: privacy.k,
+            max_suppression: privacy.max_suppression,
+            metric: privacy.metric,
+            models: privacy.models,
+        };
+        let part = step(t, "partition", "partitioning (Mondrian)", || {
+            protect::mondrian::partition(&base, &goal)
+                .map_err(|e| Error::Privacy(format!("tables.{}: {e}", t.name)))
+        })?;
+        info!(
+            table = %t.name,
+            stage = "partition",
+            partitions = part.partitions.len(),
+            rows_suppressed = part.rows_suppressed,
+            loss = part.loss,
+            seconds = part.seconds,
+            "partitioned with Mondrian"
+        );
+        let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+        recoding = Some(protect::recode::Recoding::new(
+            &qis, &base, &finest, &part, &t.name,
+        )?);
+        mondrian = Some(MondrianSummary {
+            partitions: part.partitions.len() as u64,
+            loss: part.loss,
+            seconds: part.seconds,
+        });
+    } else if privacy.search && t.quasi_identifiers().any(transform::levels::searched) {
         let base = search_base(p, ctx)?;
         let (chosen, best, outcome) = optimize::choose(t, &base, &privacy)?;
         info!(
@@ -501,6 +543,15 @@ fn protect(
         if let Some(e) = transform::column_expr_at(c, level, ctx, &tally) {
             columns.push(e);
             tallies.insert(c.output.clone(), tally);
+        }
+    }
+    // Mondrian maps rows to partitions by their quasi-identifiers' finest values: staged
+    // beside the outputs, dropped when the rows are relabelled.
+    if recoding.is_some() {
+        for (d, c) in t.quasi_identifiers().enumerate() {
+            if let Some(e) = transform::levels::base_expr(c, ctx) {
+                columns.push(e.alias(protect::recode::finest_column(d).as_str()));
+            }
         }
     }
     // The leak scan remembers the values of dropped and pseudonymized columns in this pass.
@@ -541,6 +592,17 @@ fn protect(
     {
         return Err(first_bad_row(p, ctx)?);
     }
+    let staged = match &recoding {
+        None => staged,
+        Some(r) => {
+            let relabelled = staged.with_extension("partitioned.parquet");
+            step(t, "relabel", "labelling rows with their partitions", || {
+                r.apply(stage::scan(&staged, &t.name)?, &relabelled, key, &t.name)
+            })?;
+            let _ = std::fs::remove_file(&staged);
+            relabelled
+        }
+    };
     let mut counts = step(t, "count", "counting classes", || {
         kanon::count_staged(
             stage::scan(&staged, &t.name)?,
@@ -562,6 +624,7 @@ fn protect(
         decision,
         levels,
         search,
+        mondrian,
         skipped,
         staged,
         tallies,
@@ -571,6 +634,15 @@ fn protect(
 /// One pass over a table's kept rows counting each quasi-identifier's finest values: what the
 /// level search (and `explore`) works from.
 pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
+    Ok(search_base_with_values(p, ctx)?.0)
+}
+
+/// [`search_base`] with each quasi-identifier's finest values and their codes (Mondrian maps
+/// the staged rows back to the base's entries with them).
+pub fn search_base_with_values(
+    p: &Planned,
+    ctx: &Context,
+) -> Result<(Base, optimize::FinestValues)> {
     let t = p.table;
     let subject = table_subject(t, ctx);
     let mut finest: Vec<(String, Expr)> = t
@@ -594,7 +666,7 @@ pub fn search_base(p: &Planned, ctx: &Context) -> Result<Base> {
     )?;
     drop(step);
     settle_bad_rows(p, ctx, &counts, false)?;
-    optimize::base(t, &counts)
+    optimize::base_with_values(t, &counts)
 }
 
 /// The run's context: the key (when the job needs one) and the run date.
@@ -763,6 +835,7 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
     let tallies = &protected.tallies;
     let (counts, d) = (&protected.counts, &protected.decision);
     let best = protected.search.as_ref().map(|(best, _)| best);
+    let mondrian = protected.mondrian.as_ref();
     let outcome = protected.search.as_ref().map(|(_, o)| o);
     TableReport {
         input_files: p
@@ -820,18 +893,32 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
             .outputs()
             .map(|c| (c.output.clone(), column_report(c)))
             .collect(),
+        // Mondrian has no level per column: each class has its own.
         levels: t
             .quasi_identifiers()
+            .filter(|_| mondrian.is_none())
             .map(|c| (c.output.clone(), protected.level(c)))
             .collect(),
         metric: t.privacy.filter(|p| p.search).map(|p| p.metric),
-        loss: best.map(|b| b.loss),
+        recoding: t.privacy.map(|p| {
+            if p.mondrian {
+                "mondrian"
+            } else if p.search {
+                "optimal"
+            } else {
+                "fixed"
+            }
+        }),
+        partitions: mondrian.map(|m| m.partitions),
+        loss: best.map(|b| b.loss).or(mondrian.map(|m| m.loss)),
         entropy: best.map(|b| b.entropy),
         discernibility: best.map(|b| b.discernibility),
         avg_class_size: best.map(|b| b.avg_class_size),
         nodes_checked: outcome.map(|o| o.nodes_checked),
         lattice_nodes: outcome.map(|o| o.lattice_nodes),
-        search_seconds: outcome.map(|o| o.seconds),
+        search_seconds: outcome
+            .map(|o| o.seconds)
+            .or(mondrian.map(|m| m.seconds)),
         dropped: t
             .columns
             .iter()

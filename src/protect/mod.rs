@@ -18,6 +18,7 @@ pub mod leaks;
 pub mod models;
 pub mod mondrian;
 pub mod optimize;
+pub mod recode;
 pub mod retention;
 pub mod search;
 pub mod sensitive;

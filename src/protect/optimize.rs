@@ -19,6 +19,15 @@ use crate::transform::levels;
 /// The search's base: one dimension per quasi-identifier, in the table's order, whose level 0
 /// is the column's lowest allowed level.
 pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
+    Ok(base_with_values(t, counts)?.0)
+}
+
+/// Each quasi-identifier's distinct finest values (as [`levels::base_expr`] gives them) with
+/// their code in the base: what maps rows back to the base's entries (Mondrian).
+pub type FinestValues = Vec<Vec<(Option<String>, u32)>>;
+
+/// [`base`], with the finest values of each quasi-identifier and their codes.
+pub fn base_with_values(t: &Table, counts: &Counts) -> Result<(Base, FinestValues)> {
     let engine = |e| Error::Engine {
         context: format!("tables.{}: preparing the level search", t.name),
         source: e,
@@ -33,6 +42,7 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
     let n = kept.height();
     let qis: Vec<_> = t.quasi_identifiers().collect();
     let mut dims = Vec::with_capacity(qis.len());
+    let mut finest: FinestValues = Vec::with_capacity(qis.len());
     let mut codes = vec![0u32; n * qis.len()];
     for (d, c) in qis.iter().enumerate() {
         let column = kept.column(c.output.as_str()).map_err(engine)?;
@@ -58,6 +68,7 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
         for (row, &vi) in value_of_row.iter().enumerate() {
             codes[row * qis.len() + d] = code_of_value[vi as usize];
         }
+        finest.push(values.into_iter().zip(code_of_value).collect());
         dims.push(dim);
     }
     let subjects = match kept.column(SUBJECT) {
@@ -102,13 +113,16 @@ pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
         )
         .map_err(engine)?);
     }
-    Ok(Base {
-        dims,
-        codes,
-        subjects,
-        rows,
-        sensitive,
-    })
+    Ok((
+        Base {
+            dims,
+            codes,
+            subjects,
+            rows,
+            sensitive,
+        },
+        finest,
+    ))
 }
 
 /// A sensitive column's values as codes, in the values' order (numbers compare in order for

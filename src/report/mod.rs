@@ -104,6 +104,11 @@ pub struct TableReport {
     pub entropy: Option<f64>,
     pub discernibility: Option<f64>,
     pub avg_class_size: Option<f64>,
+    /// How the quasi-identifiers were generalized: `fixed` (the job's levels), `optimal`
+    /// (one searched level per column) or `mondrian` (per-class ranges and levels).
+    pub recoding: Option<&'static str>,
+    /// Mondrian's partitions (before the decision's safety-net check).
+    pub partitions: Option<u64>,
     pub nodes_checked: Option<u64>,
     pub lattice_nodes: Option<u64>,
     pub search_seconds: Option<f64>,
