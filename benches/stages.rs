@@ -270,6 +270,7 @@ fn bench(c: &mut Criterion) {
                 anonymize::protect::kanon::count_staged(
                     staged.clone().lazy(),
                     &qis,
+                    &[],
                     key,
                     true,
                     &Default::default(),
