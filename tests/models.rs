@@ -44,6 +44,14 @@ fn verify(p: &Project) -> assert_cmd::Command {
 #[test]
 fn distinct_l_diversity_is_enforced_reported_and_verified() {
     let p = project("l_diversity = { l = 3 }");
+    bin()
+        .current_dir(p.path())
+        .args(["check", "jobs/marketing_research.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "distinct 3-diversity on `event_type`",
+        ));
     p.run(KEY).assert().success();
     let t = &p.report()["tables"]["activity"];
     assert_eq!(t["models"]["l_diversity"]["variant"], "distinct");

@@ -122,6 +122,19 @@ pub fn execute(a: Args) -> Result<(), Error> {
                     pr.k,
                     pr.max_suppression * 100.0
                 );
+                if !pr.models.is_empty() {
+                    let sensitive: Vec<String> =
+                        t.sensitive().map(|c| format!("`{}`", c.output)).collect();
+                    let _ = writeln!(
+                        out,
+                        "  {} on {}",
+                        super::verify::describe(&pr.models),
+                        sensitive.join(", ")
+                    );
+                }
+                if pr.mondrian {
+                    let _ = writeln!(out, "  levels: Mondrian partitions (search = \"mondrian\")");
+                }
             }
             None => {
                 let _ = writeln!(out, "  no quasi-identifiers: no k-anonymity");
