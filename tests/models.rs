@@ -46,6 +46,7 @@ fn distinct_l_diversity_is_enforced_reported_and_verified() {
     let p = project("l_diversity = { l = 3 }");
     bin()
         .current_dir(p.path())
+        .env("ANONYMIZE_KEY", KEY)
         .args(["check", "jobs/marketing_research.toml"])
         .assert()
         .success()
