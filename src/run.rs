@@ -20,11 +20,11 @@ use crate::error::{Error, Result};
 use crate::job::lock::{self, Lock, Pin};
 use crate::job::{BadRows, ColumnAction, Job, Privacy, Table};
 use crate::progress;
+use crate::protect;
 use crate::protect::bad_rows::{self, Skipped};
 use crate::protect::kanon::{self, Decision, Subject};
 use crate::protect::leaks::{Findings, Remembered};
 use crate::protect::optimize;
-use crate::protect;
 use crate::protect::search::{Base, Goal, NodeReport, Outcome};
 use crate::protect::{STATE, erasure, retention};
 use crate::read::{self, Source};
@@ -916,9 +916,7 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
         avg_class_size: best.map(|b| b.avg_class_size),
         nodes_checked: outcome.map(|o| o.nodes_checked),
         lattice_nodes: outcome.map(|o| o.lattice_nodes),
-        search_seconds: outcome
-            .map(|o| o.seconds)
-            .or(mondrian.map(|m| m.seconds)),
+        search_seconds: outcome.map(|o| o.seconds).or(mondrian.map(|m| m.seconds)),
         dropped: t
             .columns
             .iter()

@@ -270,7 +270,10 @@ fn with_models(dir: &tempfile::TempDir, models: &str) {
 fn l_diversity_on_adult_holds_in_every_class() {
     for (models, check) in [
         ("l_diversity = { l = 2 }", "min_distinct"),
-        ("l_diversity = { variant = \"entropy\", l = 1.5 }", "min_entropy_l"),
+        (
+            "l_diversity = { variant = \"entropy\", l = 1.5 }",
+            "min_entropy_l",
+        ),
         (
             "l_diversity = { variant = \"recursive\", c = 4, l = 2 }",
             "min_distinct",

@@ -134,7 +134,10 @@ fn models_without_a_sensitive_column_or_out_of_range_are_job_errors() {
         .stderr(predicate::str::contains("role = \"sensitive\""));
     for (models, says) in [
         ("l_diversity = { l = 1.5 }", "privacy.l_diversity.l"),
-        ("l_diversity = { variant = \"recursive\", l = 2 }", "needs `c`"),
+        (
+            "l_diversity = { variant = \"recursive\", l = 2 }",
+            "needs `c`",
+        ),
         ("l_diversity = { l = 2, c = 3 }", "privacy.l_diversity.c"),
         ("t_closeness = { t = 1.5 }", "privacy.t_closeness.t"),
         ("l_diversity = { l = 2, x = 1 }", "unknown field"),

@@ -135,7 +135,10 @@ pub fn execute(a: Args) -> Result<(), Error> {
                     None if goal.models.is_empty() => {
                         format!("{:<40}  {:>10}", "no combination meets k", "-")
                     }
-                    None => format!("{:<40}  {:>10}", "no combination meets k and the models", "-"),
+                    None => format!(
+                        "{:<40}  {:>10}",
+                        "no combination meets k and the models", "-"
+                    ),
                     Some(b) => {
                         let levels = t
                             .quasi_identifiers()

@@ -253,5 +253,9 @@ pub fn describe(m: &Models) -> String {
         LDiversity::Recursive { c, l } => format!("recursive ({c}, {l})-diversity"),
     });
     let t = m.t_closeness.map(|t| format!("{t}-closeness"));
-    [l, t].into_iter().flatten().collect::<Vec<_>>().join(" and ")
+    [l, t]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" and ")
 }

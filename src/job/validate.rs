@@ -15,8 +15,8 @@ use super::{
     BadRows, Column, ColumnAction, DEFAULT_RISK_THRESHOLD, Generalizer, Job, LevelRange, Privacy,
     Retention, Table,
 };
-use crate::protect::models::{LDiversity, Models};
 use crate::error::{Error, Result};
+use crate::protect::models::{LDiversity, Models};
 use crate::transform::hierarchy::Hierarchy;
 
 /// Parses the TOML text. Errors name the line and the key path.

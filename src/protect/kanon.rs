@@ -983,9 +983,7 @@ impl Counts {
         };
         let sensitive = if large.column(MODELS_OK).is_ok() {
             let ordered = match &self.kept {
-                Kept::Classes { staged, .. } => {
-                    sensitive::ordered(staged, &self.sensitive, table)?
-                }
+                Kept::Classes { staged, .. } => sensitive::ordered(staged, &self.sensitive, table)?,
                 Kept::Pairs(_) => vec![false; self.sensitive.len()],
             };
             sensitive::achieved(&large, &self.sensitive, &ordered)
@@ -1085,7 +1083,12 @@ impl Counts {
                 classes
                     .clone()
                     .lazy()
-                    .join(per.lazy(), keys.clone(), keys.clone(), join_args(JoinType::Left))
+                    .join(
+                        per.lazy(),
+                        keys.clone(),
+                        keys.clone(),
+                        join_args(JoinType::Left),
+                    )
                     // A class left out in an earlier round has no histogram: it stays out.
                     .with_column(col(MODELS_OK).fill_null(lit(false)))
                     .collect()
@@ -1298,7 +1301,9 @@ mod tests {
         assert_eq!(d.rows_failing_models, 0);
         assert!((d.sensitive[0].achieved.max_distance.unwrap() - 1.0 / 3.0).abs() < 1e-9);
         p.models.t_closeness = Some(0.0);
-        let d = staged_sensitive(df, &[], &["salary"]).decide(&p, "t").unwrap();
+        let d = staged_sensitive(df, &[], &["salary"])
+            .decide(&p, "t")
+            .unwrap();
         assert_eq!((d.rows_suppressed, d.rows_out), (0, 4));
     }
 

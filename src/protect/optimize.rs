@@ -105,13 +105,15 @@ pub fn base_with_values(t: &Table, counts: &Counts) -> Result<(Base, FinestValue
     let models = t.privacy.is_some_and(|p| !p.models.is_empty());
     for c in t.sensitive().filter(|_| models) {
         let column = kept.column(c.output.as_str()).map_err(engine)?;
-        sensitive.push(sensitive_codes(
-            &c.output,
-            column.as_materialized_series(),
-            subjects.as_deref(),
-            &rows,
-        )
-        .map_err(engine)?);
+        sensitive.push(
+            sensitive_codes(
+                &c.output,
+                column.as_materialized_series(),
+                subjects.as_deref(),
+                &rows,
+            )
+            .map_err(engine)?,
+        );
     }
     Ok((
         Base {

@@ -17,11 +17,11 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use super::CLASS_KEYS;
 use super::kanon::ClassKey;
 use super::mondrian::{MISSING, Partitioning, SUPPRESSED};
 use super::optimize::FinestValues;
 use super::search::Base;
-use super::CLASS_KEYS;
 use crate::error::{Error, Result};
 use crate::write;
 
@@ -134,13 +134,7 @@ impl Recoding {
 
     /// Rewrites the staged rows in `from` into `to`: quasi-identifiers replaced by their
     /// partition's labels, the finest values gone, class fingerprints made anew with `key`.
-    pub fn apply(
-        &self,
-        from: LazyFrame,
-        to: &Path,
-        key: ClassKey,
-        table: &str,
-    ) -> Result<()> {
+    pub fn apply(&self, from: LazyFrame, to: &Path, key: ClassKey, table: &str) -> Result<()> {
         let mut args = JoinArgs::new(JoinType::Left);
         args.nulls_equal = true;
         args.maintain_order = MaintainOrderJoin::Left;

@@ -87,7 +87,10 @@ pub fn per_class(
                 .agg([people.alias(SUBJECTS)])
         }
         .filter(col(SUBJECTS).gt(lit(0u64)))
-        .sort([s.as_str()], SortMultipleOptions::default().with_nulls_last(true))
+        .sort(
+            [s.as_str()],
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
         .with_row_index(CODE, None)
         .collect()
         .map_err(engine(table))?;
@@ -184,10 +187,7 @@ fn evaluate(coded: DataFrame, attr: &Attribute, models: &Models, table: &str) ->
     );
     for (c, p) in codes.iter().zip(&people) {
         let hist: Vec<(u32, u64)> = match (c.u32(), p.u64()) {
-            (Ok(c), Ok(p)) => c
-                .into_no_null_iter()
-                .zip(p.into_no_null_iter())
-                .collect(),
+            (Ok(c), Ok(p)) => c.into_no_null_iter().zip(p.into_no_null_iter()).collect(),
             _ => Vec::new(),
         };
         let mut one = Achieved::default();
@@ -197,8 +197,7 @@ fn evaluate(coded: DataFrame, attr: &Attribute, models: &Models, table: &str) ->
         el.push(one.min_entropy_l.unwrap_or(0.0));
         t.push(one.max_distance.unwrap_or(0.0));
     }
-    let mut out = coded
-        .drop_many([CODE, SUBJECTS]);
+    let mut out = coded.drop_many([CODE, SUBJECTS]);
     for c in [
         Column::new(MODELS_OK.into(), ok),
         Column::new(l_name.into(), l),
@@ -212,17 +211,17 @@ fn evaluate(coded: DataFrame, attr: &Attribute, models: &Models, table: &str) ->
 
 /// The kept classes' figures per sensitive column: `kept` holds the columns [`per_class`]
 /// added, one row per kept class.
-pub fn achieved(
-    kept: &DataFrame,
-    sensitive: &[String],
-    ordered: &[bool],
-) -> Vec<ColumnFigures> {
+pub fn achieved(kept: &DataFrame, sensitive: &[String], ordered: &[bool]) -> Vec<ColumnFigures> {
     sensitive
         .iter()
         .zip(ordered)
         .map(|(s, &ordered)| {
             let [l, el, t] = figure_columns(s);
-            let get = |name: &str| kept.column(name).ok().map(|c| c.as_materialized_series().clone());
+            let get = |name: &str| {
+                kept.column(name)
+                    .ok()
+                    .map(|c| c.as_materialized_series().clone())
+            };
             let min_u64 = get(&l).and_then(|c| c.min::<u64>().ok().flatten());
             let min_f64 = get(&el).and_then(|c| c.min::<f64>().ok().flatten());
             let max_f64 = get(&t).and_then(|c| c.max::<f64>().ok().flatten());
