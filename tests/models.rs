@@ -68,6 +68,12 @@ fn distinct_l_diversity_is_enforced_reported_and_verified() {
         .assert()
         .success()
         .stdout(predicate::str::contains("distinct 3-diversity hold"));
+    // The page shows the same figures to people.
+    let page = std::fs::read_to_string(p.out().join(format!("_reports/run_date={RUN_DATE}.html")))
+        .unwrap();
+    assert!(page.contains("event_type: fewest distinct values in a class"));
+    assert!(page.contains("marketer risk"));
+    assert!(page.contains("breaking l-diversity or t-closeness"));
 
     // The same data without the model keeps those rows.
     let plain = Project::small();
