@@ -58,6 +58,22 @@ fn run(dir: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+/// The job in `dir` and its table's search base, as a run would count it.
+fn adult_base(dir: &tempfile::TempDir) -> (Job, anonymize::protect::search::Base) {
+    let job = Job::load(&dir.path().join("jobs/adult.toml")).unwrap();
+    let opts = RunOptions {
+        run_date: chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap(),
+        output: None,
+        inputs: vec![],
+        lock: None,
+        pin: None,
+    };
+    let ctx = context(&job, opts.run_date).unwrap();
+    let planned = plan(&job, &opts).unwrap();
+    let base = search_base(&planned[0], &ctx).unwrap();
+    (job, base)
+}
+
 fn report(dir: &tempfile::TempDir) -> serde_json::Value {
     let p = dir
         .path()
@@ -103,17 +119,7 @@ fn entropy_search_chooses_arx_levels() {
 #[test]
 fn loss_search_finds_the_exhaustive_optimum() {
     let dir = project();
-    let job = Job::load(&dir.path().join("jobs/adult.toml")).unwrap();
-    let opts = RunOptions {
-        run_date: chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap(),
-        output: None,
-        inputs: vec![],
-        lock: None,
-        pin: None,
-    };
-    let ctx = context(&job, opts.run_date).unwrap();
-    let planned = plan(&job, &opts).unwrap();
-    let base = search_base(&planned[0], &ctx).unwrap();
+    let (_, base) = adult_base(&dir);
     let goals: Vec<Goal> = [5, 10]
         .into_iter()
         .flat_map(|k| {
@@ -310,17 +316,7 @@ fn l_diversity_on_adult_holds_in_every_class() {
 fn search_with_l_diversity_finds_the_exhaustive_optimum() {
     let dir = project();
     with_models(&dir, "l_diversity = { l = 2 }");
-    let job = Job::load(&dir.path().join("jobs/adult.toml")).unwrap();
-    let opts = RunOptions {
-        run_date: chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap(),
-        output: None,
-        inputs: vec![],
-        lock: None,
-        pin: None,
-    };
-    let ctx = context(&job, opts.run_date).unwrap();
-    let planned = plan(&job, &opts).unwrap();
-    let base = search_base(&planned[0], &ctx).unwrap();
+    let (job, base) = adult_base(&dir);
     assert_eq!(base.dims.len(), 8);
     assert_eq!(base.sensitive.len(), 1);
     let models = job.tables[0].privacy.unwrap().models;

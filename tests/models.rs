@@ -30,17 +30,6 @@ fn project(models: &str) -> Project {
     p
 }
 
-fn verify(p: &Project) -> assert_cmd::Command {
-    let mut c = bin();
-    c.current_dir(p.path()).args([
-        "verify",
-        "out/marketing_research",
-        "--job",
-        "jobs/marketing_research.toml",
-    ]);
-    c
-}
-
 #[test]
 fn distinct_l_diversity_is_enforced_reported_and_verified() {
     let p = project("l_diversity = { l = 3 }");
@@ -64,7 +53,7 @@ fn distinct_l_diversity_is_enforced_reported_and_verified() {
     let failing = t["rows_failing_models"].as_u64().unwrap();
     assert!(failing > 0, "{t}");
     assert!(t["rows_suppressed"].as_u64().unwrap() >= failing);
-    verify(&p)
+    p.verify()
         .assert()
         .success()
         .stdout(predicate::str::contains("distinct 3-diversity hold"));
@@ -102,7 +91,7 @@ fn entropy_and_recursive_variants_and_t_closeness_verify() {
             assert!(f["max_distance"].as_f64().unwrap() <= 0.3 + 1e-9, "{f}");
             assert_eq!(f["ordered"], false);
         }
-        verify(&p).assert().success();
+        p.verify().assert().success();
     }
 }
 
@@ -124,7 +113,7 @@ fn verify_catches_a_dataset_that_breaks_the_model() {
     let p = project("l_diversity = { l = 2 }");
     p.run(KEY).assert().success();
     p.edit_job(|j| j.replace("l_diversity = { l = 2 }", "l_diversity = { l = 6 }"));
-    verify(&p)
+    p.verify()
         .assert()
         .code(4)
         .stdout(predicate::str::contains("distinct 6-diversity broken in"));

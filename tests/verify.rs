@@ -13,17 +13,6 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use predicates::prelude::*;
 
-fn verify(p: &Project) -> assert_cmd::Command {
-    let mut c = bin();
-    c.current_dir(p.path()).args([
-        "verify",
-        "out/marketing_research",
-        "--job",
-        "jobs/marketing_research.toml",
-    ]);
-    c
-}
-
 fn part(p: &Project, table: &str) -> std::path::PathBuf {
     p.out()
         .join(format!("{table}/run_date={RUN_DATE}/part-00000.parquet"))
@@ -51,7 +40,7 @@ fn a_released_dataset_verifies_and_a_tampered_one_does_not() {
     let classes = report["tables"]["activity"]["equivalence_classes"]
         .as_u64()
         .unwrap();
-    verify(&p)
+    p.verify()
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
@@ -63,7 +52,7 @@ fn a_released_dataset_verifies_and_a_tampered_one_does_not() {
 
     // A few rows kept out of a whole release: their classes now hold fewer than k people.
     rewrite(&part(&p, "activity"), |b| b.slice(0, 4));
-    verify(&p)
+    p.verify()
         .assert()
         .code(4)
         .stdout(predicate::str::contains("k = 3 is broken: a class holds"));
@@ -80,7 +69,7 @@ fn a_column_the_job_does_not_write_is_a_violation() {
         columns.push(Arc::new(StringArray::from(vec!["x@mail.kz"; b.num_rows()])));
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
     });
-    verify(&p)
+    p.verify()
         .assert()
         .code(4)
         .stdout(predicate::str::contains(
@@ -94,7 +83,7 @@ fn a_column_the_job_does_not_write_is_a_violation() {
 #[test]
 fn nothing_to_verify_is_an_input_error() {
     let p = Project::small();
-    verify(&p)
+    p.verify()
         .assert()
         .code(3)
         .stderr(predicate::str::contains("no partition of the job's tables"));

@@ -131,6 +131,18 @@ impl Project {
         c
     }
 
+    /// `anonymize verify` on the project's output, against its job.
+    pub fn verify(&self) -> Command {
+        let mut c = bin();
+        c.current_dir(self.path()).args([
+            "verify",
+            "out/marketing_research",
+            "--job",
+            "jobs/marketing_research.toml",
+        ]);
+        c
+    }
+
     pub fn report(&self) -> serde_json::Value {
         let p = self
             .out()
