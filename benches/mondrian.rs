@@ -9,101 +9,29 @@
 //! cargo bench --bench mondrian -- synthetic
 //! ```
 
-use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::{RngExt, SeedableRng};
 
 use anonymize::job::MetricName;
-use anonymize::protect::models::{Attribute, LDiversity, Models};
+use anonymize::protect::models::{LDiversity, Models};
 use anonymize::protect::mondrian::partition;
-use anonymize::protect::search::{Base, Dimension, Goal, SensitiveCodes, dimension};
+use anonymize::protect::search::{Base, Dimension, Goal, dimension};
 
-const QIS: [&str; 8] = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-];
+/// UCI Adult as the tests use it (the job file, counted the way a run counts it).
+#[path = "../tests/common/adult.rs"]
+mod adult;
 
-/// Adult as a base (as in tests/mondrian.rs), or `None` without the shared data.
-fn adult() -> Option<Base> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/external/adult");
-    let text = std::fs::read_to_string(dir.join("adult.csv")).ok()?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next()?.split(';').collect();
-    let records: Vec<Vec<&str>> = lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(';').collect())
-        .collect();
-    let mut dims = Vec::new();
-    let mut codes: Vec<Vec<u32>> = vec![Vec::new(); records.len()];
-    for name in QIS {
-        let c = header.iter().position(|h| *h == name)?;
-        let h: HashMap<String, Vec<String>> =
-            std::fs::read_to_string(dir.join(format!("adult_hierarchy_{name}.csv")))
-                .ok()?
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| {
-                    let row: Vec<String> = l.split(';').map(str::to_string).collect();
-                    (row[0].clone(), row)
-                })
-                .collect();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut values: Vec<Option<String>> = Vec::new();
-        let value_of_record: Vec<usize> = records
-            .iter()
-            .map(|r| {
-                let next = values.len();
-                *index.entry(r[c]).or_insert_with(|| {
-                    values.push(Some(r[c].to_string()));
-                    next
-                })
-            })
-            .collect();
-        let levels = h.values().next()?.len();
-        let (dim, code_of_value) = dimension(name, levels, &values, |v, level| {
-            v.and_then(|v| h.get(v)).map(|row| row[level].clone())
-        })
-        .ok()?;
-        for (r, &v) in value_of_record.iter().enumerate() {
-            codes[r].push(code_of_value[v]);
-        }
-        dims.push(dim);
+/// Adult as a base, salary-class sensitive, or `None` without the shared data.
+fn adult_base() -> Option<Base> {
+    if !adult::available() {
+        return None;
     }
-    let s = header.iter().position(|h| *h == "salary-class")?;
-    let mut salary: HashMap<&str, u32> = HashMap::new();
-    let mut entries: HashMap<(Vec<u32>, u32), u64> = HashMap::new();
-    for (r, rec) in records.iter().enumerate() {
-        let next = salary.len() as u32;
-        let code = *salary.entry(rec[s]).or_insert(next);
-        *entries
-            .entry((std::mem::take(&mut codes[r]), code))
-            .or_default() += 1;
-    }
-    let mut entries: Vec<_> = entries.into_iter().collect();
-    entries.sort();
-    let mut people = vec![0u64; salary.len()];
-    for ((_, s), rows) in &entries {
-        people[*s as usize] += rows;
-    }
-    Some(Base {
-        dims,
-        codes: entries.iter().flat_map(|((c, _), _)| c.clone()).collect(),
-        subjects: None,
-        rows: entries.iter().map(|(_, r)| *r).collect(),
-        sensitive: vec![SensitiveCodes {
-            attr: Attribute::new("salary-class", false, &people),
-            codes: entries.iter().map(|((_, s), _)| *s).collect(),
-        }],
-    })
+    let dir = adult::project();
+    // A model makes the run count the sensitive column; each bench chooses its own models.
+    adult::with_models(&dir, "l_diversity = { l = 2 }");
+    Some(adult::base(&dir).1)
 }
 
 /// Numbers 0..n, finest level only.
@@ -177,7 +105,7 @@ fn bench(c: &mut Criterion) {
         l_diversity: Some(LDiversity::Distinct { l: 2 }),
         t_closeness: None,
     };
-    if let Some(base) = adult() {
+    if let Some(base) = adult_base() {
         let mut g = c.benchmark_group("mondrian_adult");
         g.throughput(Throughput::Elements(base.rows.len() as u64));
         for k in [5, 10] {

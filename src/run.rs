@@ -836,6 +836,10 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
     let (counts, d) = (&protected.counts, &protected.decision);
     let best = protected.search.as_ref().map(|(best, _)| best);
     let mondrian = protected.mondrian.as_ref();
+    let max_risk = d
+        .min_class_subjects
+        .filter(|m| *m > 0)
+        .map(|m| 1.0 / m as f64);
     let outcome = protected.search.as_ref().map(|(_, o)| o);
     TableReport {
         input_files: p
@@ -862,15 +866,11 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
         equivalence_classes: d.equivalence_classes,
         min_class_subjects: d.min_class_subjects,
         class_sizes: d.class_sizes.clone(),
-        max_risk: d
-            .min_class_subjects
-            .filter(|m| *m > 0)
-            .map(|m| 1.0 / m as f64),
+        max_risk,
         avg_risk: d.avg_risk,
-        journalist_risk: d
-            .min_class_subjects
-            .filter(|m| *m > 0)
-            .map(|m| 1.0 / m as f64),
+        // The export is the population: the journalist's and marketer's risks are the
+        // prosecutor's highest and average (see the report's field docs).
+        journalist_risk: max_risk,
         marketer_risk: d.avg_risk,
         risk_threshold: t.privacy.map(|p| p.risk_threshold),
         rows_at_risk: d.rows_at_risk,

@@ -5,49 +5,24 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use anonymize::job::{Job, MetricName};
+use anonymize::job::MetricName;
 use anonymize::protect::search::{Goal, Searcher};
-use anonymize::run::{RunOptions, context, plan, search_base};
+use common::adult::*;
 use common::*;
 use predicates::prelude::*;
 
-fn shared() -> PathBuf {
-    repo().join("../shared/external/adult")
-}
-
-/// A temp project with `jobs/adult.toml` pointing at the shared data by absolute path.
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("jobs")).unwrap();
-    let shared = std::fs::canonicalize(shared()).expect("../shared/external/adult is there");
-    let job = std::fs::read_to_string(repo().join("jobs/adult.toml"))
-        .unwrap()
-        .replace("../../shared/external/adult", &shared.display().to_string());
-    std::fs::write(dir.path().join("jobs/adult.toml"), job).unwrap();
-    dir
-}
-
 fn edit(dir: &tempfile::TempDir, k: u32, suppression: f64, metric: &str) {
-    let p = dir.path().join("jobs/adult.toml");
-    let text = std::fs::read_to_string(&p).unwrap();
-    let text = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("k = ") {
-                format!("k = {k}")
-            } else if l.starts_with("max_suppression = ") {
-                format!("max_suppression = {suppression}")
-            } else if l.starts_with("metric = ") {
-                format!("metric = \"{metric}\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(p, text).unwrap();
+    edit_lines(dir, |l| {
+        if l.starts_with("k = ") {
+            format!("k = {k}")
+        } else if l.starts_with("max_suppression = ") {
+            format!("max_suppression = {suppression}")
+        } else if l.starts_with("metric = ") {
+            format!("metric = \"{metric}\"")
+        } else {
+            l.to_string()
+        }
+    });
 }
 
 fn run(dir: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -56,22 +31,6 @@ fn run(dir: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
         .args(["run", "jobs/adult.toml", "--run-date", RUN_DATE])
         .args(extra)
         .assert()
-}
-
-/// The job in `dir` and its table's search base, as a run would count it.
-fn adult_base(dir: &tempfile::TempDir) -> (Job, anonymize::protect::search::Base) {
-    let job = Job::load(&dir.path().join("jobs/adult.toml")).unwrap();
-    let opts = RunOptions {
-        run_date: chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap(),
-        output: None,
-        inputs: vec![],
-        lock: None,
-        pin: None,
-    };
-    let ctx = context(&job, opts.run_date).unwrap();
-    let planned = plan(&job, &opts).unwrap();
-    let base = search_base(&planned[0], &ctx).unwrap();
-    (job, base)
 }
 
 fn report(dir: &tempfile::TempDir) -> serde_json::Value {
@@ -119,7 +78,7 @@ fn entropy_search_chooses_arx_levels() {
 #[test]
 fn loss_search_finds_the_exhaustive_optimum() {
     let dir = project();
-    let (_, base) = adult_base(&dir);
+    let (_, base) = base(&dir);
     let goals: Vec<Goal> = [5, 10]
         .into_iter()
         .flat_map(|k| {
@@ -248,27 +207,6 @@ fn loss_search_output_holds_k() {
     );
 }
 
-/// The job with `salary-class` as the sensitive column and `models` added to its privacy: the
-/// other eight columns stay quasi-identifiers.
-fn with_models(dir: &tempfile::TempDir, models: &str) {
-    let p = dir.path().join("jobs/adult.toml");
-    let text = std::fs::read_to_string(&p).unwrap();
-    let text = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("salary-class ") {
-                "salary-class = { action = \"keep\", role = \"sensitive\" }".to_string()
-            } else if l.starts_with("metric = ") {
-                format!("{l}\n{models}")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(p, text).unwrap();
-}
-
 /// l-diversity with salary-class sensitive, searched and enforced at k = 5 and 10: every class
 /// of the output holds the model (the report's figures, and `verify` recounting the written
 /// rows), for each variant.
@@ -316,7 +254,7 @@ fn l_diversity_on_adult_holds_in_every_class() {
 fn search_with_l_diversity_finds_the_exhaustive_optimum() {
     let dir = project();
     with_models(&dir, "l_diversity = { l = 2 }");
-    let (job, base) = adult_base(&dir);
+    let (job, base) = base(&dir);
     assert_eq!(base.dims.len(), 8);
     assert_eq!(base.sensitive.len(), 1);
     let models = job.tables[0].privacy.unwrap().models;
@@ -365,11 +303,9 @@ fn mondrian_run_verifies_and_loses_far_less_than_full_domain() {
                 let dir = project();
                 edit(&dir, k, 0.04, "loss");
                 with_models(&dir, models);
-                let p = dir.path().join("jobs/adult.toml");
-                let text = std::fs::read_to_string(&p)
-                    .unwrap()
-                    .replace("search = \"optimal\"", &format!("search = \"{search}\""));
-                std::fs::write(&p, text).unwrap();
+                edit_lines(&dir, |l| {
+                    l.replace("search = \"optimal\"", &format!("search = \"{search}\""))
+                });
                 run(&dir, &[]).success();
                 let r = report(&dir);
                 let t = &r["tables"]["adult"];

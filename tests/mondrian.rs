@@ -4,16 +4,16 @@
 //! suppressed rows must account for every row, the loss recomputed from the labels alone must
 //! be the reported one, and it must be far below the full-domain optimum on the same base.
 //!
-//! The base is built here from the CSV and the hierarchies, so that the test depends only on
-//! `search::dimension` and not on how a run counts its first pass.
+//! The base is counted the way a run counts it (`tests/common/adult.rs`); the labels are checked
+//! against the hierarchy rows its dimensions carry.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+mod common;
 
 use anonymize::job::MetricName;
-use anonymize::protect::models::{Attribute, LDiversity, Models};
+use anonymize::protect::models::{LDiversity, Models};
 use anonymize::protect::mondrian::{SUPPRESSED, partition};
-use anonymize::protect::search::{Base, Goal, Searcher, SensitiveCodes, dimension};
+use anonymize::protect::search::{Base, Goal, Searcher, dimension};
+use common::adult;
 
 const QIS: [&str; 8] = [
     "sex",
@@ -25,96 +25,30 @@ const QIS: [&str; 8] = [
     "workclass",
     "occupation",
 ];
-const SENSITIVE: &str = "salary-class";
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/external/adult")
-}
-
-/// `value;level 1;level 2…` per line: the hierarchy's row of each finest value.
-fn hierarchy(column: &str) -> HashMap<String, Vec<String>> {
-    let path = shared().join(format!("adult_hierarchy_{column}.csv"));
-    let text = std::fs::read_to_string(&path).expect("the Adult hierarchies are there");
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let row: Vec<String> = l.split(';').map(str::to_string).collect();
-            (row[0].clone(), row)
-        })
-        .collect()
-}
-
-/// Adult as a base, with each quasi-identifier's hierarchy rows (by finest code) beside it.
+/// Adult as a run counts it (salary-class sensitive, the other eight quasi-identifiers), with
+/// each quasi-identifier's hierarchy row (its label at every level) by finest code beside it.
 fn adult() -> (Base, Vec<Vec<Vec<String>>>) {
-    let text = std::fs::read_to_string(shared().join("adult.csv")).expect("adult.csv");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("a header").split(';').collect();
-    let records: Vec<Vec<&str>> = lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(';').collect())
-        .collect();
-    let column = |name: &str| header.iter().position(|h| *h == name).expect("a column");
-    let mut dims = Vec::new();
-    let mut rows_of_dim = Vec::new();
-    let mut code_of_record: Vec<Vec<u32>> = vec![Vec::new(); records.len()];
-    for name in QIS {
-        let c = column(name);
-        let h = hierarchy(name);
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut values: Vec<Option<String>> = Vec::new();
-        let mut value_of_record = Vec::with_capacity(records.len());
-        for r in &records {
-            let next = values.len();
-            let v = *index.entry(r[c]).or_insert_with(|| {
-                values.push(Some(r[c].to_string()));
-                next
-            });
-            value_of_record.push(v);
-        }
-        let levels = h.values().next().expect("a hierarchy row").len();
-        let (dim, code_of_value) = dimension(name, levels, &values, |v, level| {
-            v.and_then(|v| h.get(v)).map(|row| row[level].clone())
+    let dir = adult::project();
+    // A model makes the run count the sensitive column too; the tests choose their own.
+    adult::with_models(&dir, "l_diversity = { l = 2 }");
+    let (_, base) = adult::base(&dir);
+    let names: Vec<&str> = base.dims.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, QIS);
+    let rows = base
+        .dims
+        .iter()
+        .map(|dim| {
+            (0..dim.map[0].len())
+                .map(|code| {
+                    (0..dim.levels())
+                        .map(|l| dim.labels[l][dim.map[l][code] as usize].clone())
+                        .collect()
+                })
+                .collect()
         })
-        .expect("ARX's hierarchies nest");
-        for (r, &v) in value_of_record.iter().enumerate() {
-            code_of_record[r].push(code_of_value[v]);
-        }
-        // The hierarchy row of each finest code.
-        let mut by_code = vec![Vec::new(); dim.map[0].len()];
-        for (v, value) in values.iter().enumerate() {
-            let value = value.as_deref().expect("no missing values in Adult");
-            by_code[code_of_value[v] as usize] = h[value].clone();
-        }
-        rows_of_dim.push(by_code);
-        dims.push(dim);
-    }
-    let s = column(SENSITIVE);
-    let mut salary: HashMap<&str, u32> = HashMap::new();
-    let mut entries: HashMap<(Vec<u32>, u32), u64> = HashMap::new();
-    for (r, rec) in records.iter().enumerate() {
-        let next = salary.len() as u32;
-        let code = *salary.entry(rec[s]).or_insert(next);
-        *entries
-            .entry((std::mem::take(&mut code_of_record[r]), code))
-            .or_default() += 1;
-    }
-    let mut entries: Vec<_> = entries.into_iter().collect();
-    entries.sort();
-    let mut people_per_salary = vec![0u64; salary.len()];
-    for ((_, s), rows) in &entries {
-        people_per_salary[*s as usize] += rows;
-    }
-    let base = Base {
-        dims,
-        codes: entries.iter().flat_map(|((c, _), _)| c.clone()).collect(),
-        subjects: None,
-        rows: entries.iter().map(|(_, r)| *r).collect(),
-        sensitive: vec![SensitiveCodes {
-            attr: Attribute::new(SENSITIVE, false, &people_per_salary),
-            codes: entries.iter().map(|((_, s), _)| *s).collect(),
-        }],
-    };
-    (base, rows_of_dim)
+        .collect();
+    (base, rows)
 }
 
 fn goal(k: u32, max_suppression: f64, models: Models) -> Goal {
@@ -221,10 +155,6 @@ fn check(
 
 #[test]
 fn mondrian_on_adult_holds_k_and_loses_far_less_than_full_domain() {
-    if !shared().join("adult.csv").exists() {
-        eprintln!("../shared/external/adult is not there: skipped");
-        return;
-    }
     let (base, hier) = adult();
     assert_eq!(base.dims.len(), 8);
     let l2 = Models {

@@ -128,7 +128,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
                     let _ = writeln!(
                         out,
                         "  {} on {}",
-                        super::verify::describe(&pr.models),
+                        pr.models.describe(),
                         sensitive.join(", ")
                     );
                 }

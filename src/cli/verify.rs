@@ -23,7 +23,6 @@ use polars::prelude::*;
 use crate::error::Error;
 use crate::job::{ColumnAction, Job, Table};
 use crate::protect::SUBJECT;
-use crate::protect::models::{LDiversity, Models};
 use crate::protect::sensitive::{self, MODELS_OK};
 
 /// Check a written dataset against its job: columns, and k in distinct people.
@@ -235,7 +234,7 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let promised = describe(&privacy.models);
+    let promised = privacy.models.describe();
     Ok(if broken == 0 {
         Ok(format!("{summary}; {promised} hold ({figures})"))
     } else {
@@ -243,19 +242,4 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
             "{summary}; {promised} broken in {broken} classes ({figures})"
         ))
     })
-}
-
-/// The models as a reader says them: "distinct 2-diversity and 0.2-closeness".
-pub fn describe(m: &Models) -> String {
-    let l = m.l_diversity.map(|l| match l {
-        LDiversity::Distinct { l } => format!("distinct {l}-diversity"),
-        LDiversity::Entropy { l } => format!("entropy {l}-diversity"),
-        LDiversity::Recursive { c, l } => format!("recursive ({c}, {l})-diversity"),
-    });
-    let t = m.t_closeness.map(|t| format!("{t}-closeness"));
-    [l, t]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" and ")
 }

@@ -79,6 +79,21 @@ impl Models {
         self.l_diversity.is_none() && self.t_closeness.is_none()
     }
 
+    /// The models as a reader says them: "distinct 2-diversity and 0.2-closeness".
+    pub fn describe(&self) -> String {
+        let l = self.l_diversity.map(|l| match l {
+            LDiversity::Distinct { l } => format!("distinct {l}-diversity"),
+            LDiversity::Entropy { l } => format!("entropy {l}-diversity"),
+            LDiversity::Recursive { c, l } => format!("recursive ({c}, {l})-diversity"),
+        });
+        let t = self.t_closeness.map(|t| format!("{t}-closeness"));
+        [l, t]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     /// Whether a class with histogram `hist` ((code, people) pairs with people > 0, any order,
     /// each code once) holds every model for `attr`.
     pub fn holds(&self, hist: &[(u32, u64)], attr: &Attribute) -> bool {

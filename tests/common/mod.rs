@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod adult;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
