@@ -59,6 +59,41 @@ pub fn pattern(v: &str) -> Option<&'static str> {
     None
 }
 
+/// How a name read from the data (a CSV header, an NDJSON key, a Parquet column) is shown in a
+/// message: quoted when it looks like a column's name, withheld when it could be a person's
+/// data. A name is withheld when an identifier pattern matches it, when it holds six digits or
+/// more (an id, a phone without `+`), when it has characters no column name has (control
+/// characters, `@`, `+`, `%`, quotes), when it is over 64 characters, or when it reads like a
+/// person's name (two or more capitalized words: `Aigerim Nurlanovna`).
+pub fn quoted_name(name: &str) -> String {
+    if safe_name(name) {
+        format!("column `{name}`")
+    } else {
+        "a column (its name withheld: it could be a person's data)".to_string()
+    }
+}
+
+/// Whether a name read from the data may be printed (see [`quoted_name`]).
+pub fn safe_name(name: &str) -> bool {
+    let digits = name.chars().filter(char::is_ascii_digit).count();
+    let plain = name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '(' | ')' | '/'));
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let person = words.len() >= 2
+        && words.iter().all(|w| {
+            let mut cs = w.chars();
+            cs.next().is_some_and(char::is_uppercase)
+                && cs.all(|c| c.is_lowercase() || matches!(c, '-' | '\''))
+        });
+    !(name.is_empty()
+        || !plain
+        || digits >= 6
+        || name.chars().count() > 64
+        || person
+        || pattern(name).is_some())
+}
+
 /// The check digit of a Kazakh IIN/BIN: weights 1..11, and if that gives 10, weights 3..11,1,2.
 fn iin_valid(d: &[u8]) -> bool {
     let sum = |w: &dyn Fn(usize) -> u32| (0..11).map(|i| u32::from(d[i]) * w(i)).sum::<u32>() % 11;

@@ -13,6 +13,9 @@ use anonymize::error::ExitCode;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    anonymize::cli::guard_std_fds();
+    // Scratch files hold personal data: private from the first one (see `anonymize::scratch`).
+    anonymize::scratch::private_by_default();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

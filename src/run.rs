@@ -31,7 +31,7 @@ use crate::read::{self, Source};
 use crate::report::{ColumnReport, Report, TableReport};
 use crate::stage;
 use crate::transform::{self, ColumnTallies, Context};
-use crate::write::Staging;
+use crate::write::{OutputClaim, Staging};
 
 /// What the command line adds to a job.
 #[derive(Debug, Clone)]
@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub lock: Option<PathBuf>,
     /// `--pin`: the job file, beside which the searched levels are pinned.
     pub pin: Option<PathBuf>,
+    /// Whether the output may be a non-empty folder anonymize did not write.
+    pub output_claim: OutputClaim,
 }
 
 impl RunOptions {
@@ -57,6 +59,7 @@ impl RunOptions {
             inputs,
             lock: None,
             pin: None,
+            output_claim: OutputClaim::Ours,
         }
     }
 }
@@ -99,7 +102,7 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
             let pattern = read::substitute(&pattern, opts.run_date);
             let source = read::discover(table, &pattern)?;
             let erase = match (&table.exclude_subjects, &table.subject) {
-                (Some(f), Some(s)) => Some(erasure::load(f, s)?),
+                (Some(f), Some(s)) => Some(erasure::load(f, s, subject_normalize(table))?),
                 _ => None,
             };
             Ok(Planned {
@@ -152,6 +155,9 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         run_date = %opts.run_date.format("%Y-%m-%d")
     )
     .entered();
+    let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
+    // Before anything is read: a wrong output stops the run at once.
+    crate::write::check_output(&output, opts.output_claim)?;
     let ctx = context(job, opts.run_date)?;
     let mut planned = plan(job, opts)?;
     validate_rows(&mut planned)?;
@@ -192,7 +198,6 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             .transpose()?,
         None => None,
     };
-    let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
     let staging = Staging::create(&output, opts.run_date)?;
     let mut tables = IndexMap::new();
     for (p, protected) in planned.iter().zip(decided) {
@@ -685,27 +690,37 @@ fn table_subject(t: &Table, ctx: &Context) -> Option<Expr> {
         .map(|c| subject_expr(c, ctx))
 }
 
-/// The value that tells people apart, as the output will hold it: a kept or generalized subject
-/// is counted after its method (`007` kept as an int is the person `7`); a pseudonymized or
-/// dropped one as its text, which the keyed hash maps one to one. Blank is nobody.
+/// The value that tells people apart, in its canonical form (see
+/// [`transform::pseudonymize::canonical`]: trimmed, and as `normalize` says): a kept or
+/// generalized subject is counted after its method (`007` kept as an int is the person `7`); a
+/// pseudonymized or dropped one as its canonical text, which the keyed hash maps one to one.
+/// Blank is nobody.
 fn subject_expr(c: &crate::job::Column, ctx: &Context) -> Expr {
+    use transform::pseudonymize::normalized_expr;
     match &c.action {
-        ColumnAction::Keep(_) | ColumnAction::Generalize(_) => {
+        ColumnAction::Keep(_) | ColumnAction::Generalize(_) => normalized_expr(
             transform::column_expr(c, ctx, &ColumnTallies::default())
                 .map(|e| e.cast(DataType::String))
-                .unwrap_or_else(|| lit(NULL))
-        }
-        ColumnAction::Pseudonymize {
-            normalize: Some(n), ..
-        } => transform::pseudonymize::normalized_expr(col(c.name.as_str()), *n),
-        ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => transform::map_text(
-            col(c.name.as_str()),
-            transform::Tally::default(),
-            |v, out| {
-                out.push_str(v);
-                true
-            },
+                .unwrap_or_else(|| lit(NULL)),
+            None,
         ),
+        ColumnAction::Pseudonymize { normalize, .. } => {
+            normalized_expr(col(c.name.as_str()), *normalize)
+        }
+        ColumnAction::Drop => normalized_expr(col(c.name.as_str()), None),
+    }
+}
+
+/// How a table's erasure ids are matched: in the canonical form of its subject column.
+fn subject_normalize(t: &Table) -> Option<crate::job::spec::Normalize> {
+    match t
+        .subject
+        .as_deref()
+        .and_then(|s| t.column(s))
+        .map(|c| &c.action)
+    {
+        Some(ColumnAction::Pseudonymize { normalize, .. }) => *normalize,
+        _ => None,
     }
 }
 
@@ -883,6 +898,11 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
         invalid_values: tallies
             .iter()
             .map(|(k, v)| (k.clone(), v.invalid.get()))
+            .collect(),
+        normalized_values: tallies
+            .iter()
+            .filter(|(_, v)| v.normalized.get() > 0)
+            .map(|(k, v)| (k.clone(), v.normalized.get()))
             .collect(),
         unmapped_values: tallies
             .iter()

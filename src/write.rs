@@ -2,7 +2,9 @@
 //! and `<output>/_reports/run_date=YYYY-MM-DD.json` (with its page, `….html`).
 //!
 //! Everything a run writes goes first into a staging directory beside the target
-//! (`<output>/.staging-…`, on the same file system, so a rename is atomic). Only when every
+//! (`<output>/.anonymize-staging-<date>-<pid>-<random>`, on the same file system, so a rename
+//! is atomic; the random part means it never clashes with a user's folder, and a marker file
+//! inside says the run made it). Only when every
 //! table and the report are written and synced does [`Staging::commit`] swap each partition
 //! into place: the old partition is moved aside, the new one renamed in, and the old one deleted
 //! at the end. A run that fails before the commit leaves the output as it was; one that fails
@@ -110,19 +112,114 @@ fn lock_output(output: &Path) -> Result<fs::File> {
     }
 }
 
+/// Whether a run may write into an existing folder that holds what anonymize did not write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputClaim {
+    /// The output is new, empty, or one anonymize wrote before (the default).
+    #[default]
+    Ours,
+    /// `--output-is-new-dataset`: the operator says the non-empty folder is where the dataset
+    /// goes. A run still only ever replaces its own partitions and removes what it made.
+    NewDataset,
+}
+
+/// Folders an output may never be, nor lie inside (pseudo file systems).
+const SYSTEM_FOLDERS: &[&str] = &[
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media",
+    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+    "/var/tmp",
+];
+const PSEUDO_FILE_SYSTEMS: &[&str] = &["/dev", "/proc", "/sys", "/run"];
+
+/// `path` made absolute and resolved through every link of its existing part (the rest,
+/// not yet created, is appended as written, minus `.` components).
+fn resolved(path: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(path).map_err(Error::io("cannot resolve the output", path))?;
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        match fs::canonicalize(existing) {
+            Ok(real) => {
+                let mut out = real;
+                for part in rest.iter().rev() {
+                    out.push(part);
+                }
+                return Ok(out);
+            }
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = parent;
+                }
+                _ => return Ok(abs),
+            },
+        }
+    }
+}
+
+/// Refuses outputs a run must never write into (exit 2): the file-system root, a system
+/// folder, the home folder; and an existing folder with other things in it that anonymize did
+/// not write (no `_reports/`, no lock file), unless `claim` says it is meant for the dataset.
+/// Why: a run creates, replaces and removes folders in its output; pointed at the wrong folder by
+/// a typo in a job file, it must stop before it touches anything.
+pub fn check_output(output: &Path, claim: OutputClaim) -> Result<()> {
+    let real = resolved(output)?;
+    let shown = output.display();
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .and_then(|h| fs::canonicalize(h).ok());
+    if real.parent().is_none()
+        || SYSTEM_FOLDERS.iter().any(|f| real == Path::new(f))
+        || PSEUDO_FILE_SYSTEMS.iter().any(|f| real.starts_with(f))
+        || home.as_deref() == Some(real.as_path())
+    {
+        return Err(Error::Job(format!(
+            "the output {shown} is the file-system root, a system folder or the home folder; \
+             a run writes and replaces folders in its output: give it a folder of its own \
+             (`output` in the job, or --output)"
+        )));
+    }
+    let Ok(mut entries) = fs::read_dir(&real) else {
+        return Ok(()); // Not there yet (or not a folder: creating it will say so).
+    };
+    let foreign = entries.next().is_some()
+        && !real.join(REPORTS_DIR).is_dir()
+        && !real.join(LOCK_FILE).is_file();
+    if foreign && claim == OutputClaim::Ours {
+        return Err(Error::Job(format!(
+            "the output {shown} is not empty and was not written by anonymize (it has no \
+             `{REPORTS_DIR}` folder): check `output` in the job or --output, or pass \
+             --output-is-new-dataset if the dataset is to be written there"
+        )));
+    }
+    Ok(())
+}
+
+/// Names of staging directories begin with this.
+const STAGING_PREFIX: &str = ".anonymize-staging-";
+/// The marker file in a staging directory: it holds the directory's own name, so that only
+/// what a run made is ever recovered or removed (a user's folder of a similar name is not).
+const STAGING_MARKER: &str = ".made-by-anonymize";
+
 impl Staging {
-    /// Creates `<output>/.staging-<run date>-<pid>` (and the output directory if needed).
+    /// Creates `<output>/.anonymize-staging-<run date>-<pid>-<random>` with its marker (and the
+    /// output directory if needed), after recovering what killed runs left.
     pub fn create(output: &Path, run_date: NaiveDate) -> Result<Staging> {
-        fs::create_dir_all(output)
-            .map_err(Error::io("cannot create the output directory", output))?;
+        crate::scratch::create_published_dirs(output, "cannot create the output directory")?;
         let lock = lock_output(output)?;
         recover(output)?;
-        let root = output.join(format!(
-            ".staging-{}-{}",
+        let name = format!(
+            "{STAGING_PREFIX}{}-{}-{:016x}",
             run_date.format("%Y-%m-%d"),
-            std::process::id()
-        ));
+            std::process::id(),
+            rand::random::<u64>()
+        );
+        let root = output.join(&name);
+        // `create_dir` fails if anything of that name exists: the run never adopts a folder.
         fs::create_dir(&root).map_err(Error::io("cannot create the staging directory", &root))?;
+        let marker = root.join(STAGING_MARKER);
+        fs::write(&marker, name.as_bytes())
+            .map_err(Error::io("cannot create the staging directory", &marker))?;
         Ok(Staging {
             root,
             output: output.to_path_buf(),
@@ -165,6 +262,11 @@ impl Staging {
             let staged = self.root.join(name);
             fs::write(&staged, bytes).map_err(Error::io("cannot write the report", &staged))?;
             sync_file(&staged)?;
+            crate::scratch::publish(&staged)?;
+        }
+        // Written private (see `crate::scratch`), published with the operator's modes.
+        for t in tables {
+            crate::scratch::publish(&self.staged_partition(t))?;
         }
 
         // Every move, written down before the first one: a run killed half-way through is
@@ -188,8 +290,10 @@ impl Staging {
             for m in &moves {
                 let target = self.output.join(&m.target);
                 let parent = target.parent().unwrap_or(&self.output).to_path_buf();
-                fs::create_dir_all(&parent)
-                    .map_err(Error::io("cannot create the output directory", &parent))?;
+                crate::scratch::create_published_dirs(
+                    &parent,
+                    "cannot create the output directory",
+                )?;
                 if m.had_previous {
                     fs::rename(&target, self.output.join(&m.aside))
                         .map_err(Error::io("cannot move the old output aside", &target))?;
@@ -286,32 +390,102 @@ fn undo(output: &Path, moves: &[Move]) {
     }
 }
 
+/// Whether `dir` (an entry of the output) is a staging directory a run made: a real
+/// directory (not a link) of our name whose marker holds that very name.
+fn is_ours(dir: &Path) -> bool {
+    let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.starts_with(STAGING_PREFIX)
+        && fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir())
+        && fs::symlink_metadata(dir.join(STAGING_MARKER)).is_ok_and(|m| m.is_file())
+        && fs::read(dir.join(STAGING_MARKER)).is_ok_and(|m| m == name.as_bytes())
+}
+
+/// Checks every path of a journal found in `staging` before anything acts on it: the staged
+/// and moved-aside paths lie in that staging directory, every target is a partition or a
+/// report of the output (`<table>/run_date=…`, `_reports/run_date=….json|html`), no path has a
+/// `..`, a root or a prefix, and no folder on the way is a symbolic link. A journal that names
+/// anything else was not written by a run (planted, or damaged), and nothing is done with it.
+fn check_journal(output: &Path, staging: &Path, moves: &[Move]) -> Result<()> {
+    let staging_name = staging.file_name().unwrap_or_default();
+    let plain = |p: &Path| {
+        p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    };
+    let no_links = |p: &Path| {
+        // Every existing ancestor of the path below the output is a real directory.
+        let mut here = output.to_path_buf();
+        let parts: Vec<_> = p.components().collect();
+        parts[..parts.len().saturating_sub(1)].iter().all(|c| {
+            here.push(c);
+            fs::symlink_metadata(&here).map_or(true, |m| m.is_dir())
+        })
+    };
+    let in_staging = |p: &Path| {
+        plain(p)
+            && p.components().next().map(|c| c.as_os_str()) == Some(staging_name)
+            && no_links(p)
+    };
+    let is_target = |p: &Path| {
+        let parts: Vec<&str> = p.iter().filter_map(|c| c.to_str()).collect();
+        let date_ok = |s: &str| {
+            s.strip_prefix("run_date=")
+                .is_some_and(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+        };
+        plain(p)
+            && parts.len() == 2
+            && p.iter().count() == 2
+            && if parts[0] == REPORTS_DIR {
+                parts[1]
+                    .strip_suffix(".json")
+                    .or_else(|| parts[1].strip_suffix(".html"))
+                    .is_some_and(date_ok)
+            } else {
+                crate::job::validate::table_name_ok(parts[0]) && date_ok(parts[1])
+            }
+            && no_links(p)
+    };
+    for m in moves {
+        if !(in_staging(&m.staged) && in_staging(&m.aside) && is_target(&m.target)) {
+            return Err(Error::Io {
+                context: "a commit journal names a path that no run writes (outside the output, \
+                          or not a partition or report of it); nothing was done with it: inspect \
+                          the output by hand and remove that staging directory",
+                path: staging.join(JOURNAL),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Cleans up after runs that were killed: a staging directory with a commit journal is a
-/// commit cut short, undone first; then every staging directory is removed. Only called with
-/// the output's lock held, so no live run owns them.
+/// commit cut short, undone first; then the staging directory is removed. Only directories a
+/// run made are touched (see [`is_ours`]), and only after their journal's every path is checked
+/// (see [`check_journal`]). Only called with the output's lock held, so no live run owns them.
 pub fn recover(output: &Path) -> Result<()> {
     let entries =
         fs::read_dir(output).map_err(Error::io("cannot read the output directory", output))?;
     for e in entries.flatten() {
-        if !e.file_name().to_string_lossy().starts_with(".staging-") {
+        let dir = e.path();
+        if !is_ours(&dir) {
             continue;
         }
-        let dir = e.path();
-        if let Ok(text) = fs::read(dir.join(JOURNAL)) {
-            match serde_json::from_slice::<Vec<Move>>(&text) {
-                Ok(moves) => {
-                    tracing::warn!(path = %dir.display(), "undoing a commit that an interrupted run left half done");
-                    undo(output, &moves);
-                }
-                Err(_) => {
-                    return Err(Error::Io {
-                        context: "an interrupted commit left a journal that cannot be read; \
-                                  restore the output from a backup or inspect it by hand",
-                        path: dir.join(JOURNAL),
-                        source: std::io::Error::from(std::io::ErrorKind::InvalidData),
-                    });
-                }
-            }
+        let journal = dir.join(JOURNAL);
+        if fs::symlink_metadata(&journal).is_ok() {
+            let moves = fs::read(&journal)
+                .ok()
+                .and_then(|text| serde_json::from_slice::<Vec<Move>>(&text).ok())
+                .ok_or_else(|| Error::Io {
+                    context: "an interrupted commit left a journal that cannot be read; \
+                              restore the output from a backup or inspect it by hand",
+                    path: journal.clone(),
+                    source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+                })?;
+            check_journal(output, &dir, &moves)?;
+            tracing::warn!(path = %dir.display(), "undoing a commit that an interrupted run left half done");
+            undo(output, &moves);
         }
         tracing::warn!(path = %dir.display(), "removing what an interrupted run left");
         fs::remove_dir_all(&dir)
@@ -391,7 +565,13 @@ mod tests {
                 fs::write(o.join(&p), text).unwrap();
             }
             let before = tree(o);
-            let root = o.join(".staging-2026-11-20-1");
+            let root = o.join(".anonymize-staging-2026-11-20-1-00");
+            fs::create_dir_all(&root).unwrap();
+            fs::write(
+                root.join(STAGING_MARKER),
+                ".anonymize-staging-2026-11-20-1-00",
+            )
+            .unwrap();
             for t in ["a", "b"] {
                 fs::create_dir_all(root.join(t).join(&part)).unwrap();
                 fs::write(

@@ -21,7 +21,8 @@ fn nightly(p: &Project) -> assert_cmd::Command {
         .env_remove("CREDENTIALS_DIRECTORY")
         .env_remove("ANONYMIZE_KEY_FILE")
         .env("ANONYMIZE_BIN", assert_cmd::cargo::cargo_bin("anonymize"))
-        .env("ANONYMIZE_JOB", p.job());
+        .env("ANONYMIZE_JOB", p.job())
+        .env("ANONYMIZE_TMPDIR", p.path().join("state/tmp"));
     c
 }
 

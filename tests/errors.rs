@@ -283,13 +283,14 @@ fn a_second_run_on_a_locked_output_refuses() {
 #[test]
 fn the_next_run_removes_what_a_killed_run_left() {
     let (p, _) = project_with_output();
-    let leftover = p
-        .out()
-        .join(".staging-2026-11-20-999999/users/run_date=2026-11-20");
+    let name = ".anonymize-staging-2026-11-20-999999-0123456789abcdef";
+    let leftover = p.out().join(name).join("users/run_date=2026-11-20");
     std::fs::create_dir_all(&leftover).unwrap();
     std::fs::write(leftover.join("part-00000.parquet"), b"half a file").unwrap();
+    // The marker a run writes in its staging directory: its own name.
+    std::fs::write(p.out().join(name).join(".made-by-anonymize"), name).unwrap();
     p.run(KEY).assert().success();
-    assert!(!p.out().join(".staging-2026-11-20-999999").exists());
+    assert!(!p.out().join(name).exists());
 }
 
 /// `kill -9` at several moments of a run: the previous output of every date stays exactly as
@@ -346,7 +347,7 @@ fn killing_a_run_at_any_moment_leaves_the_previous_output() {
     let leftovers: Vec<_> = std::fs::read_dir(p.out())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".staging"))
+        .filter(|n| n.starts_with(".anonymize-staging"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert!(before == visible(&p));
@@ -524,7 +525,9 @@ fn a_full_disk_leaves_the_previous_output() {
     assert_eq!(read("before.txt"), read("after.txt"));
     let listing = read("listing.txt");
     assert!(
-        listing.lines().all(|n| !n.starts_with(".staging")),
+        listing
+            .lines()
+            .all(|n| !n.starts_with(".anonymize-staging")),
         "{listing}"
     );
 }
@@ -538,6 +541,8 @@ fn staged_tables_leave_no_trace_in_tmpdir() {
     let tmp = tempfile::tempdir().unwrap();
     let orphan = tmp.path().join("anonymize-work-4000000-abcdef");
     std::fs::create_dir(&orphan).unwrap();
+    // As a run makes it: private. (A folder of that name with other modes is not removed.)
+    std::fs::set_permissions(&orphan, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     std::fs::write(orphan.join("table-0.parquet"), b"staged rows").unwrap();
     let work_dirs = || -> Vec<String> {
         std::fs::read_dir(tmp.path())

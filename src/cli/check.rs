@@ -146,10 +146,16 @@ pub fn execute(a: Args) -> Result<(), Error> {
         );
         for name in &p.source.columns {
             let Some(c) = t.column(name) else {
+                // A name from the data, not the job: it may be a person's data.
+                let shown = if crate::identifiers::safe_name(name) {
+                    name.as_str()
+                } else {
+                    "(name withheld)"
+                };
                 row(
                     &mut out,
                     [
-                        name,
+                        shown,
                         "drop",
                         "-",
                         "-",
@@ -188,8 +194,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
             }
         }
     }
-    print!("{out}");
-    Ok(())
+    crate::say!("{}", out.trim_end_matches('\n'))
 }
 
 /// Quasi-identifiers (at a fixed level) whose distinct values in the table's first `rows` rows

@@ -82,10 +82,10 @@ pub fn execute(a: Args) -> Result<(), Error> {
             continue;
         }
         if t.quasi_identifiers().next().is_none() {
-            println!(
+            crate::say!(
                 "table {}: no quasi-identifiers, nothing to explore\n",
                 t.name
-            );
+            )?;
             continue;
         }
         let metric = match a.metric {
@@ -166,7 +166,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
                 );
             }
         }
-        println!("{out}");
+        crate::say!("{out}")?;
     }
     Ok(())
 }

@@ -16,6 +16,5 @@ use crate::error::Error;
 pub struct Args {}
 
 pub fn execute(_: Args) -> Result<(), Error> {
-    println!("{}", crate::job::key::generate());
-    Ok(())
+    crate::say!("{}", crate::job::key::generate())
 }

@@ -71,6 +71,49 @@ impl Cli {
     }
 }
 
+/// Writes a line to standard output (`say!("…")`, like `println!`). A reader that went away
+/// (`anonymize check job.toml | head`) ends the printing quietly; any other failure (a full disk
+/// behind `> file`, `/dev/full`) is an I/O error (exit 1), never the panic `println!` gives.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::cli::say_line(format_args!($($arg)*)) };
+}
+
+#[doc(hidden)]
+pub fn say_line(line: std::fmt::Arguments) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            context: "cannot write to standard output",
+            path: "<stdout>".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Makes sure standard input, output and error are open, on `/dev/null` where they are not.
+/// Why: a process started with a closed descriptor (`2>&-`) would hand that number to the next
+/// file it opens, and the logs meant for standard error would be written into it (an output
+/// file, the lock file).
+pub fn guard_std_fds() {
+    #[cfg(unix)]
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD only queries the descriptor; open is given a valid C string.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1 {
+                let flags = if fd == 0 {
+                    libc::O_RDONLY
+                } else {
+                    libc::O_WRONLY
+                };
+                libc::open(c"/dev/null".as_ptr(), flags);
+            }
+        }
+    }
+}
+
 /// Sets up `tracing` on standard error.
 pub fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
@@ -86,6 +129,9 @@ pub fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (stderr closed or full) is lost, not a panic:
+        // the subscriber's own error report would `eprintln!`, which panics.
+        .log_internal_errors(false)
         .with_target(false);
     match format {
         LogFormat::Text => builder.init(),

@@ -26,6 +26,7 @@ use crate::job::Job;
 use crate::job::lock::{self, Lock};
 
 use crate::run::{RunOptions, run};
+use crate::write::OutputClaim;
 
 /// Run a job: read, transform, protect, write, report.
 #[derive(Debug, clap::Args)]
@@ -56,6 +57,11 @@ pub struct Args {
     /// `JOB.lock.toml` beside the job, so that later runs keep them.
     #[arg(long)]
     pub pin: bool,
+    /// Write into an output folder that is not empty although anonymize did not write it
+    /// (without this, such a folder is refused: it is likely a typo in `output`). The run still
+    /// replaces only its own partitions and removes only what it made.
+    #[arg(long)]
+    pub output_is_new_dataset: bool,
 }
 
 /// Run dates a back-fill may span at most: ten years of nights.
@@ -80,6 +86,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
             inputs: a.input.clone(),
             lock: locked.clone(),
             pin: a.pin.then(|| a.job.clone()),
+            output_claim: if a.output_is_new_dataset {
+                OutputClaim::NewDataset
+            } else {
+                OutputClaim::Ours
+            },
         };
         if let Err(e) = run_one(&job, &opts, &locked, a.pin) {
             if i > 0 {
@@ -133,8 +144,8 @@ fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) ->
         (r, _) => r?,
     };
     match (&report.levels_pinned_to, pin) {
-        (Some(p), _) => println!("levels pinned in {p}"),
-        (None, true) => println!("nothing to pin: no table searched its levels"),
+        (Some(p), _) => crate::say!("levels pinned in {p}")?,
+        (None, true) => crate::say!("nothing to pin: no table searched its levels")?,
         (None, false) => {}
     }
     for (name, t) in &report.tables {
@@ -143,7 +154,7 @@ fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) ->
             (Some(k), None) => format!(", k = {k} holds (no rows left)"),
             (None, _) => String::new(),
         };
-        println!(
+        crate::say!(
             "{name}: {} rows in, {} out ({}{} expired, {} undated, {} suppressed){k}",
             t.rows_in,
             t.rows_out,
@@ -155,11 +166,11 @@ fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) ->
             t.rows_expired,
             t.rows_undated,
             t.rows_suppressed
-        );
+        )?;
     }
     let reports = output.join(crate::write::REPORTS_DIR);
     let name = crate::write::partition(opts.run_date);
-    println!("report: {}", reports.join(format!("{name}.json")).display());
-    println!("page: {}", reports.join(format!("{name}.html")).display());
+    crate::say!("report: {}", reports.join(format!("{name}.json")).display())?;
+    crate::say!("page: {}", reports.join(format!("{name}.html")).display())?;
     Ok(())
 }

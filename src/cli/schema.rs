@@ -19,8 +19,7 @@ use crate::error::Error;
 pub struct Args {}
 
 pub fn execute(_: Args) -> Result<(), Error> {
-    println!("{}", text());
-    Ok(())
+    crate::say!("{}", text())
 }
 
 /// The schema as pretty-printed JSON.

@@ -49,9 +49,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
         for partition in partitions(&a.dataset, &t.name, a.run_date)? {
             checked += 1;
             match check(t, &partition)? {
-                Ok(line) => println!("{line}"),
+                Ok(line) => crate::say!("{line}")?,
                 Err(v) => {
-                    println!("{v}");
+                    crate::say!("{v}")?;
                     violations.push(v);
                 }
             }

@@ -49,7 +49,7 @@ impl KeySource {
             },
             KeySource::File(path) => {
                 warn_if_others_can_read(path);
-                std::fs::read(path).map_err(|e| {
+                super::files::read(path, super::files::Kind::Key).map_err(|e| {
                     Error::Job(format!(
                         "no key: cannot read key file {}: {e}",
                         path.display()

@@ -80,8 +80,9 @@ impl Lock {
     /// Reads the lock file beside the job, if there is one.
     pub fn load(job: &Path) -> Result<Option<Lock>> {
         let p = path(job);
-        let text = match std::fs::read_to_string(&p) {
-            Ok(t) => t,
+        let text = match super::files::read(&p, super::files::Kind::Lock) {
+            Ok(t) => String::from_utf8(t)
+                .map_err(|_| Error::Job(format!("{}: the lock file is not UTF-8", p.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::Job(format!("cannot read {}: {e}", p.display()))),
         };
@@ -152,6 +153,8 @@ impl Lock {
         );
         let tmp = target.with_extension("toml.tmp");
         std::fs::write(&tmp, text).map_err(Error::io("cannot write the lock file", &tmp))?;
+        // It sits beside the job file and goes into version control with it: not private.
+        crate::scratch::publish(&tmp)?;
         Ok(Staged { tmp, target })
     }
 }

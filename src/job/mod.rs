@@ -5,6 +5,7 @@
 //! with the parameters its method needs, names do not collide, files exist). Everything after
 //! this module works on a [`Job`] and never sees the raw TOML.
 
+pub mod files;
 pub mod key;
 pub mod lock;
 pub mod spec;
@@ -256,7 +257,7 @@ impl Generalizer {
 impl Job {
     /// Reads, parses and validates a job file. Errors are [`Error::Job`] (exit code 2).
     pub fn load(path: &Path) -> Result<Job> {
-        let bytes = std::fs::read(path)
+        let bytes = files::read(path, files::Kind::JobFile)
             .map_err(|e| Error::Job(format!("cannot read job file {}: {e}", path.display())))?;
         Job::parse(path, &bytes)
     }

@@ -53,8 +53,24 @@ const INTERNAL_PREFIX: &str = "__anonymize";
 /// Longest retention accepted: far past any policy, short of date arithmetic overflowing.
 const MAX_RETENTION_DAYS: u32 = 36_525;
 
-/// Output names a table may not use: the hive partition key.
+/// Output names a table may not use, in any case: the hive partition key (DuckDB matches
+/// column names without case, and its hive read replaces a `RUN_DATE` column with the partition's
+/// date).
 const RESERVED_OUTPUTS: &[&str] = &["run_date"];
+
+/// The longest table name: it is a directory name.
+const MAX_TABLE_NAME: usize = 64;
+
+/// A table's name becomes a directory of the output, so it must be one plain path component
+/// that no reader takes for something else: no separator, no `.`/`..`, no control character,
+/// no `=` (a `run_date=…` folder is a hive partition to every reader), no leading `_` or `.`
+/// (our `_reports`, hidden files, and readers skip both).
+pub(crate) fn table_name_ok(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphanumeric())
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        && name.chars().count() <= MAX_TABLE_NAME
+}
 
 pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
     let file = path.display().to_string();
@@ -189,15 +205,13 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     let here = format!("tables.{name}");
     let fail = |key: &str, msg: String| Error::Job(format!("{file}: {here}{key}: {msg}"));
 
-    if name.is_empty()
-        || name.starts_with('.')
-        || name.starts_with('_')
-        || name.contains(['/', '\\'])
-    {
-        return Err(fail(
-            "",
-            "a table name is a directory name: no slashes, no leading `.` or `_`".into(),
-        ));
+    if !table_name_ok(&name) {
+        // The name itself is not repeated: it may hold a control character or anything else.
+        return Err(Error::Job(format!(
+            "{file}: a table name is a directory name of letters, digits, `_` and `-` (at most \
+             {MAX_TABLE_NAME} characters, not starting with `_` or `-`); one of the tables is \
+             named otherwise"
+        )));
     }
     let delimiter = match t.delimiter.as_deref() {
         None => b',',
@@ -235,7 +249,10 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         if matches!(c.action, ColumnAction::Drop) {
             continue;
         }
-        if RESERVED_OUTPUTS.contains(&c.output.as_str()) {
+        if RESERVED_OUTPUTS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&c.output))
+        {
             return Err(fail(
                 &format!(".columns.{}", c.name),
                 format!(
@@ -375,6 +392,13 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         Some(p) => {
             if p.k == 0 {
                 return Err(fail(".privacy.k", "must be at least 1".into()));
+            }
+            if p.k == 1 {
+                // Allowed (a table kept for its own sake, or a first try), but never silently.
+                tracing::warn!(
+                    "{file}: {here}.privacy.k: k = 1 protects no one (every person may be alone in \
+                     a class); use at least 2, the shipped job uses 10"
+                );
             }
             if !(0.0..=1.0).contains(&p.max_suppression) {
                 return Err(fail(

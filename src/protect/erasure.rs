@@ -12,22 +12,40 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::job::spec::Normalize;
+use crate::transform::pseudonymize::canonical;
 
-/// The listed ids (never logged: they are identifiers).
-pub fn load(path: &Path, subject_column: &str) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// The listed ids in their canonical form (see [`canonical`]; `normalize` is the subject
+/// column's option), never logged: they are identifiers.
+pub fn load(
+    path: &Path,
+    subject_column: &str,
+    normalize: Option<Normalize>,
+) -> Result<Vec<String>> {
+    let bytes =
+        crate::job::files::read(path, crate::job::files::Kind::ErasureList).map_err(|e| {
+            Error::Job(format!(
+                "cannot read the erasure list {}: {e}",
+                path.display()
+            ))
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
         Error::Job(format!(
-            "cannot read the erasure list {}: {e}",
+            "the erasure list {} is not UTF-8 text",
             path.display()
         ))
     })?;
     let mut ids = BTreeSet::new();
     for (i, line) in text.lines().enumerate() {
-        let id = line.trim().trim_start_matches('\u{feff}');
-        if id.is_empty() || (i == 0 && id == subject_column) {
+        let Some(id) = canonical(line, None) else {
+            continue;
+        };
+        if i == 0 && id == subject_column {
             continue;
         }
-        ids.insert(id.to_string());
+        if let Some(id) = canonical(&id, normalize) {
+            ids.insert(id.into_owned());
+        }
     }
     Ok(ids.into_iter().collect())
 }
@@ -35,5 +53,9 @@ pub fn load(path: &Path, subject_column: &str) -> Result<Vec<String>> {
 /// True for rows whose subject (as `subject`, the counted form) is listed.
 pub fn listed(subject: Expr, ids: &[String]) -> Expr {
     let list = Series::new("erased".into(), ids);
-    subject.is_in(lit(list), false).fill_null(lit(false))
+    // One list value to look in (`implode`): polars deprecates `is_in` against a column of
+    // the same type, and says so on standard error, in the middle of JSON logs.
+    subject
+        .is_in(lit(list).implode(false), false)
+        .fill_null(lit(false))
 }

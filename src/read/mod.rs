@@ -51,6 +51,52 @@ pub fn substitute(pattern: &str, run_date: chrono::NaiveDate) -> String {
     pattern.replace("{run_date}", &run_date.format("%Y-%m-%d").to_string())
 }
 
+/// What a glob's match is: a regular file with its identity (device, inode), or nothing to
+/// read (a folder, a device). A link that leads nowhere (its target is gone, or it loops) is an
+/// error, as is a path that goes through the same folder twice (a link to a folder above it,
+/// which `**` would follow until the system's limit).
+fn matched_file(table: &str, path: PathBuf) -> Result<Option<(PathBuf, (u64, u64))>> {
+    use std::os::unix::fs::MetadataExt;
+    let broken = |why: &str| {
+        Error::Input(format!(
+            "tables.{table}.input: {} is a link that {why}; remove it or fix the pattern",
+            path.display()
+        ))
+    };
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(broken("loops")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(broken("leads to no file (its target is gone)"));
+        }
+        Err(e) => {
+            return Err(Error::Input(format!(
+                "tables.{table}.input: cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let mut folders = HashSet::new();
+    for dir in path.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            break;
+        }
+        if let Ok(m) = std::fs::metadata(dir)
+            && !folders.insert((m.dev(), m.ino()))
+        {
+            return Err(Error::Input(format!(
+                "tables.{table}.input: {} goes through one folder twice (a link in it loops back \
+                 to a folder above it); remove the link or fix the pattern",
+                path.display()
+            )));
+        }
+    }
+    Ok(Some((path, (meta.dev(), meta.ino()))))
+}
+
 /// Expands the table's input pattern and checks every file's columns against the job.
 pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
     let name = &table.name;
@@ -68,11 +114,31 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
                 e.error()
             ))
         })?;
-        if p.is_file() {
-            files.push(p);
+        if let Some(file) = matched_file(name, p)? {
+            files.push(file);
         }
     }
-    files.sort();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    // Every file once, whichever paths lead to it (a link beside its target, a glob that
+    // matches both): a file read twice doubles its rows, and in a table whose rows are people
+    // that doubles k.
+    let mut seen = HashSet::new();
+    let mut duplicates = 0usize;
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter_map(|(path, id)| {
+            let first = seen.insert(id);
+            duplicates += usize::from(!first);
+            first.then_some(path)
+        })
+        .collect();
+    if duplicates > 0 {
+        tracing::warn!(
+            table = %name,
+            "`{pattern}` leads {duplicates} more times to files it already matched (through links); \
+             each file is read once"
+        );
+    }
     if files.is_empty() {
         return Err(Error::Input(format!(
             "tables.{name}.input: `{pattern}` matches no file"
@@ -114,8 +180,9 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
                     for (n, dt) in types.iter() {
                         if t0.get(n).is_some_and(|d0| d0 != dt) {
                             return Err(Error::Input(format!(
-                                "{}: column `{n}` is {dt} where {} has {}",
+                                "{}: {} is {dt} where {} has {}",
                                 file.display(),
+                                crate::identifiers::quoted_name(n),
                                 files[0].display(),
                                 t0.get(n).map(|d| d.to_string()).unwrap_or_default()
                             )));
@@ -174,7 +241,7 @@ fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
     let plausible = known > 0 && known * 2 >= columns.len();
     let show = |c: &str| {
         if plausible {
-            format!("column `{}`", c.chars().take(64).collect::<String>())
+            crate::identifiers::quoted_name(c)
         } else {
             format!(
                 "a column (names withheld: only {known} of the header's {} names are in the \
@@ -572,9 +639,9 @@ fn ndjson_faults(
             && let Some(key) = record.keys().find(|k| !columns.contains(k.as_ref()))
         {
             return FileFaults::fatal(format!(
-                "line {line_no}: key `{}` has no action in the job; add it under \
+                "line {line_no}: {} has no action in the job; add it under \
                      [tables.{}.columns], or set `unlisted = \"drop\"` for the table",
-                key.chars().take(64).collect::<String>(),
+                crate::identifiers::quoted_name(key).replacen("column", "key", 1),
                 table
             ));
         }

@@ -93,6 +93,11 @@ pub struct TableReport {
     pub invalid_values: IndexMap<String, u64>,
     /// Per output column: values a hierarchy lacked (sent to its top level).
     pub unmapped_values: IndexMap<String, u64>,
+    /// Per pseudonymized output column: values whose canonical form differs from the export's
+    /// spelling (blanks around an id, case, a phone's separators), hashed in that form. Counted
+    /// like `invalid_values`; columns with none are left out.
+    #[serde(default)]
+    pub normalized_values: IndexMap<String, u64>,
     /// Output column → how it was made.
     pub columns: IndexMap<String, ColumnReport>,
     /// Quasi-identifier output column → its generalization level (0 = the finest).

@@ -29,7 +29,7 @@ pub struct Hierarchy {
 impl Hierarchy {
     /// Reads a hierarchy file. Errors name the file and line, never a value.
     pub fn load(path: &Path, delimiter: u8) -> Result<Hierarchy, String> {
-        let bytes = std::fs::read(path)
+        let bytes = crate::job::files::read(path, crate::job::files::Kind::Hierarchy)
             .map_err(|e| format!("cannot read hierarchy {}: {e}", path.display()))?;
         Hierarchy::parse(&bytes, delimiter)
             .map_err(|e| format!("hierarchy {}: {e}", path.display()))

@@ -56,6 +56,9 @@ impl Tally {
 pub struct ColumnTallies {
     pub invalid: Tally,
     pub unmapped: Tally,
+    /// Pseudonymized values that their canonical form changed (blanks around them, case, a
+    /// phone's spelling).
+    pub normalized: Tally,
 }
 
 /// The output expression of a column at its lowest allowed level (its level, when pinned),
@@ -77,7 +80,9 @@ pub fn column_expr_at(
         ColumnAction::Drop => return None,
         ColumnAction::Keep(ty) => keep::expr(input, *ty, invalid()),
         ColumnAction::Pseudonymize { length, normalize } => match &ctx.key {
-            Some(key) => pseudonymize::expr(input, key, *length, *normalize),
+            Some(key) => {
+                pseudonymize::expr(input, key, *length, *normalize, tallies.normalized.clone())
+            }
             None => unreachable!("validation requires a key for pseudonymized columns"),
         },
         ColumnAction::Generalize(g) => match (g.step(level), g) {

@@ -47,11 +47,31 @@ impl Pseudonymizer {
     }
 }
 
-/// The canonical form of a value before hashing (`None`: nothing left, which stays null).
-pub fn normalize(v: &str, how: Normalize) -> Option<String> {
+/// Characters a value is trimmed of at both ends: Unicode white space, and the invisible
+/// characters exports carry (byte-order mark, zero-width space and joiners, word joiner).
+fn blank(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{feff}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}'
+        )
+}
+
+/// The canonical form of an identifier: what tells people apart, what is hashed, what an
+/// erasure request is matched by. `None` (nothing left) stays null.
+/// - no `normalize`: the value trimmed of blanks at both ends (see [`blank`]): `" 1000003 "` is
+///   `1000003`;
+/// - `trim_lower` and `email`: trimmed, then lower-cased (Unicode);
+/// - `phone`: its ASCII digits only, with a Kazakh `8 …` (11 digits) or 10-digit number written
+///   `+7 …`: `8 (701) 123-45-67` is `+77011234567`.
+pub fn canonical(v: &str, how: Option<Normalize>) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
     let out = match how {
-        Normalize::Email | Normalize::TrimLower => v.trim().to_lowercase(),
-        Normalize::Phone => {
+        None => Cow::Borrowed(v.trim_matches(blank)),
+        Some(Normalize::Email | Normalize::TrimLower) => {
+            Cow::Owned(v.trim_matches(blank).to_lowercase())
+        }
+        Some(Normalize::Phone) => {
             let digits: String = v.chars().filter(char::is_ascii_digit).collect();
             // KZ numbers: 8 XXX … and XXX … (10 digits) are +7 XXX ….
             let digits = match digits.len() {
@@ -60,23 +80,23 @@ pub fn normalize(v: &str, how: Normalize) -> Option<String> {
                 _ => digits,
             };
             if digits.is_empty() {
-                String::new()
+                Cow::Owned(String::new())
             } else {
-                format!("+{digits}")
+                Cow::Owned(format!("+{digits}"))
             }
         }
     };
     (!out.is_empty()).then_some(out)
 }
 
-/// The column's values in their canonical form, as text: what a pseudonymized subject is
+/// The column's values in their canonical form (see [`canonical`]), as text: what a subject is
 /// counted by (the pseudonym maps it one to one).
-pub fn normalized_expr(input: Expr, how: Normalize) -> Expr {
+pub fn normalized_expr(input: Expr, how: Option<Normalize>) -> Expr {
     // A value with nothing left is missing: null (the tally of "unreadable" is not needed).
     super::map_text(
         input,
         super::Tally::default(),
-        move |v, out| match normalize(v, how) {
+        move |v, out| match canonical(v, how) {
             Some(n) => {
                 out.push_str(&n);
                 true
@@ -86,31 +106,37 @@ pub fn normalized_expr(input: Expr, how: Normalize) -> Expr {
     )
 }
 
-pub fn expr(input: Expr, key: &Key, length: usize, how: Option<Normalize>) -> Expr {
+/// The pseudonyms of the column's canonical values (see [`canonical`]); `normalized` counts the
+/// values that canonicalization changed (for the report: an export that spells ids in several
+/// ways is worth knowing about).
+pub fn expr(
+    input: Expr,
+    key: &Key,
+    length: usize,
+    how: Option<Normalize>,
+    normalized: super::Tally,
+) -> Expr {
     let p = Pseudonymizer::new(key, length);
     input.map(
         move |c: Column| {
             let text = super::as_text(&c)?;
             let mut buf = [0u8; 64];
+            let mut changed = 0u64;
             let mut builder = StringChunkedBuilder::new(c.name().clone(), text.len());
             for v in text.iter() {
-                let canonical = match (v, how) {
-                    (Some(v), Some(how)) => normalize(v, how).map(std::borrow::Cow::Owned),
-                    (v, None) => v.map(std::borrow::Cow::Borrowed),
-                    (None, _) => None,
-                };
-                match canonical {
+                match v.and_then(|v| canonical(v, how).map(|c| (v, c))) {
                     // Empty and blank stay null: a pseudonym of "" would make all the empties
                     // one person.
                     None => builder.append_null(),
-                    Some(v) if v.trim().is_empty() => builder.append_null(),
-                    Some(v) => {
+                    Some((raw, v)) => {
+                        changed += u64::from(raw != v.as_ref());
                         p.write(v.as_bytes(), &mut buf);
                         // hex digits are ASCII, so this is valid UTF-8.
                         builder.append_value(std::str::from_utf8(&buf[..p.length]).unwrap_or(""));
                     }
                 }
             }
+            normalized.add(changed);
             Ok(builder.finish().into_column())
         },
         |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
@@ -155,7 +181,7 @@ mod tests {
     #[test]
     fn spellings_of_one_value_get_one_pseudonym_when_normalized() {
         assert_eq!(
-            normalize(" A@Mail.KZ ", Normalize::Email).as_deref(),
+            canonical(" A@Mail.KZ ", Some(Normalize::Email)).as_deref(),
             Some("a@mail.kz")
         );
         for phone in [
@@ -165,18 +191,24 @@ mod tests {
             "7011234567",
         ] {
             assert_eq!(
-                normalize(phone, Normalize::Phone).as_deref(),
+                canonical(phone, Some(Normalize::Phone)).as_deref(),
                 Some("+77011234567"),
                 "{phone}"
             );
         }
-        assert_eq!(normalize("  ", Normalize::TrimLower), None);
-        assert_eq!(normalize("n/a", Normalize::Phone), None);
+        assert_eq!(canonical("  ", Some(Normalize::TrimLower)), None);
+        assert_eq!(canonical("n/a", Some(Normalize::Phone)), None);
         let df = df!("v" => [Some("A@Mail.kz "), Some("a@mail.kz"), Some(" ")]).unwrap();
         let k = key(b'a');
         let out = df
             .lazy()
-            .select([expr(col("v"), &k, 32, Some(Normalize::Email))])
+            .select([expr(
+                col("v"),
+                &k,
+                32,
+                Some(Normalize::Email),
+                Default::default(),
+            )])
             .collect()
             .unwrap();
         let v: Vec<_> = out.column("v").unwrap().str().unwrap().iter().collect();
@@ -190,7 +222,7 @@ mod tests {
         let k = key(b'a');
         let out = df
             .lazy()
-            .select([expr(col("v"), &k, 32, None)])
+            .select([expr(col("v"), &k, 32, None, Default::default())])
             .collect()
             .unwrap();
         let v = out.column("v").unwrap().str().unwrap().clone();
@@ -204,9 +236,38 @@ mod tests {
         let ints = df!("v" => [1000001i64]).unwrap();
         let out = ints
             .lazy()
-            .select([expr(col("v"), &k, 32, None)])
+            .select([expr(col("v"), &k, 32, None, Default::default())])
             .collect()
             .unwrap();
         assert_eq!(out.column("v").unwrap().str().unwrap().get(0), v.get(0));
+    }
+
+    /// One person, however the export spells their id: blanks around it do not make another
+    /// pseudonym, and the changed values are counted.
+    #[test]
+    fn blanks_around_an_id_do_not_make_another_person() {
+        let df = df!("v" => [
+            Some("1000003"),
+            Some(" 1000003 "),
+            Some("\t1000003"),
+            Some("1000003\u{a0}"),
+            Some("\u{feff}1000003\u{200b}"),
+            Some("10 00003"),
+        ])
+        .unwrap();
+        let k = key(b'a');
+        let tally = crate::transform::Tally::default();
+        let out = df
+            .lazy()
+            .select([expr(col("v"), &k, 32, None, tally.clone())])
+            .collect()
+            .unwrap();
+        let v: Vec<_> = out.column("v").unwrap().str().unwrap().iter().collect();
+        assert!(v[..5].iter().all(|p| *p == v[0]), "{v:?}");
+        // Inner blanks are part of the id: another value.
+        assert_ne!(v[5], v[0]);
+        assert_eq!(tally.get(), 4);
+        assert_eq!(canonical(" 1000003 ", None).as_deref(), Some("1000003"));
+        assert_eq!(canonical(" \u{200b} ", None), None);
     }
 }

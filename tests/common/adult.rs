@@ -62,13 +62,10 @@ pub fn with_models(dir: &tempfile::TempDir, models: &str) {
 /// The job in `dir` and its table's search base, as a run would count it.
 pub fn base(dir: &tempfile::TempDir) -> (Job, Base) {
     let job = Job::load(&dir.path().join("jobs/adult.toml")).unwrap();
-    let opts = RunOptions {
-        run_date: chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap(),
-        output: None,
-        inputs: vec![],
-        lock: None,
-        pin: None,
-    };
+    let opts = RunOptions::reading(
+        Some(chrono::NaiveDate::parse_from_str(RUN_DATE, "%Y-%m-%d").unwrap()),
+        vec![],
+    );
     let ctx = context(&job, opts.run_date).unwrap();
     let planned = plan(&job, &opts).unwrap();
     let base = search_base(&planned[0], &ctx).unwrap();
