@@ -1,59 +1,183 @@
-//! What an identifier looks like: e-mail addresses (also percent-encoded), KZ and international
-//! phone numbers, Kazakh IIN/BIN with a valid check digit, payment card numbers passing Luhn,
-//! and IP addresses that are not networks. The leak scan ([`crate::protect::leaks`]) stops a
-//! run on them; the `url` method ([`crate::transform::url`]) turns path segments holding them
-//! into `*`. One set of patterns, so that what a method lets through the scan would not flag.
+//! What an identifier looks like: e-mail addresses, KZ and international phone numbers,
+//! Kazakh IIN/BIN with a valid check digit and date, payment card numbers passing Luhn, and IP
+//! addresses that are not networks. The leak scan ([`crate::protect::leaks`]) stops a run on
+//! them; the `url` method ([`crate::transform::url`]) turns path segments and host labels
+//! holding them into `*`. One set of patterns, so that what a method lets through the scan
+//! would not flag.
+//!
+//! Values are normalized before matching, because exports spell identifiers every way:
+//! percent-encoding is undone (up to three times: `%2540` is `%40` is `@`), letters match in any
+//! case and script (Cyrillic e-mails), and digits are read in groups across the separators
+//! people and systems put between them (space, `.`, `-`, brackets: `+7.701.123.45.67`,
+//! `900101.300017`, `4111  1111  1111  1111`). Numbers of numeric columns are checked by their
+//! digits ([`number_pattern`]).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)[a-z0-9._%+-]+(@|%40)[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}").expect("valid")
-});
-/// KZ mobiles in their usual spellings, and international numbers with a `+`.
-static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\+7|\b8)[ (-]*7\d{2}[ )-]*\d{3}[ -]*\d{2}[ -]*\d{2}\b|\+\d[\d ()-]{8,}\d")
+    Regex::new(r"(?i)[\p{L}\p{N}._%+-]+(@|%40)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.\p{L}{2,}")
         .expect("valid")
 });
-static DIGIT_RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\d(?:[ -]?\d){11,18}").expect("valid"));
+/// International numbers written with a `+`.
+static PHONE_INTL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+\d[\d .()-]{8,}\d").expect("valid"));
+/// Runs of digit groups: a group, then groups after at most two separators each.
+static DIGIT_GROUPS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d+(?:[ .()-]{1,2}\d+)*").expect("valid"));
+static DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d+").expect("valid"));
+/// An IPv4 address, with its prefix length if it has one.
 static IPV4: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b\d{1,3}(\.\d{1,3}){3}\b(/\d+)?").expect("valid"));
+    LazyLock::new(|| Regex::new(r"(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,3}))?").expect("valid"));
+/// An IPv4 address spelled with dashes or underscores, as in reverse-DNS host names
+/// (`95-56-12-34.dyn.example.kz`).
+static IPV4_DASHED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\d])(\d{1,3})[-_](\d{1,3})[-_](\d{1,3})[-_](\d{1,3})(?:[^\d]|$)")
+        .expect("valid")
+});
 static IPV6_TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]+(/\d+)?").expect("valid"));
+    LazyLock::new(|| Regex::new(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]+(/(\d+))?").expect("valid"));
+
+/// Prefixes longer than these name one host (or a handful), not a network: `/32` is an address.
+const MAX_NETWORK_V4: u32 = 24;
+const MAX_NETWORK_V6: u32 = 64;
+
+/// `v` with percent-encoding undone, up to three times.
+pub fn decoded(v: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(v);
+    for _ in 0..3 {
+        if !out.contains('%') {
+            break;
+        }
+        let next = percent_encoding::percent_decode_str(&out)
+            .decode_utf8_lossy()
+            .into_owned();
+        if next == out {
+            break;
+        }
+        out = Cow::Owned(next);
+    }
+    out
+}
 
 /// The first identifier-like pattern in `v`, by name.
 pub fn pattern(v: &str) -> Option<&'static str> {
-    if EMAIL.is_match(v) {
+    let v = decoded(v);
+    let v = v.as_ref();
+    if (v.contains('@') || v.contains("%40")) && EMAIL.is_match(v) {
         return Some("e-mail address");
     }
-    if PHONE.is_match(v) {
+    if let Some(p) = digit_pattern(v) {
+        return Some(p);
+    }
+    if v.contains('+') && PHONE_INTL.is_match(v) {
         return Some("phone number");
     }
-    for m in DIGIT_RUN.find_iter(v) {
-        let digits: Vec<u8> = m
-            .as_str()
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .map(|b| b - b'0')
-            .collect();
-        if digits.len() == 12 && iin_valid(&digits) {
-            return Some("IIN/BIN");
-        }
-        if (13..=19).contains(&digits.len()) && luhn_valid(&digits) {
-            return Some("payment card number");
+    ip_pattern(v)
+}
+
+/// Phones, IIN/BIN and cards among the digit groups of `v`: every run of consecutive groups
+/// whose digits make 10–11 (a KZ phone), 12 (an IIN/BIN) or 13–19 (a card) is checked.
+fn digit_pattern(v: &str) -> Option<&'static str> {
+    for run in DIGIT_GROUPS.find_iter(v) {
+        let groups: Vec<&str> = DIGITS.find_iter(run.as_str()).map(|m| m.as_str()).collect();
+        for i in 0..groups.len() {
+            let mut digits = String::new();
+            for g in &groups[i..] {
+                digits.push_str(g);
+                if digits.len() > 19 {
+                    break;
+                }
+                if let Some(p) = digits_pattern(&digits) {
+                    return Some(p);
+                }
+            }
         }
     }
-    // An address with a prefix length is a network: what `ip_prefix` writes, not a leak.
-    for m in IPV4.captures_iter(v) {
-        if m.get(2).is_none() && m[0].parse::<std::net::Ipv4Addr>().is_ok() {
-            return Some("IP address");
+    None
+}
+
+/// What a string of digits alone is, if anything: a KZ mobile number (`7 7xx …`, `8 7xx …`, or
+/// `7xx …` with ten digits), an IIN/BIN, a card number.
+fn digits_pattern(digits: &str) -> Option<&'static str> {
+    let d: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
+    match d.len() {
+        11 if (d[0] == 7 || d[0] == 8) && d[1] == 7 => Some("phone number"),
+        10 if d[0] == 7 && d[1] <= 7 => Some("phone number"),
+        12 if iin_valid(&d) => Some("IIN/BIN"),
+        13..=19 if luhn_valid(&d) => Some("payment card number"),
+        _ => None,
+    }
+}
+
+/// What a number of a numeric column is, if anything: an integral value whose digits are an
+/// identifier (`77011234567.0` in a float column is a phone number).
+pub fn number_pattern(x: f64) -> Option<&'static str> {
+    if !x.is_finite() || x.fract() != 0.0 || x.abs() < 1e9 || x.abs() >= 1e19 {
+        return None;
+    }
+    digits_pattern(&format!("{}", x.abs() as u64))
+}
+
+/// [`number_pattern`] for integers.
+pub fn integer_pattern(x: i128) -> Option<&'static str> {
+    let x = x.unsigned_abs();
+    if !(1_000_000_000..10_000_000_000_000_000_000).contains(&x) {
+        return None;
+    }
+    digits_pattern(&x.to_string())
+}
+
+/// IP addresses that are not networks: no prefix length, a prefix longer than a network's, or
+/// host bits set under the prefix (`95.56.12.34/16` still shows the address).
+fn ip_pattern(v: &str) -> Option<&'static str> {
+    let bytes = v.as_bytes();
+    if v.contains('.') {
+        for m in IPV4.captures_iter(v) {
+            let whole = m.get(0).map_or(0..0, |m| m.range());
+            // Not part of a longer dotted number (`1.2.3.4.5`) or a longer digit run.
+            let before = whole.start.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(whole.end).copied();
+            if before.is_some_and(|b| b.is_ascii_digit() || b == b'.')
+                || after.is_some_and(|b| b.is_ascii_digit())
+                || (after == Some(b'.') && bytes.get(whole.end + 1).is_some_and(u8::is_ascii_digit))
+            {
+                continue;
+            }
+            let Ok(addr) = m[1].parse::<std::net::Ipv4Addr>() else {
+                continue;
+            };
+            match m.get(2).and_then(|p| p.as_str().parse::<u32>().ok()) {
+                None => return Some("IP address"),
+                Some(p) if p > MAX_NETWORK_V4 => return Some("IP address"),
+                // `p` is at most 24 here.
+                Some(p) if u32::from(addr) & (u32::MAX >> p) != 0 => return Some("IP address"),
+                Some(_) => {}
+            }
         }
     }
-    for m in IPV6_TOKEN.captures_iter(v) {
-        if m.get(1).is_none() && m[0].parse::<std::net::Ipv6Addr>().is_ok() {
-            return Some("IP address");
+    if v.contains(['-', '_']) {
+        for m in IPV4_DASHED.captures_iter(v) {
+            if (1..=4).all(|i| m[i].parse::<u8>().is_ok()) {
+                return Some("IP address");
+            }
+        }
+    }
+    if v.contains(':') {
+        for m in IPV6_TOKEN.captures_iter(v) {
+            let text = m[0].split('/').next().unwrap_or("");
+            let Ok(addr) = text.parse::<std::net::Ipv6Addr>() else {
+                continue;
+            };
+            match m.get(2).and_then(|p| p.as_str().parse::<u32>().ok()) {
+                None => return Some("IP address"),
+                Some(p) if p > MAX_NETWORK_V6 => return Some("IP address"),
+                // `p` is at most 64 here.
+                Some(p) if u128::from(addr) & (u128::MAX >> p) != 0 => return Some("IP address"),
+                Some(_) => {}
+            }
         }
     }
     None
@@ -79,13 +203,7 @@ pub fn safe_name(name: &str) -> bool {
     let plain = name
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '(' | ')' | '/'));
-    let words: Vec<&str> = name.split_whitespace().collect();
-    let person = words.len() >= 2
-        && words.iter().all(|w| {
-            let mut cs = w.chars();
-            cs.next().is_some_and(char::is_uppercase)
-                && cs.all(|c| c.is_lowercase() || matches!(c, '-' | '\''))
-        });
+    let person = person_like(name);
     !(name.is_empty()
         || !plain
         || digits >= 6
@@ -94,8 +212,29 @@ pub fn safe_name(name: &str) -> bool {
         || pattern(name).is_some())
 }
 
-/// The check digit of a Kazakh IIN/BIN: weights 1..11, and if that gives 10, weights 3..11,1,2.
+/// Whether `s` reads like a person's name: two to four capitalized words (`Aigerim
+/// Nurlanovna`, `Айгерим Нурлановна`).
+pub fn person_like(s: &str) -> bool {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    (2..=4).contains(&words.len())
+        && words.iter().all(|w| {
+            let mut cs = w.chars();
+            cs.next().is_some_and(char::is_uppercase)
+                && cs.all(|c| c.is_lowercase() || matches!(c, '-' | '\''))
+        })
+}
+
+/// A Kazakh IIN (birth date `YYMMDD`, then a century-and-sex digit 1–6) or BIN (`YYMM`, then
+/// a type digit 4–6), with its check digit: weights 1..11, and if that gives 10, weights
+/// 3..11,1,2.
 fn iin_valid(d: &[u8]) -> bool {
+    let month = d[2] * 10 + d[3];
+    let day = d[4] * 10 + d[5];
+    let iin = (1..=31).contains(&day) && (1..=6).contains(&d[6]);
+    let bin = (4..=6).contains(&d[4]);
+    if !(1..=12).contains(&month) || !(iin || bin) {
+        return false;
+    }
     let sum = |w: &dyn Fn(usize) -> u32| (0..11).map(|i| u32::from(d[i]) * w(i)).sum::<u32>() % 11;
     let mut check = sum(&|i| i as u32 + 1);
     if check == 10 {

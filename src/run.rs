@@ -801,7 +801,10 @@ fn write_table(
 fn scanned(c: &crate::job::Column, level: usize) -> bool {
     use crate::job::{Generalizer, Step, ValueType};
     match &c.action {
-        ColumnAction::Keep(ty) => *ty == ValueType::String,
+        // Numbers too: an IIN or a phone number in a numeric column is still one.
+        ColumnAction::Keep(ty) => {
+            matches!(ty, ValueType::String | ValueType::Int | ValueType::Float)
+        }
         ColumnAction::Generalize(g) => !matches!(
             (g, g.step(level)),
             (Generalizer::Truncate { .. }, _) | (_, Step::Top)

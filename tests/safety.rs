@@ -590,6 +590,157 @@ fn names_that_look_like_data_are_withheld_from_messages() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6. `verify` checks the whole dataset
+
+/// Rewrites a Parquet file with arrow-rs, replacing the first value of string column `column`.
+fn plant_value(file: &Path, column: &str, value: &str) {
+    use arrow::array::{Array, ArrayRef, StringArray};
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(file).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let batches: Vec<arrow::array::RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let schema = batches[0].schema();
+    let at = schema.index_of(column).unwrap();
+    let mut out = Vec::new();
+    for (i, b) in batches.iter().enumerate() {
+        let mut cols: Vec<ArrayRef> = b.columns().to_vec();
+        if i == 0 {
+            let old = arrow::array::cast::as_string_array(&cols[at]);
+            let new: StringArray = (0..old.len())
+                .map(|r| {
+                    if r == 0 {
+                        Some(value)
+                    } else {
+                        old.is_valid(r).then(|| old.value(r))
+                    }
+                })
+                .collect();
+            cols[at] = std::sync::Arc::new(new);
+        }
+        out.push(arrow::array::RecordBatch::try_new(schema.clone(), cols).unwrap());
+    }
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(file).unwrap(), schema, None)
+            .unwrap();
+    for b in &out {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+}
+
+/// Anything in the dataset the job did not write is a finding (exit 4) named by its path,
+/// never its content; a part file that is not Parquet is one too; every column is leak-scanned.
+#[test]
+fn verify_checks_the_whole_dataset() {
+    let p = with_output();
+    p.verify().assert().success();
+    let email = "aigerim.n@mail.kz";
+    type Plant = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Plant)> = vec![
+        (
+            "emails",
+            Box::new(|out: &Path| {
+                let d = out.join("emails").join(format!("run_date={RUN_DATE}"));
+                std::fs::create_dir_all(&d).unwrap();
+                std::fs::copy(
+                    out.join(format!("users/run_date={RUN_DATE}/part-00000.parquet")),
+                    d.join("part-00000.parquet"),
+                )
+                .unwrap();
+            }),
+        ),
+        (
+            "raw.csv",
+            Box::new(move |out: &Path| {
+                std::fs::write(
+                    out.join(format!("users/run_date={RUN_DATE}/raw.csv")),
+                    format!("email,phone\n{email},+77011234567\n"),
+                )
+                .unwrap();
+            }),
+        ),
+        (
+            "notes.txt",
+            Box::new(move |out: &Path| {
+                std::fs::write(out.join("notes.txt"), format!("ask {email}\n")).unwrap();
+            }),
+        ),
+        (
+            "users/backup",
+            Box::new(|out: &Path| {
+                let d = out.join("users/backup");
+                std::fs::create_dir_all(&d).unwrap();
+                std::fs::write(d.join("part.parquet"), "PAR1").unwrap();
+            }),
+        ),
+        (
+            "<name withheld>",
+            Box::new(move |out: &Path| {
+                std::fs::write(out.join(format!("{email}.txt")), "x").unwrap();
+            }),
+        ),
+        (
+            "not a readable Parquet file",
+            Box::new(move |out: &Path| {
+                std::fs::write(
+                    out.join(format!("activity/run_date={RUN_DATE}/part-00000.parquet")),
+                    format!("email\n{email}\n"),
+                )
+                .unwrap();
+            }),
+        ),
+        (
+            "phone number",
+            Box::new(|out: &Path| {
+                plant_value(
+                    &out.join(format!("activity/run_date={RUN_DATE}/part-00000.parquet")),
+                    "carrier",
+                    "8 701 123 45 67",
+                );
+            }),
+        ),
+        (
+            "not pseudonyms",
+            Box::new(|out: &Path| {
+                plant_value(
+                    &out.join(format!("users/run_date={RUN_DATE}/part-00000.parquet")),
+                    "user_id",
+                    "1000003",
+                );
+            }),
+        ),
+    ];
+    let clean = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        let o = std::process::Command::new("cp")
+            .args(["-a"])
+            .arg(from)
+            .arg(to)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    };
+    copy(&p.out(), &clean.path().join("saved"));
+    for (named, plant) in cases {
+        std::fs::remove_dir_all(p.out()).unwrap();
+        copy(&clean.path().join("saved"), &p.out());
+        plant(&p.out());
+        let o = p.verify().output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(4), "{named}: {all}");
+        assert!(all.contains(named), "{named}: {all}");
+        assert!(!all.contains(email), "{named}: {all}");
+        assert!(
+            !all.contains("7011234567") && !all.contains("1000003"),
+            "{named}: {all}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 7. Smaller ones
 
 /// DuckDB's hive read replaces a column named `run_date` in any case with the partition's date.

@@ -4,6 +4,12 @@
 //! the sensitive columns (t against the written data's own distribution). Exit code 4 on a
 //! violation.
 //!
+//! It checks the whole dataset, not only the job's partitions: any file or folder the job did
+//! not write (an extra table, a `notes.txt`, a `users/backup/`, a link) is a finding, named by
+//! its path, never its content. Every column of every file it reads goes through the leak scan
+//! (identifier patterns in text, identifier-like numbers), and every pseudonym must be one
+//! (lowercase hex of the job's length).
+//!
 //! It is independent of the code that wrote the data: it reads the Parquet files with plain
 //! polars and counts distinct subject values per class by value. It does not use the run's
 //! fingerprints, staging or counts. Use it on a copy handed to someone else, or after moving
@@ -43,7 +49,10 @@ pub struct Args {
 
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
-    let mut violations = Vec::new();
+    let mut violations = inventory(&a.dataset, &job)?;
+    for v in &violations {
+        crate::say!("{v}")?;
+    }
     let mut checked = 0;
     for t in &job.tables {
         for partition in partitions(&a.dataset, &t.name, a.run_date)? {
@@ -71,6 +80,98 @@ pub fn execute(a: Args) -> Result<(), Error> {
         violations.len(),
         violations.join("; ")
     )))
+}
+
+/// A path below the dataset as a message may show it: a part that could be a person's data
+/// (a file named after an e-mail address) is withheld.
+fn shown(dataset: &Path, path: &Path) -> String {
+    path.strip_prefix(dataset)
+        .unwrap_or(path)
+        .iter()
+        .map(|part| {
+            let part = part.to_string_lossy();
+            if crate::identifiers::safe_name(&part) {
+                part.into_owned()
+            } else {
+                "<name withheld>".to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Everything in the dataset that the job did not write, as findings: the dataset holds the
+/// job's tables (`<table>/run_date=YYYY-MM-DD/part-00000.parquet`), its reports
+/// (`_reports/run_date=YYYY-MM-DD.json|html`), the lock file, and while a run is under way its
+/// staging folder. Links are findings too (they are never written, and may lead anywhere).
+fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
+    let list = |dir: &Path| -> Result<Vec<PathBuf>, Error> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(Error::io("cannot read the dataset", dir))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(Error::io("cannot read the dataset", dir))?;
+        entries.sort();
+        Ok(entries)
+    };
+    let kind = |p: &Path| std::fs::symlink_metadata(p).map(|m| m.file_type()).ok();
+    let is_dir = |p: &Path| kind(p).is_some_and(|t| t.is_dir());
+    let is_file = |p: &Path| kind(p).is_some_and(|t| t.is_file());
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let dated = |n: &str| {
+        n.strip_prefix("run_date=")
+            .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+    };
+    let mut findings = Vec::new();
+    let mut foreign = |p: &Path| {
+        findings.push(format!(
+            "{}: not written by the job (a dataset holds only the job's tables and reports)",
+            shown(dataset, p)
+        ));
+    };
+    for top in list(dataset)? {
+        let n = name(&top);
+        if n == crate::write::LOCK_FILE && is_file(&top) {
+            continue;
+        }
+        if n.starts_with(".anonymize-staging-") && is_dir(&top) {
+            continue; // A run under way (or killed): the next run removes it.
+        }
+        if n == crate::write::REPORTS_DIR && is_dir(&top) {
+            for r in list(&top)? {
+                let rn = name(&r);
+                let ok = is_file(&r)
+                    && (rn
+                        .strip_suffix(".json")
+                        .or_else(|| rn.strip_suffix(".html")))
+                    .is_some_and(dated);
+                if !ok {
+                    foreign(&r);
+                }
+            }
+            continue;
+        }
+        if !(is_dir(&top) && job.tables.iter().any(|t| t.name == n)) {
+            foreign(&top);
+            continue;
+        }
+        for part in list(&top)? {
+            if !(is_dir(&part) && dated(&name(&part))) {
+                foreign(&part);
+                continue;
+            }
+            for f in list(&part)? {
+                if !(is_file(&f) && name(&f) == crate::write::PART_FILE) {
+                    foreign(&f);
+                }
+            }
+        }
+    }
+    Ok(findings)
 }
 
 /// The table's `run_date=…` directories under the dataset, oldest first.
@@ -101,6 +202,64 @@ fn partitions(
     Ok(found)
 }
 
+/// The leak scan over every column of a partition, and its pseudonyms checked to be
+/// pseudonyms: a finding naming the columns and patterns, never a value.
+fn leaks(t: &Table, lf: &LazyFrame, label: &str) -> Result<Option<String>, Error> {
+    use crate::protect::leaks::{Findings, Remembered};
+    let findings = Findings::default();
+    let nothing_remembered = Remembered::default();
+    let not_pseudonyms = crate::transform::Tally::default();
+    let mut exprs = Vec::new();
+    for c in t.outputs() {
+        let e = col(c.output.as_str());
+        let scanned = match c.action {
+            ColumnAction::Pseudonymize { length, .. } => {
+                let bad = not_pseudonyms.clone();
+                e.map(
+                    move |col: Column| {
+                        if let Ok(text) = col.str() {
+                            let n = text
+                                .iter()
+                                .flatten()
+                                .filter(|v| {
+                                    v.len() != length
+                                        || !v
+                                            .bytes()
+                                            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                                })
+                                .count();
+                            bad.add(n as u64);
+                        } else {
+                            bad.add(col.len() as u64);
+                        }
+                        Ok(col)
+                    },
+                    |_, f| Ok(f.clone()),
+                )
+            }
+            _ => findings.scan(e, &c.output, &nothing_remembered),
+        };
+        exprs.push(scanned.null_count().alias(c.output.as_str()));
+    }
+    lf.clone()
+        .select(exprs)
+        .collect_with_engine(Engine::Streaming)
+        .map_err(|e| Error::Engine {
+            context: format!("{label}: reading the dataset"),
+            source: e,
+        })?;
+    if not_pseudonyms.get() > 0 {
+        return Ok(Some(format!(
+            "{label}: {} values of pseudonymized columns are not pseudonyms (lowercase hex of \
+             the job's length)",
+            not_pseudonyms.get()
+        )));
+    }
+    Ok(findings.hits().map(|hits| {
+        format!("{label}: the leak scan found values that look like identifiers ({hits})")
+    }))
+}
+
 /// One partition: `Ok(summary)` when it holds, `Err(violation)` when it does not.
 fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
     let label = format!(
@@ -115,25 +274,58 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
         context: format!("{label}: reading the dataset"),
         source: e,
     };
-    let glob = partition.join("*.parquet");
+    let file = partition.join(crate::write::PART_FILE);
+    if !file.is_file() {
+        return Ok(Err(format!(
+            "{label}: no {} in it",
+            crate::write::PART_FILE
+        )));
+    }
     // The file's own columns: the partition's `run_date` is in its path, not in the data.
     let mut args = ScanArgsParquet::default();
     args.hive_options.enabled = Some(false);
-    let lf = LazyFrame::scan_parquet(PlRefPath::new(glob.to_string_lossy().as_ref()), args)
-        .map_err(engine)?;
+    // A file that is not Parquet (raw data under the part file's name) is a finding, not a
+    // failure of the check: its content is never shown.
+    let unreadable = |_| {
+        Ok(Err(format!(
+            "{label}: {} is not a readable Parquet file",
+            crate::write::PART_FILE
+        )))
+    };
+    let lf = match LazyFrame::scan_parquet(PlRefPath::new(file.to_string_lossy().as_ref()), args) {
+        Ok(lf) => lf,
+        Err(e) => return unreadable(e),
+    };
     // Only the job's output columns: anything else could be an identifier.
-    let schema = lf.clone().collect_schema().map_err(engine)?;
+    let schema = match lf.clone().collect_schema() {
+        Ok(s) => s,
+        Err(e) => return unreadable(e),
+    };
     let expected: Vec<&str> = t.outputs().map(|c| c.output.as_str()).collect();
     let unexpected: Vec<String> = schema
         .iter_names()
         .filter(|n| !expected.contains(&n.as_str()))
-        .map(|n| format!("`{n}`"))
+        .map(|n| crate::identifiers::quoted_name(n))
         .collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|c| schema.get(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Ok(Err(format!(
+            "{label}: columns the job writes are missing: `{}`",
+            missing.join("`, `")
+        )));
+    }
     if !unexpected.is_empty() {
         return Ok(Err(format!(
             "{label}: columns the job does not write: {}",
             unexpected.join(", ")
         )));
+    }
+    if let Some(leak) = leaks(t, &lf, &label)? {
+        return Ok(Err(leak));
     }
     let rows = lf
         .clone()

@@ -1,7 +1,9 @@
 //! The leak scan: before anything is committed, every kept or generalized text column of the
 //! output is checked for values that look like identifiers — e-mail addresses, phone numbers,
-//! Kazakh IIN/BIN, payment card numbers, IP addresses that were not generalized — and for
-//! values equal to a value of a dropped or pseudonymized input column. A hit fails the run
+//! Kazakh IIN/BIN, payment card numbers, IP addresses that were not generalized (see
+//! [`crate::identifiers`]) — and for values equal to a value of a dropped or pseudonymized
+//! input column, in any case, whole or as a path segment of a URL. Kept numeric columns are
+//! checked too: an IIN or a phone number stored as a number is still one. A hit fails the run
 //! (exit code 4) naming the table, the column and the pattern, never the value.
 //!
 //! The scan rides along the write pass (a pass-through UDF on each scanned column), so it costs
@@ -24,9 +26,16 @@ pub const MAX_REMEMBERED: usize = 4_000_000;
 
 /// A 64-bit fingerprint, the same for the same text within a run (fixed seed): remembered in
 /// pass 1, looked up in pass 2.
+/// Case does not matter (`NURLAN SERIKOV` is `Nurlan Serikov`).
 fn fingerprint(v: &str) -> u64 {
     use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(v.trim())
+    let v = v.trim();
+    let state = foldhash::fast::FixedState::with_seed(0x5eed);
+    if v.chars().any(char::is_uppercase) {
+        state.hash_one(v.to_lowercase())
+    } else {
+        state.hash_one(v)
+    }
 }
 
 /// Whether a value has at least [`MIN_REMEMBERED_CHARS`] characters, trimmed. A character has
@@ -71,6 +80,62 @@ impl Remembered {
     fn contains(&self, v: &str) -> bool {
         long_enough(v) && self.0.read().is_ok_and(|s| s.contains(&fingerprint(v)))
     }
+
+    /// Whether a path segment or query part of a URL-like value (percent-decoded) is a
+    /// remembered value: `/users/1000001/profile` holds the dropped id `1000001`.
+    fn contains_part(&self, v: &str) -> bool {
+        if !v.contains('/') {
+            return false;
+        }
+        let v = crate::identifiers::decoded(v);
+        v.split(['/', '?', '&', '=', '#', ';'])
+            .any(|part| self.contains(part))
+    }
+}
+
+/// The first identifier-like number of a numeric column (integral values whose digits are an
+/// IIN, a phone or a card number), by pattern name.
+fn numbers_found(c: &Column) -> Option<&'static str> {
+    if c.dtype().is_float() {
+        let f = c.cast(&DataType::Float64).ok()?;
+        f.f64()
+            .ok()?
+            .iter()
+            .flatten()
+            .find_map(crate::identifiers::number_pattern)
+    } else {
+        let i = c.cast(&DataType::Int64).ok()?;
+        i.i64()
+            .ok()?
+            .iter()
+            .flatten()
+            .find_map(|x| crate::identifiers::integer_pattern(i128::from(x)))
+    }
+}
+
+/// What the scan finds in one column's values: patterns in text (each distinct value checked
+/// once), identifier-like numbers in numeric columns, remembered values whole or in a URL.
+pub fn column_findings(c: &Column, remembered: &Remembered) -> BTreeSet<&'static str> {
+    let mut found = BTreeSet::new();
+    if c.dtype().is_integer() || c.dtype().is_float() {
+        found.extend(numbers_found(c));
+    } else if let Ok(text) = c.str() {
+        // Columns repeat their values (devices, regions): check each once a batch.
+        let mut seen: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
+        for v in text.iter().flatten() {
+            if !seen.insert(v) {
+                continue;
+            }
+            if let Some(p) = pattern(v) {
+                found.insert(p);
+            } else if remembered.contains(v) {
+                found.insert("a value of a dropped or pseudonymized input column");
+            } else if remembered.contains_part(v) {
+                found.insert("a value of a dropped or pseudonymized input column in a URL");
+            }
+        }
+    }
+    found
 }
 
 /// Hits of the scan: column → patterns.
@@ -83,25 +148,11 @@ impl Findings {
         let (findings, remembered, name) = (self.clone(), remembered.clone(), column.to_string());
         output.map(
             move |c: Column| {
-                if let Ok(text) = c.str() {
-                    let mut found = BTreeSet::new();
-                    // Columns repeat their values (devices, regions): check each once a batch.
-                    let mut seen: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
-                    for v in text.iter().flatten() {
-                        if !seen.insert(v) {
-                            continue;
-                        }
-                        if let Some(p) = pattern(v) {
-                            found.insert(p);
-                        } else if remembered.contains(v) {
-                            found.insert("a value of a dropped or pseudonymized input column");
-                        }
-                    }
-                    if !found.is_empty()
-                        && let Ok(mut f) = findings.0.lock()
-                    {
-                        f.entry(name.clone()).or_default().extend(found);
-                    }
+                let found = column_findings(&c, &remembered);
+                if !found.is_empty()
+                    && let Ok(mut f) = findings.0.lock()
+                {
+                    f.entry(name.clone()).or_default().extend(found);
                 }
                 Ok(c)
             },
@@ -111,25 +162,31 @@ impl Findings {
 
     /// The hits, as a message naming columns and patterns (no values), or `None`.
     pub fn report(&self, table: &str) -> Option<String> {
-        let f = self.0.lock().ok()?;
-        if f.is_empty() {
-            return None;
-        }
-        let hits = f
-            .iter()
-            .map(|(c, ps)| {
-                format!(
-                    "`{c}`: {}",
-                    ps.iter().copied().collect::<Vec<_>>().join(", ")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
+        let hits = self.hits()?;
         Some(format!(
             "tables.{table}: the leak scan found values that look like identifiers in the \
              output ({hits}). Drop or generalize those columns (or fix the input); nothing was \
              written."
         ))
+    }
+
+    /// The hits alone: "`column`: pattern, pattern; …", or `None`.
+    pub fn hits(&self) -> Option<String> {
+        let f = self.0.lock().ok()?;
+        if f.is_empty() {
+            return None;
+        }
+        Some(
+            f.iter()
+                .map(|(c, ps)| {
+                    format!(
+                        "`{c}`: {}",
+                        ps.iter().copied().collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     }
 }
 
@@ -157,6 +214,39 @@ mod tests {
             ("Chrome / Android / smartphone", None),
             ("30-39", None),
             ("4111 1111 1111 1112", None),
+            // What the hostile review found getting through (issue "Safety, round two", 4).
+            ("77011234567", Some("phone number")),
+            ("87011234567", Some("phone number")),
+            ("7011234567", Some("phone number")),
+            ("+7.701.123.45.67", Some("phone number")),
+            ("call 8.701.123.45.67 now", Some("phone number")),
+            ("900101300017-1", Some("IIN/BIN")),
+            ("900101.300017", Some("IIN/BIN")),
+            ("iin 900101 300017", Some("IIN/BIN")),
+            ("4111  1111  1111  1111", Some("payment card number")),
+            ("4111.1111.1111.1111", Some("payment card number")),
+            ("95.56.12.34/32", Some("IP address")),
+            ("95.56.12.34/16", Some("IP address")),
+            ("ip_95.56.12.34", Some("IP address")),
+            ("host-95-56-12-34.dyn.example.kz", Some("IP address")),
+            ("2a03:32c0:1:2:3:4:5:6/128", Some("IP address")),
+            ("айгерим@почта.рф", Some("e-mail address")),
+            ("aigerim@почта.рф", Some("e-mail address")),
+            ("AIGERIM@MAIL.KZ", Some("e-mail address")),
+            ("a.b%2540mail.kz", Some("e-mail address")),
+            (
+                "https://shop.kz/u/a.b%252540mail.kz",
+                Some("e-mail address"),
+            ),
+            // And what must stay quiet.
+            ("95.56.12.0/24", None),
+            ("2026-11-20", None),
+            ("2026-11-20 10:00:00", None),
+            ("1732000000", None),
+            ("iphone-15-pro-max-256gb", None),
+            ("12345.67", None),
+            ("1.2.3.4.5", None),
+            ("v1.2.3", None),
         ] {
             assert_eq!(pattern(v), want, "{v}");
         }
@@ -165,6 +255,68 @@ mod tests {
         let iin = "900101300017";
         assert_eq!(pattern(iin), Some("IIN/BIN"), "{iin}");
         assert_eq!(pattern("900101300012"), None);
+        // A valid check digit but no date: not an IIN.
+        assert_eq!(pattern("901301300017"), None);
+    }
+
+    /// Numbers of numeric columns are read by their digits.
+    #[test]
+    fn numbers_that_are_identifiers() {
+        use crate::identifiers::{integer_pattern, number_pattern};
+        assert_eq!(number_pattern(77011234567.0), Some("phone number"));
+        assert_eq!(number_pattern(900101300017.0), Some("IIN/BIN"));
+        assert_eq!(integer_pattern(900101300017), Some("IIN/BIN"));
+        assert_eq!(
+            integer_pattern(4111111111111111),
+            Some("payment card number")
+        );
+        assert_eq!(number_pattern(77011234567.5), None);
+        assert_eq!(number_pattern(12500.0), None);
+        assert_eq!(integer_pattern(1732000000), None);
+        let df = df!("amount_kzt" => [1200.5, 77011234567.0]).unwrap();
+        let findings = Findings::default();
+        df.lazy()
+            .select([findings.scan(col("amount_kzt"), "amount_kzt", &Remembered::default())])
+            .collect()
+            .unwrap();
+        let msg = findings.report("activity").unwrap();
+        assert!(msg.contains("`amount_kzt`: phone number"), "{msg}");
+    }
+
+    /// A dropped value comes back upper-cased, or inside a URL's path: both are found.
+    #[test]
+    fn dropped_values_in_another_case_or_a_url_path_are_found() {
+        let remembered = Remembered::default();
+        df!("dropped" => ["Нурлан Сериков", "1000001"])
+            .unwrap()
+            .lazy()
+            .select([remembered.remember(col("dropped")).sum()])
+            .collect()
+            .unwrap();
+        for (v, want) in [
+            (
+                "НУРЛАН СЕРИКОВ",
+                "a value of a dropped or pseudonymized input column",
+            ),
+            (
+                "https://shop.kz/users/1000001/profile",
+                "a value of a dropped or pseudonymized input column in a URL",
+            ),
+            (
+                "https://shop.kz/u/%D0%9D%D1%83%D1%80%D0%BB%D0%B0%D0%BD%20%D0%A1%D0%B5%D1%80%D0%B8%D0%BA%D0%BE%D0%B2",
+                "a value of a dropped or pseudonymized input column in a URL",
+            ),
+        ] {
+            let findings = Findings::default();
+            df!("kept" => [v])
+                .unwrap()
+                .lazy()
+                .select([findings.scan(col("kept"), "kept", &remembered)])
+                .collect()
+                .unwrap();
+            let msg = findings.report("t").unwrap_or_default();
+            assert!(msg.contains(want), "{v}: {msg}");
+        }
     }
 
     #[test]

@@ -1,25 +1,55 @@
-//! `url`: scheme, host and path only; the query string, fragment, user name, password and port
-//! are dropped, and so are path parameters (`;jsessionid=…`); a path segment that looks like an
-//! identifier (an e-mail address, a phone number, …: the leak scan's patterns) becomes `*`.
+//! `url`: scheme, host and path only, as a template; the query string, fragment, user name,
+//! password and port are dropped, and so are path parameters (`;jsessionid=…`).
 //!
 //! Query strings carry anything: search terms, tracking ids, e-mail addresses from newsletter
-//! links, session tokens. The page a person visited is what analysts need. Parsing uses the
-//! WHATWG URL parser of the `url` crate; a relative or malformed URL is invalid.
+//! links, session tokens. The page a person visited is what analysts need, not whose page it
+//! was: a path segment that could name a person or a session becomes `*`
+//! (`/users/1000001/profile` is `/users/*/profile`): a number, a segment with six digits or more,
+//! a UUID, a long hex or base64 token, a segment that decodes to words with spaces or to a
+//! person's name, and anything the identifier patterns match (see [`crate::identifiers`]). So
+//! does a host label holding an identifier (`77011234567.shop.kz`, `95-56-12-34.dyn.kz`), and a
+//! host that is an IP address. A segment equal to a value of a dropped column that passes
+//! all of this is caught by the leak scan, which fails the run. Parsing uses the WHATWG URL
+//! parser of the `url` crate; a relative or malformed URL is invalid.
+
+use std::sync::LazyLock;
 
 use polars::prelude::*;
+use regex::Regex;
 
 use super::Tally;
+use crate::identifiers::{decoded, pattern};
+
+static UUID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
+        .expect("valid")
+});
+static LONG_HEX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?i)[0-9a-f]{16,}$").expect("valid"));
+static TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_+/=-]{16,}$").expect("valid"));
 
 pub fn generalize(raw: &str, out: &mut String) -> bool {
     let Ok(u) = ::url::Url::parse(raw.trim()) else {
         return false;
     };
-    let Some(host) = u.host_str() else {
+    let Some(host) = u.host() else {
         return false;
     };
     out.push_str(u.scheme());
     out.push_str("://");
-    out.push_str(host);
+    match host {
+        ::url::Host::Domain(d) => {
+            for (i, label) in d.split('.').enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(if label_identifies(label) { "*" } else { label });
+            }
+        }
+        // A server's address, or a person's: either way not a page.
+        ::url::Host::Ipv4(_) | ::url::Host::Ipv6(_) => out.push('*'),
+    }
     // Path parameters (`/cart;jsessionid=…`) carry session ids, not pages: cut each segment at
     // its `;`.
     for (i, segment) in u.path().split('/').enumerate() {
@@ -27,21 +57,41 @@ pub fn generalize(raw: &str, out: &mut String) -> bool {
             out.push('/');
         }
         let segment = segment.split(';').next().unwrap_or("");
-        // `/unsubscribe/ivan@mail.kz`, `/call/+77011234567`: a segment the leak scan would
-        // call an identifier is not a page; it becomes `*`.
-        if may_identify(segment) && crate::identifiers::pattern(segment).is_some() {
-            out.push('*');
+        out.push_str(if segment_identifies(segment) {
+            "*"
         } else {
-            out.push_str(segment);
-        }
+            segment
+        });
     }
     true
 }
 
-/// Whether a path segment could hold one of the leak scan's patterns at all (an `@` or `%40`,
-/// a `:`, or four digits): most segments are words, and skip the patterns' regexes.
-fn may_identify(segment: &str) -> bool {
-    segment.contains(['@', '%', ':']) || segment.bytes().filter(u8::is_ascii_digit).count() >= 4
+/// Whether a path segment could name a person, an account or a session (see the module).
+fn segment_identifies(segment: &str) -> bool {
+    if segment.is_empty() {
+        return false;
+    }
+    let d = decoded(segment);
+    let d = d.as_ref();
+    let digits = d.bytes().filter(u8::is_ascii_digit).count();
+    let token = TOKEN.is_match(d)
+        && d.bytes().any(|b| b.is_ascii_uppercase())
+        && d.bytes().any(|b| b.is_ascii_lowercase())
+        && digits > 0;
+    digits == d.len()
+        || digits >= 6
+        || UUID.is_match(d)
+        || LONG_HEX.is_match(d)
+        || token
+        || d.chars().any(char::is_whitespace)
+        || crate::identifiers::person_like(d)
+        || pattern(d).is_some()
+}
+
+/// Whether a host label holds an identifier: six digits or more, or an identifier pattern (an
+/// address spelled with dashes).
+fn label_identifies(label: &str) -> bool {
+    label.bytes().filter(u8::is_ascii_digit).count() >= 6 || pattern(label).is_some()
 }
 
 pub fn expr(input: Expr, tally: Tally) -> Expr {
@@ -64,7 +114,7 @@ mod tests {
     fn keeps_scheme_host_path_only() {
         assert_eq!(
             g("https://shop.kz/catalog/phones/123?q=iphone&email=a.b%40mail.kz#reviews").as_deref(),
-            Some("https://shop.kz/catalog/phones/123")
+            Some("https://shop.kz/catalog/phones/*")
         );
         assert_eq!(
             g("https://user:secret@Shop.KZ:8443/cart?x=1").as_deref(),
@@ -91,9 +141,75 @@ mod tests {
         );
         assert_eq!(
             g("https://shop.kz/catalog/item/123456").as_deref(),
-            Some("https://shop.kz/catalog/item/123456")
+            Some("https://shop.kz/catalog/item/*")
         );
         assert_eq!(g("mailto:a@b.kz"), None);
         assert_eq!(g("not a url"), None);
+    }
+
+    /// What the hostile review found in paths and hosts: each becomes `*`, pages stay.
+    #[test]
+    fn identifiers_in_paths_and_hosts_become_stars() {
+        for (url, want) in [
+            (
+                "https://shop.kz/users/1000001/profile",
+                "https://shop.kz/users/*/profile",
+            ),
+            (
+                "https://shop.kz/u/u1000001/orders",
+                "https://shop.kz/u/*/orders",
+            ),
+            (
+                "https://shop.kz/c/0f3a9b2c4d5e6f708192a3b4c5d6e7f8/view",
+                "https://shop.kz/c/*/view",
+            ),
+            (
+                "https://shop.kz/s/3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                "https://shop.kz/s/*",
+            ),
+            (
+                "https://shop.kz/t/dGhpc0lzQVRva2VuMTIz/x",
+                "https://shop.kz/t/*/x",
+            ),
+            (
+                "https://shop.kz/profile/Aigerim%20Nurlanovna",
+                "https://shop.kz/profile/*",
+            ),
+            (
+                "https://shop.kz/u/%D0%90%D0%B9%D0%B3%D0%B5%D1%80%D0%B8%D0%BC%20%D0%9D%D1%83%D1%80%D0%BB%D0%B0%D0%BD%D0%BE%D0%B2%D0%BD%D0%B0",
+                "https://shop.kz/u/*",
+            ),
+            ("https://shop.kz/u/a.b%2540mail.kz", "https://shop.kz/u/*"),
+            ("https://shop.kz/call/77011234567", "https://shop.kz/call/*"),
+            ("https://77011234567.shop.kz/cart", "https://*.shop.kz/cart"),
+            (
+                "https://95-56-12-34.dyn.example.kz/",
+                "https://*.dyn.example.kz/",
+            ),
+            ("http://95.56.12.34/login", "http://*/login"),
+            // Pages stay pages.
+            (
+                "https://shop.kz/catalog/phones",
+                "https://shop.kz/catalog/phones",
+            ),
+            (
+                "https://shop.kz/catalog/iphone-15-pro-max",
+                "https://shop.kz/catalog/iphone-15-pro-max",
+            ),
+            (
+                "https://shop.kz/promo/black-friday",
+                "https://shop.kz/promo/black-friday",
+            ),
+            (
+                "https://www2.shop.kz/v2/cart",
+                "https://www2.shop.kz/v2/cart",
+            ),
+            (
+                "https://shop.kz/%D0%BA%D0%B0%D1%82%D0%B0%D0%BB%D0%BE%D0%B3",
+                "https://shop.kz/%D0%BA%D0%B0%D1%82%D0%B0%D0%BB%D0%BE%D0%B3",
+            ),
+        ] {
+            assert_eq!(g(url).as_deref(), Some(want), "{url}");
+        }
     }
 }
