@@ -514,6 +514,28 @@ const NAMES_THAT_ARE_DATA: [&str; 5] = [
     "77011234567",
 ];
 
+/// A Parquet file of one row with string columns `names` (arrow-rs).
+fn write_parquet(path: &Path, names: &[&str]) {
+    use arrow::array::{ArrayRef, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, arrow::datatypes::DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let cols: Vec<ArrayRef> = names
+        .iter()
+        .map(|_| std::sync::Arc::new(StringArray::from(vec!["1"])) as ArrayRef)
+        .collect();
+    let batch = arrow::array::RecordBatch::try_new(schema.clone(), cols).unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
 /// A one-table job over `t.<ext>` whose columns are `id` and `v`.
 fn tiny(dir: &Path, ext: &str) {
     std::fs::write(
@@ -560,6 +582,15 @@ fn names_that_look_like_data_are_withheld_from_messages() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains(name), "{name}: {err}");
         assert!(!err.contains(&name.replace('+', "\\u002b")), "{err}");
+
+        // Parquet: a column of the file's schema.
+        let dir = tempfile::tempdir().unwrap();
+        tiny(dir.path(), "parquet");
+        write_parquet(&dir.path().join("t.parquet"), &["id", "v", name]);
+        let o = run_job(dir.path()).code(3).get_output().clone();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("withheld"), "{err}");
+        assert!(!err.contains(name), "{name}: {err}");
 
         // `check` lists an unlisted column (with `unlisted = "drop"`) without its name.
         let dir = tempfile::tempdir().unwrap();
@@ -608,7 +639,10 @@ fn plant_value(file: &Path, column: &str, value: &str) {
     for (i, b) in batches.iter().enumerate() {
         let mut cols: Vec<ArrayRef> = b.columns().to_vec();
         if i == 0 {
-            let old = arrow::array::cast::as_string_array(&cols[at]);
+            // polars writes string views: through plain strings and back.
+            let kind = cols[at].data_type().clone();
+            let plain = arrow::compute::cast(&cols[at], &arrow::datatypes::DataType::Utf8).unwrap();
+            let old = arrow::array::cast::as_string_array(plain.as_ref());
             let new: StringArray = (0..old.len())
                 .map(|r| {
                     if r == 0 {
@@ -618,7 +652,7 @@ fn plant_value(file: &Path, column: &str, value: &str) {
                     }
                 })
                 .collect();
-            cols[at] = std::sync::Arc::new(new);
+            cols[at] = arrow::compute::cast(&new, &kind).unwrap();
         }
         out.push(arrow::array::RecordBatch::try_new(schema.clone(), cols).unwrap());
     }

@@ -127,6 +127,9 @@ fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
             .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
     };
     let mut findings = Vec::new();
+    if !std::fs::metadata(dataset).is_ok_and(|m| m.is_dir()) {
+        return Ok(findings); // Nothing there: "no partition to verify" says so.
+    }
     let mut foreign = |p: &Path| {
         findings.push(format!(
             "{}: not written by the job (a dataset holds only the job's tables and reports)",
@@ -305,7 +308,13 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
     let unexpected: Vec<String> = schema
         .iter_names()
         .filter(|n| !expected.contains(&n.as_str()))
-        .map(|n| crate::identifiers::quoted_name(n))
+        .map(|n| {
+            if crate::identifiers::safe_name(n) {
+                format!("`{n}`")
+            } else {
+                "<name withheld>".to_string()
+            }
+        })
         .collect();
     let missing: Vec<&str> = expected
         .iter()
