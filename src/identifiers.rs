@@ -130,6 +130,17 @@ pub fn integer_pattern(x: i128) -> Option<&'static str> {
     digits_pattern(&x.to_string())
 }
 
+/// Whether an address written with `prefix` names a host rather than a network: no prefix, a
+/// prefix longer than `max_network`, or `host_bits(prefix)` set (called with a prefix of at most
+/// `max_network`, so the shift in it cannot overflow).
+fn names_a_host(prefix: Option<u32>, max_network: u32, host_bits: impl Fn(u32) -> bool) -> bool {
+    match prefix {
+        None => true,
+        Some(p) if p > max_network => true,
+        Some(p) => host_bits(p),
+    }
+}
+
 /// IP addresses that are not networks: no prefix length, a prefix longer than a network's, or
 /// host bits set under the prefix (`95.56.12.34/16` still shows the address).
 fn ip_pattern(v: &str) -> Option<&'static str> {
@@ -149,12 +160,11 @@ fn ip_pattern(v: &str) -> Option<&'static str> {
             let Ok(addr) = m[1].parse::<std::net::Ipv4Addr>() else {
                 continue;
             };
-            match m.get(2).and_then(|p| p.as_str().parse::<u32>().ok()) {
-                None => return Some("IP address"),
-                Some(p) if p > MAX_NETWORK_V4 => return Some("IP address"),
-                // `p` is at most 24 here.
-                Some(p) if u32::from(addr) & (u32::MAX >> p) != 0 => return Some("IP address"),
-                Some(_) => {}
+            let prefix = m.get(2).and_then(|p| p.as_str().parse::<u32>().ok());
+            if names_a_host(prefix, MAX_NETWORK_V4, |p| {
+                u32::from(addr) & (u32::MAX >> p) != 0
+            }) {
+                return Some("IP address");
             }
         }
     }
@@ -171,12 +181,11 @@ fn ip_pattern(v: &str) -> Option<&'static str> {
             let Ok(addr) = text.parse::<std::net::Ipv6Addr>() else {
                 continue;
             };
-            match m.get(2).and_then(|p| p.as_str().parse::<u32>().ok()) {
-                None => return Some("IP address"),
-                Some(p) if p > MAX_NETWORK_V6 => return Some("IP address"),
-                // `p` is at most 64 here.
-                Some(p) if u128::from(addr) & (u128::MAX >> p) != 0 => return Some("IP address"),
-                Some(_) => {}
+            let prefix = m.get(2).and_then(|p| p.as_str().parse::<u32>().ok());
+            if names_a_host(prefix, MAX_NETWORK_V6, |p| {
+                u128::from(addr) & (u128::MAX >> p) != 0
+            }) {
+                return Some("IP address");
             }
         }
     }

@@ -503,6 +503,97 @@ fn the_nightly_script_keeps_scratch_out_of_the_shared_tmp() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4. Identifiers that still get through
+
+/// Rewrites column `column` of the first activity file's first `values.len()` rows.
+fn plant_activity(p: &Project, column: &str, values: &[&str]) {
+    let dir = p.path().join("sample_data/activity");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let path = files.last().unwrap();
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().clone();
+    let at = header.iter().position(|h| h == column).unwrap();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header).unwrap();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.unwrap();
+        let row: Vec<&str> = rec
+            .iter()
+            .enumerate()
+            .map(|(c, v)| {
+                if c == at && i < values.len() {
+                    values[i]
+                } else {
+                    v
+                }
+            })
+            .collect();
+        w.write_record(&row).unwrap();
+    }
+    std::fs::write(path, w.into_inner().unwrap()).unwrap();
+}
+
+/// URLs keep their pages, not their people: ids, tokens and names in paths and hosts become
+/// `*` in the written data.
+#[test]
+fn urls_are_written_as_templates() {
+    let p = Project::small();
+    let urls = [
+        "https://shop.kz/users/1000001/profile?x=1",
+        "https://shop.kz/c/0f3a9b2c4d5e6f708192a3b4c5d6e7f8/view",
+        "https://77011234567.shop.kz/cart",
+        "https://95-56-12-34.dyn.example.kz/",
+        "https://shop.kz/profile/Aigerim%20Nurlanovna",
+    ];
+    // Many rows each, so that some are in classes that are written.
+    let many: Vec<&str> = urls.iter().copied().cycle().take(500).collect();
+    plant_activity(&p, "url", &many);
+    p.run(KEY).assert().success();
+    let t = read_parquet(&p.output_file("activity"));
+    let written: std::collections::HashSet<&str> = t
+        .column("url")
+        .iter()
+        .flatten()
+        .map(|s| s.as_str())
+        .collect();
+    assert!(
+        written.contains("https://shop.kz/users/*/profile"),
+        "{written:?}"
+    );
+    for leaked in [
+        "1000001",
+        "0f3a9b2c",
+        "77011234567",
+        "95-56-12-34",
+        "Aigerim",
+    ] {
+        assert!(
+            !written.iter().any(|u| u.contains(leaked)),
+            "{leaked} was written"
+        );
+    }
+}
+
+/// A phone number or an IIN stored as a number in a kept numeric column stops the run.
+#[test]
+fn identifiers_in_numeric_columns_stop_the_run() {
+    for (value, pattern) in [("77011234567", "phone number"), ("900101300017", "IIN/BIN")] {
+        let p = Project::small();
+        plant_activity(&p, "amount_kzt", &[value; 200]);
+        p.run(KEY)
+            .assert()
+            .code(4)
+            .stderr(predicate::str::contains(format!("`amount_kzt`: {pattern}")))
+            .stderr(predicate::str::contains(value).not());
+        assert!(!p.output_file("activity").exists() && !p.output_file("users").exists());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 5. Messages never quote identifiers
 
 /// Column names that are a person's data.
@@ -854,25 +945,32 @@ fn a_closed_pipe_ends_the_printing_quietly() {
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
 
-/// Closed standard streams: the logs are lost, the run is not. A failing command still exits
-/// with its own code.
+/// Standard error that cannot be written (`2>/dev/full`) or is closed (`2>&-`): the logs are
+/// lost, the run is not (it panicked, exit 101, on the first log line). A failing command still
+/// exits with its own code.
 #[test]
-fn closed_stdout_and_stderr_do_not_panic() {
+fn an_unwritable_or_closed_stderr_does_not_panic() {
     let p = Project::small();
     let o = sh(
         &p,
-        "\"$A\" run jobs/marketing_research.toml --run-date 2026-11-20 1>&- 2>&-",
+        "\"$A\" run jobs/marketing_research.toml --run-date 2026-11-20 2>/dev/full",
     );
     assert_eq!(o.status.code(), Some(0));
     assert!(p.output_file("users").exists());
-    // With stderr closed, the output's files must not have received the logs.
     let o = sh(
         &p,
-        "ANONYMIZE_KEY= \"$A\" run jobs/marketing_research.toml --run-date 2026-11-21 2>&-",
+        "ANONYMIZE_KEY= \"$A\" run jobs/marketing_research.toml --run-date 2026-11-21 2>/dev/full",
     );
     assert_eq!(o.status.code(), Some(2));
+    let o = sh(
+        &p,
+        "\"$A\" -v run jobs/marketing_research.toml --run-date 2026-11-22 1>&- 2>&-",
+    );
+    assert_eq!(o.status.code(), Some(0));
     let o = sh(&p, "\"$A\" check jobs/marketing_research.toml 2>&- 1>&-");
     assert_eq!(o.status.code(), Some(0));
+    // Nothing the logs said went into a file the run opened in their place.
+    p.verify().assert().success();
 }
 
 /// polars' deprecation text ("`is_in` with a collection …") went to stderr in the middle of
@@ -904,10 +1002,7 @@ fn json_logs_hold_only_json_with_an_erasure_list() {
 fn k_of_one_is_warned_about() {
     let p = Project::small();
     p.edit_job(|j| j.replacen("k = 3", "k = 1", 1));
-    bin()
-        .current_dir(p.path())
-        .env("ANONYMIZE_KEY", KEY)
-        .args(["check", "jobs/marketing_research.toml"])
+    p.check()
         .assert()
         .success()
         .stderr(predicate::str::contains("k = 1 protects no one"));

@@ -133,6 +133,15 @@ impl Project {
         c
     }
 
+    /// `anonymize check` on the project's job, with the key.
+    pub fn check(&self) -> Command {
+        let mut c = bin();
+        c.current_dir(self.path())
+            .env("ANONYMIZE_KEY", KEY)
+            .args(["check", "jobs/marketing_research.toml"]);
+        c
+    }
+
     /// `anonymize verify` on the project's output, against its job.
     pub fn verify(&self) -> Command {
         let mut c = bin();
