@@ -21,33 +21,74 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)[\p{L}\p{N}._%+-]+(@|%40)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.\p{L}{2,}")
         .expect("valid")
 });
+// Digits are ASCII here (`[0-9]`): other scripts' digits are mapped to them first (see
+// [`ascii_digits`]).
 /// International numbers written with a `+`.
 static PHONE_INTL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\+\d[\d .()-]{8,}\d").expect("valid"));
-/// Runs of digit groups: a group, then groups after at most two separators each.
+    LazyLock::new(|| Regex::new(r"\+[0-9][0-9 .()_-]{8,}[0-9]").expect("valid"));
+/// Runs of digit groups: a group, then groups after one to three separators each.
 static DIGIT_GROUPS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\d+(?:[ .()-]{1,2}\d+)*").expect("valid"));
-static DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d+").expect("valid"));
+    LazyLock::new(|| Regex::new(r"[0-9]+(?:[ .()_-]{1,3}[0-9]+)*").expect("valid"));
+static DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+").expect("valid"));
 /// An IPv4 address, with its prefix length if it has one.
-static IPV4: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,3}))?").expect("valid"));
+static IPV4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3})(?:/([0-9]{1,3}))?").expect("valid")
+});
 /// An IPv4 address spelled with dashes or underscores, as in reverse-DNS host names
 /// (`95-56-12-34.dyn.example.kz`).
 static IPV4_DASHED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^\d])(\d{1,3})[-_](\d{1,3})[-_](\d{1,3})[-_](\d{1,3})(?:[^\d]|$)")
-        .expect("valid")
+    Regex::new(
+        r"(?:^|[^0-9])([0-9]{1,3})[-_]([0-9]{1,3})[-_]([0-9]{1,3})[-_]([0-9]{1,3})(?:[^0-9]|$)",
+    )
+    .expect("valid")
 });
 static IPV6_TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]+(/(\d+))?").expect("valid"));
+    LazyLock::new(|| Regex::new(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]+(/([0-9]+))?").expect("valid"));
+
+/// Group lengths a dotted spelling of an identifier has: a `.` joins digit groups only in
+/// these shapes (`+7.701.123.45.67`, `900101.300017`, `4111.1111.1111.1111`), never across a
+/// decimal point (`75000000.00`) or between coordinates.
+const DOTTED_SHAPES: &[&[usize]] = &[
+    &[1, 3, 3, 2, 2],
+    &[3, 3, 2, 2],
+    &[1, 3, 3, 4],
+    &[3, 3, 4],
+    &[1, 3, 7],
+    &[6, 6],
+    &[4, 4, 4, 4],
+    &[4, 6, 5],
+    &[4, 4, 4, 4, 3],
+];
+
+/// The zero of each block of ten decimal digits outside ASCII that exports carry (Arabic-Indic,
+/// Extended Arabic-Indic, Devanagari, Bengali, Thai, full-width, mathematical).
+const DIGIT_ZEROS: &[u32] = &[
+    0x0660, 0x06F0, 0x0966, 0x09E6, 0x0E50, 0xFF10, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
+];
+
+/// `v` with other scripts' decimal digits written as ASCII digits (`７７０１…` is `7701…`).
+fn ascii_digits(v: &str) -> Cow<'_, str> {
+    let digit = |c: char| {
+        DIGIT_ZEROS
+            .iter()
+            .find(|&&z| (z..z + 10).contains(&(c as u32)))
+            .map(|z| char::from(b'0' + (c as u32 - z) as u8))
+    };
+    if v.is_ascii() || !v.chars().any(|c| digit(c).is_some()) {
+        return Cow::Borrowed(v);
+    }
+    Cow::Owned(v.chars().map(|c| digit(c).unwrap_or(c)).collect())
+}
 
 /// Prefixes longer than these name one host (or a handful), not a network: `/32` is an address.
 const MAX_NETWORK_V4: u32 = 24;
 const MAX_NETWORK_V6: u32 = 64;
 
-/// `v` with percent-encoding undone, up to three times.
+/// `v` with percent-encoding undone, again and again (`%252540` is `%2540` is `%40` is `@`),
+/// up to ten times.
 pub fn decoded(v: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(v);
-    for _ in 0..3 {
+    for _ in 0..10 {
         if !out.contains('%') {
             break;
         }
@@ -65,6 +106,7 @@ pub fn decoded(v: &str) -> Cow<'_, str> {
 /// The first identifier-like pattern in `v`, by name.
 pub fn pattern(v: &str) -> Option<&'static str> {
     let v = decoded(v);
+    let v = ascii_digits(&v);
     let v = v.as_ref();
     if (v.contains('@') || v.contains("%40")) && EMAIL.is_match(v) {
         return Some("e-mail address");
@@ -78,20 +120,54 @@ pub fn pattern(v: &str) -> Option<&'static str> {
     ip_pattern(v)
 }
 
-/// Phones, IIN/BIN and cards among the digit groups of `v`: every run of consecutive groups
-/// whose digits make 10–11 (a KZ phone), 12 (an IIN/BIN) or 13–19 (a card) is checked.
+/// Phones, IIN/BIN and cards among the digit groups of `v`. A run of groups counts only when
+/// it stands alone (no letter or digit touches it: not a stretch of a hex token). Groups joined
+/// by spaces, dashes, underscores or brackets are read together: every sequence of consecutive
+/// groups whose digits make 10–11 (a KZ phone), 12 (an IIN/BIN) or 13–19 (a card) is checked.
+/// Groups joined by a `.` are read together only in the shapes of [`DOTTED_SHAPES`].
 fn digit_pattern(v: &str) -> Option<&'static str> {
+    let bytes = v.as_bytes();
     for run in DIGIT_GROUPS.find_iter(v) {
-        let groups: Vec<&str> = DIGITS.find_iter(run.as_str()).map(|m| m.as_str()).collect();
-        for i in 0..groups.len() {
-            let mut digits = String::new();
-            for g in &groups[i..] {
-                digits.push_str(g);
-                if digits.len() > 19 {
-                    break;
-                }
-                if let Some(p) = digits_pattern(&digits) {
-                    return Some(p);
+        let touches = |i: Option<usize>| {
+            i.and_then(|i| bytes.get(i))
+                .is_some_and(u8::is_ascii_alphanumeric)
+        };
+        if touches(run.start().checked_sub(1)) || touches(Some(run.end())) {
+            continue;
+        }
+        let text = run.as_str();
+        let groups: Vec<&str> = DIGITS.find_iter(text).map(|m| m.as_str()).collect();
+        let pieces: Vec<Vec<&str>> = if text.contains('.') {
+            let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+            if DOTTED_SHAPES.contains(&lengths.as_slice()) {
+                vec![groups]
+            } else if text.matches('.').count() == 1
+                && text
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|cents| cents.len() <= 2)
+            {
+                continue; // A decimal number (`7012345678.50`), an amount.
+            } else {
+                // Read each dot-free piece on its own.
+                text.split('.')
+                    .map(|piece| DIGITS.find_iter(piece).map(|m| m.as_str()).collect())
+                    .collect()
+            }
+        } else {
+            vec![groups]
+        };
+        for groups in &pieces {
+            for i in 0..groups.len() {
+                let mut digits = String::new();
+                for g in &groups[i..] {
+                    digits.push_str(g);
+                    if digits.len() > 19 {
+                        break;
+                    }
+                    if let Some(p) = digits_pattern(&digits) {
+                        return Some(p);
+                    }
                 }
             }
         }
@@ -99,35 +175,52 @@ fn digit_pattern(v: &str) -> Option<&'static str> {
     None
 }
 
-/// What a string of digits alone is, if anything: a KZ mobile number (`7 7xx …`, `8 7xx …`, or
-/// `7xx …` with ten digits), an IIN/BIN, a card number.
+/// Whether ten digits are a KZ mobile number without its country code: `70x`, `747`, `75x`,
+/// `76x`, `77x`.
+fn kz_mobile(d: &[u8]) -> bool {
+    d.len() == 10 && d[0] == 7 && (matches!(d[1], 0 | 5 | 6 | 7) || (d[1] == 4 && d[2] == 7))
+}
+
+/// What a string of ASCII digits alone is, if anything: a KZ mobile number (`7 7xx …`,
+/// `8 7xx …`, or the ten digits alone), an IIN/BIN, a card number.
 fn digits_pattern(digits: &str) -> Option<&'static str> {
-    let d: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
+    let d: Vec<u8> = digits.bytes().map(|b| b.wrapping_sub(b'0')).collect();
+    if d.iter().any(|&x| x > 9) {
+        return None;
+    }
     match d.len() {
-        11 if (d[0] == 7 || d[0] == 8) && d[1] == 7 => Some("phone number"),
-        10 if d[0] == 7 && d[1] <= 7 => Some("phone number"),
+        11 if (d[0] == 7 || d[0] == 8) && kz_mobile(&d[1..]) => Some("phone number"),
+        10 if kz_mobile(&d) => Some("phone number"),
         12 if iin_valid(&d) => Some("IIN/BIN"),
         13..=19 if luhn_valid(&d) => Some("payment card number"),
         _ => None,
     }
 }
 
-/// What a number of a numeric column is, if anything: an integral value whose digits are an
-/// identifier (`77011234567.0` in a float column is a phone number).
+/// What a number of a numeric column is, if anything: an integral value whose digits are a KZ
+/// phone number or an IIN/BIN (`77011234567.0` in a float column is a phone number). An IIN of
+/// someone born in the 2000s starts with `0`, which a number loses: eleven digits are also read
+/// with it. Cards are left to text columns: 13–19-digit numbers (epoch milliseconds, order ids)
+/// pass Luhn one time in ten.
 pub fn number_pattern(x: f64) -> Option<&'static str> {
-    if !x.is_finite() || x.fract() != 0.0 || x.abs() < 1e9 || x.abs() >= 1e19 {
+    if !x.is_finite() || x.fract() != 0.0 || x.abs() >= 1e13 {
         return None;
     }
-    digits_pattern(&format!("{}", x.abs() as u64))
+    integer_pattern(x.abs() as i128)
 }
 
 /// [`number_pattern`] for integers.
 pub fn integer_pattern(x: i128) -> Option<&'static str> {
     let x = x.unsigned_abs();
-    if !(1_000_000_000..10_000_000_000_000_000_000).contains(&x) {
+    if !(1_000_000_000..1_000_000_000_000).contains(&x) {
         return None;
     }
-    digits_pattern(&x.to_string())
+    let digits = x.to_string();
+    let found = digits_pattern(&digits).filter(|p| *p != "payment card number");
+    match found {
+        None if digits.len() == 11 => digits_pattern(&format!("0{digits}")),
+        found => found,
+    }
 }
 
 /// Whether an address written with `prefix` names a host rather than a network: no prefix, a
@@ -208,7 +301,7 @@ pub fn quoted_name(name: &str) -> String {
 
 /// Whether a name read from the data may be printed (see [`quoted_name`]).
 pub fn safe_name(name: &str) -> bool {
-    let digits = name.chars().filter(char::is_ascii_digit).count();
+    let digits = name.chars().filter(|c| c.is_numeric()).count();
     let plain = name
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '(' | ')' | '/'));
@@ -221,16 +314,21 @@ pub fn safe_name(name: &str) -> bool {
         || pattern(name).is_some())
 }
 
-/// Whether `s` reads like a person's name: two to four capitalized words (`Aigerim
-/// Nurlanovna`, `Айгерим Нурлановна`).
+/// Whether `s` reads like a person's name: two to five capitalized or upper-case words or
+/// initials (`Aigerim Nurlanovna`, `Айгерим Нурлановна`, `NURLAN SERIKOV`, `Serikov N.`).
 pub fn person_like(s: &str) -> bool {
     let words: Vec<&str> = s.split_whitespace().collect();
-    (2..=4).contains(&words.len())
-        && words.iter().all(|w| {
-            let mut cs = w.chars();
-            cs.next().is_some_and(char::is_uppercase)
-                && cs.all(|c| c.is_lowercase() || matches!(c, '-' | '\''))
-        })
+    // A word of a name: capitalized (`Nurlan`) or all capitals (`NURLAN`), or an initial (`N.`).
+    let name_word = |w: &str| {
+        let letters = w.trim_end_matches('.');
+        let mut cs = letters.chars();
+        cs.next().is_some_and(char::is_uppercase)
+            && (cs
+                .clone()
+                .all(|c| c.is_lowercase() || matches!(c, '-' | '\''))
+                || cs.all(|c| c.is_uppercase() || matches!(c, '-' | '\'')))
+    };
+    (2..=5).contains(&words.len()) && words.iter().all(|w| name_word(w))
 }
 
 /// A Kazakh IIN (birth date `YYMMDD`, then a century-and-sex digit 1–6) or BIN (`YYMM`, then

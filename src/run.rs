@@ -102,7 +102,7 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
             let pattern = read::substitute(&pattern, opts.run_date);
             let source = read::discover(table, &pattern)?;
             let erase = match (&table.exclude_subjects, &table.subject) {
-                (Some(f), Some(s)) => Some(erasure::load(f, s, subject_normalize(table))?),
+                (Some(f), Some(s)) => Some(erasure::load(f, s)?),
                 _ => None,
             };
             Ok(Planned {
@@ -282,7 +282,8 @@ fn scan_with_state(p: &Planned, ctx: &Context, mark_bad: bool) -> Result<LazyFra
     );
     if let (Some(ids), Some(subject)) = (&p.erase, table_subject(p.table, ctx)) {
         // Erasure comes before everything else, retention included.
-        state = when(erasure::listed(subject, ids))
+        let ids = canonical_ids(p.table, ctx, ids)?;
+        state = when(erasure::listed(subject, &ids))
             .then(lit(retention::ERASED))
             .otherwise(state)
             .cast(DataType::Int32);
@@ -711,17 +712,37 @@ fn subject_expr(c: &crate::job::Column, ctx: &Context) -> Expr {
     }
 }
 
-/// How a table's erasure ids are matched: in the canonical form of its subject column.
-fn subject_normalize(t: &Table) -> Option<crate::job::spec::Normalize> {
-    match t
-        .subject
-        .as_deref()
-        .and_then(|s| t.column(s))
-        .map(|c| &c.action)
-    {
-        Some(ColumnAction::Pseudonymize { normalize, .. }) => *normalize,
-        _ => None,
+/// A table's erasure ids in the form its subject is counted in: each id goes through the
+/// subject's own expression (see [`subject_expr`]), as the export's values do. So `007` listed
+/// for a subject kept as an int is the person `7`, and a phone listed for a subject
+/// pseudonymized with `normalize = "phone"` matches every spelling of it. An id that the
+/// subject's column cannot read matches no one, and is counted in a warning (never shown).
+fn canonical_ids(t: &Table, ctx: &Context, ids: &[String]) -> Result<Vec<String>> {
+    let Some(c) = t.subject.as_deref().and_then(|s| t.column(s)) else {
+        return Ok(ids.to_vec());
+    };
+    let engine = || Error::engine(format!("tables.{}: reading the erasure list", t.name));
+    let listed = DataFrame::new_infer_height(vec![Column::new(c.name.as_str().into(), ids)])
+        .map_err(engine())?;
+    let out = listed
+        .lazy()
+        .select([subject_expr(c, ctx).alias("id")])
+        .collect()
+        .map_err(engine())?;
+    let canonical: Vec<String> = out
+        .column("id")
+        .and_then(|c| Ok(c.str()?.iter().flatten().map(str::to_string).collect()))
+        .map_err(engine())?;
+    if canonical.len() < ids.len() {
+        tracing::warn!(
+            table = %t.name,
+            "{} ids of the erasure list cannot be read as the subject column `{}`: they match no \
+             one",
+            ids.len() - canonical.len(),
+            c.name
+        );
     }
+    Ok(canonical)
 }
 
 /// Pass 2: the staged rows of the kept classes into the staging directory, through the leak

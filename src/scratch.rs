@@ -107,8 +107,7 @@ pub fn private_dir(prefix: &str, what: &'static str) -> Result<tempfile::TempDir
 }
 
 /// Removes `<dir>/<prefix><pid>-…` directories whose process is gone (Linux: no `/proc/<pid>`)
-/// and that are ours: real folders (not links), of our user, mode 0700. In a shared `/tmp`, a
-/// folder of that name that someone else made is not ours to remove.
+/// and that are ours (see [`ours`]).
 fn remove_orphans(dir: &Path, prefix: &str) {
     if !Path::new("/proc/self").exists() {
         return;
@@ -132,15 +131,16 @@ fn remove_orphans(dir: &Path, prefix: &str) {
     }
 }
 
-/// A real folder of this process's user with mode 0700, as [`private_dir`] makes them.
+/// A real folder (not a link) of this process's user. In a shared `/tmp`, a folder of that
+/// name that someone else made is not ours to remove. (Its mode is not asked: folders left by
+/// versions before 0700 hold raw input too, and are removed all the same.)
 fn ours(path: &Path) -> bool {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid only reads the process's user id.
         let uid = unsafe { libc::geteuid() };
-        std::fs::symlink_metadata(path)
-            .is_ok_and(|m| m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o777 == 0o700)
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir() && m.uid() == uid)
     }
     #[cfg(not(unix))]
     {

@@ -396,25 +396,42 @@ fn is_ours(dir: &Path) -> bool {
     let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
+    // Sizes are checked before reading: a planted marker may be any file.
     name.starts_with(STAGING_PREFIX)
         && fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir())
-        && fs::symlink_metadata(dir.join(STAGING_MARKER)).is_ok_and(|m| m.is_file())
+        && fs::symlink_metadata(dir.join(STAGING_MARKER))
+            .is_ok_and(|m| m.is_file() && m.len() == name.len() as u64)
         && fs::read(dir.join(STAGING_MARKER)).is_ok_and(|m| m == name.as_bytes())
 }
 
-/// Checks every path of a journal found in `staging` before anything acts on it: the staged
-/// and moved-aside paths lie in that staging directory, every target is a partition or a
-/// report of the output (`<table>/run_date=…`, `_reports/run_date=….json|html`), no path has a
-/// `..`, a root or a prefix, and no folder on the way is a symbolic link. A journal that names
-/// anything else was not written by a run (planted, or damaged), and nothing is done with it.
+/// Checks every path of a journal found in `staging` before anything acts on it: each move
+/// must be exactly one a commit of that staging directory makes (see [`plan_moves`]): its
+/// target a partition of the staging directory's run date (`<table>/run_date=<date>`) or that
+/// date's report, its staged and moved-aside paths the ones inside the staging directory that go
+/// with that target, and no folder on the way a symbolic link. A journal that names anything
+/// else was not written by a run (planted, or damaged), and nothing is done with it.
 fn check_journal(output: &Path, staging: &Path, moves: &[Move]) -> Result<()> {
-    let staging_name = staging.file_name().unwrap_or_default();
-    let plain = |p: &Path| {
-        p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    let refused = || Error::Io {
+        context: "a commit journal names a path that no run writes (outside the output, or not \
+                  a partition or report of its run date); nothing was done with it: inspect the \
+                  output by hand and remove that staging directory",
+        path: staging.join(JOURNAL),
+        source: std::io::Error::from(std::io::ErrorKind::InvalidData),
     };
+    let name = staging
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(refused)?;
+    // `.anonymize-staging-YYYY-MM-DD-…`: the run date a commit from here can only be for.
+    let date = name
+        .strip_prefix(STAGING_PREFIX)
+        .and_then(|rest| rest.get(..10))
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(refused)?;
+    let root = PathBuf::from(name);
+    let part = partition(date);
     let no_links = |p: &Path| {
-        // Every existing ancestor of the path below the output is a real directory.
+        // Every existing folder on the way from the output to the path is a real directory.
         let mut here = output.to_path_buf();
         let parts: Vec<_> = p.components().collect();
         parts[..parts.len().saturating_sub(1)].iter().all(|c| {
@@ -422,39 +439,31 @@ fn check_journal(output: &Path, staging: &Path, moves: &[Move]) -> Result<()> {
             fs::symlink_metadata(&here).map_or(true, |m| m.is_dir())
         })
     };
-    let in_staging = |p: &Path| {
-        plain(p)
-            && p.components().next().map(|c| c.as_os_str()) == Some(staging_name)
-            && no_links(p)
-    };
-    let is_target = |p: &Path| {
-        let parts: Vec<&str> = p.iter().filter_map(|c| c.to_str()).collect();
-        let date_ok = |s: &str| {
-            s.strip_prefix("run_date=")
-                .is_some_and(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
-        };
-        plain(p)
-            && parts.len() == 2
-            && p.iter().count() == 2
-            && if parts[0] == REPORTS_DIR {
-                parts[1]
-                    .strip_suffix(".json")
-                    .or_else(|| parts[1].strip_suffix(".html"))
-                    .is_some_and(date_ok)
-            } else {
-                crate::job::validate::table_name_ok(parts[0]) && date_ok(parts[1])
-            }
-            && no_links(p)
-    };
     for m in moves {
-        if !(in_staging(&m.staged) && in_staging(&m.aside) && is_target(&m.target)) {
-            return Err(Error::Io {
-                context: "a commit journal names a path that no run writes (outside the output, \
-                          or not a partition or report of it); nothing was done with it: inspect \
-                          the output by hand and remove that staging directory",
-                path: staging.join(JOURNAL),
-                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
-            });
+        let parts: Vec<&str> = m.target.iter().filter_map(|c| c.to_str()).collect();
+        let expected = match parts.as_slice() {
+            [REPORTS_DIR, file] => REPORT_STAGED
+                .iter()
+                .zip(["json", "html"])
+                .find(|(_, ext)| *file == format!("{part}.{ext}"))
+                .map(|(staged, _)| (root.join(staged), root.join(".previous").join(staged))),
+            [table, date_dir]
+                if *date_dir == part && crate::job::validate::table_name_ok(table) =>
+            {
+                Some((
+                    root.join(table).join(&part),
+                    root.join(".previous").join(table),
+                ))
+            }
+            _ => None,
+        };
+        let ok = m.target.iter().count() == 2
+            && expected.is_some_and(|(staged, aside)| m.staged == staged && m.aside == aside)
+            && no_links(&m.target)
+            && no_links(&m.staged)
+            && no_links(&m.aside);
+        if !ok {
+            return Err(refused());
         }
     }
     Ok(())
@@ -474,8 +483,12 @@ pub fn recover(output: &Path) -> Result<()> {
         }
         let journal = dir.join(JOURNAL);
         if fs::symlink_metadata(&journal).is_ok() {
-            let moves = fs::read(&journal)
+            // A journal names a few moves a table: far below this, whatever was planted.
+            const MAX_JOURNAL: u64 = 1 << 20;
+            let moves = fs::symlink_metadata(&journal)
                 .ok()
+                .filter(|m| m.is_file() && m.len() <= MAX_JOURNAL)
+                .and_then(|_| fs::read(&journal).ok())
                 .and_then(|text| serde_json::from_slice::<Vec<Move>>(&text).ok())
                 .ok_or_else(|| Error::Io {
                     context: "an interrupted commit left a journal that cannot be read; \

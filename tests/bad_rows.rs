@@ -265,7 +265,7 @@ fn a_killed_runs_repaired_copies_are_removed() {
     );
     let orphan = dir.path().join("anonymize-skip-4000000-abcdef");
     std::fs::create_dir(&orphan).unwrap();
-    // As a run makes it: private. (A folder of that name with other modes is not removed.)
+    // As a run makes it: private.
     std::fs::set_permissions(&orphan, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     std::fs::write(orphan.join("00000-t.csv"), b"raw data").unwrap();
     run_in(dir.path()).assert().success();

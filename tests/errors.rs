@@ -541,7 +541,7 @@ fn staged_tables_leave_no_trace_in_tmpdir() {
     let tmp = tempfile::tempdir().unwrap();
     let orphan = tmp.path().join("anonymize-work-4000000-abcdef");
     std::fs::create_dir(&orphan).unwrap();
-    // As a run makes it: private. (A folder of that name with other modes is not removed.)
+    // As a run makes it: private.
     std::fs::set_permissions(&orphan, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     std::fs::write(orphan.join("table-0.parquet"), b"staged rows").unwrap();
     let work_dirs = || -> Vec<String> {

@@ -6,7 +6,8 @@
 //!
 //! It checks the whole dataset, not only the job's partitions: any file or folder the job did
 //! not write (an extra table, a `notes.txt`, a `users/backup/`, a link) is a finding, named by
-//! its path, never its content. Every column of every file it reads goes through the leak scan
+//! its path, never its content. So is a staging folder: a release is verified when no run is
+//! writing it, and a killed run's staging holds tables that were never checked. Every column of every file it reads goes through the leak scan
 //! (identifier patterns in text, identifier-like numbers), and every pseudonym must be one
 //! (lowercase hex of the job's length).
 //!
@@ -102,8 +103,8 @@ fn shown(dataset: &Path, path: &Path) -> String {
 
 /// Everything in the dataset that the job did not write, as findings: the dataset holds the
 /// job's tables (`<table>/run_date=YYYY-MM-DD/part-00000.parquet`), its reports
-/// (`_reports/run_date=YYYY-MM-DD.json|html`), the lock file, and while a run is under way its
-/// staging folder. Links are findings too (they are never written, and may lead anywhere).
+/// (`_reports/run_date=YYYY-MM-DD.json|html`) and the lock file. Links are findings too (they
+/// are never written, and may lead anywhere).
 fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
     let list = |dir: &Path| -> Result<Vec<PathBuf>, Error> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -140,9 +141,6 @@ fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
         let n = name(&top);
         if n == crate::write::LOCK_FILE && is_file(&top) {
             continue;
-        }
-        if n.starts_with(".anonymize-staging-") && is_dir(&top) {
-            continue; // A run under way (or killed): the next run removes it.
         }
         if n == crate::write::REPORTS_DIR && is_dir(&top) {
             for r in list(&top)? {

@@ -3,8 +3,8 @@
 //! every night, and counted in the report.
 //!
 //! The list holds raw subject ids, one a line (a first line equal to the subject column's name
-//! is a header and skipped). Ids are compared as the k-anonymity stage counts people: trimmed,
-//! and in the subject's canonical form when the subject is pseudonymized with `normalize`.
+//! is a header and skipped). Ids are compared as the k-anonymity stage counts people: each goes
+//! through the subject column's own expression (trimmed, normalized, typed as it is kept).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -12,16 +12,11 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::job::spec::Normalize;
 use crate::transform::pseudonymize::canonical;
 
-/// The listed ids in their canonical form (see [`canonical`]; `normalize` is the subject
-/// column's option), never logged: they are identifiers.
-pub fn load(
-    path: &Path,
-    subject_column: &str,
-    normalize: Option<Normalize>,
-) -> Result<Vec<String>> {
+/// The listed ids, trimmed (see [`canonical`]; the run then puts them in the form the subject
+/// is counted in), never logged: they are identifiers.
+pub fn load(path: &Path, subject_column: &str) -> Result<Vec<String>> {
     let bytes =
         crate::job::files::read(path, crate::job::files::Kind::ErasureList).map_err(|e| {
             Error::Job(format!(
@@ -43,9 +38,7 @@ pub fn load(
         if i == 0 && id == subject_column {
             continue;
         }
-        if let Some(id) = canonical(&id, normalize) {
-            ids.insert(id.into_owned());
-        }
+        ids.insert(id.into_owned());
     }
     Ok(ids.into_iter().collect())
 }

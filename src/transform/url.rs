@@ -4,9 +4,10 @@
 //! Query strings carry anything: search terms, tracking ids, e-mail addresses from newsletter
 //! links, session tokens. The page a person visited is what analysts need, not whose page it
 //! was: a path segment that could name a person or a session becomes `*`
-//! (`/users/1000001/profile` is `/users/*/profile`): a number, a segment with six digits or more,
-//! a UUID, a long hex or base64 token, a segment that decodes to words with spaces or to a
-//! person's name, and anything the identifier patterns match (see [`crate::identifiers`]). So
+//! (`/users/1000001/profile` is `/users/*/profile`): a number, a segment with a run of six
+//! digits or more, a UUID, a long hex or base64 token, a segment that decodes to a person's name
+//! (capitalized words: `Aigerim%20Nurlanovna`, and so also `Home%20Appliances`), and anything
+//! the identifier patterns match (see [`crate::identifiers`]). So
 //! does a host label holding an identifier (`77011234567.shop.kz`, `95-56-12-34.dyn.kz`), and a
 //! host that is an IP address. A segment equal to a value of a dropped column that passes
 //! all of this is caught by the leak scan, which fails the run. Parsing uses the WHATWG URL
@@ -28,6 +29,7 @@ static LONG_HEX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?i)[0-9a-f]{16,}$").expect("valid"));
 static TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_+/=-]{16,}$").expect("valid"));
+static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+").expect("valid"));
 
 pub fn generalize(raw: &str, out: &mut String) -> bool {
     let Ok(u) = ::url::Url::parse(raw.trim()) else {
@@ -73,17 +75,21 @@ fn segment_identifies(segment: &str) -> bool {
     }
     let d = decoded(segment);
     let d = d.as_ref();
-    let digits = d.bytes().filter(u8::is_ascii_digit).count();
+    let count = |f: fn(&u8) -> bool| d.as_bytes().iter().filter(|b| f(b)).count();
+    let (digits, upper) = (count(u8::is_ascii_digit), count(u8::is_ascii_uppercase));
+    let longest_run = DIGIT_RUN.find_iter(d).map(|m| m.len()).max().unwrap_or(0);
+    // A random token mixes cases and digits; a product slug (`Samsung-Galaxy-S24-Ultra`) has
+    // words between its dashes and few digits.
     let token = TOKEN.is_match(d)
-        && d.bytes().any(|b| b.is_ascii_uppercase())
-        && d.bytes().any(|b| b.is_ascii_lowercase())
-        && digits > 0;
+        && upper > 0
+        && count(u8::is_ascii_lowercase) > 0
+        && digits > 0
+        && (!d.contains(['-', '_']) || (digits >= 4 && upper >= 4));
     digits == d.len()
-        || digits >= 6
+        || longest_run >= 6
         || UUID.is_match(d)
         || LONG_HEX.is_match(d)
         || token
-        || d.chars().any(char::is_whitespace)
         || crate::identifiers::person_like(d)
         || pattern(d).is_some()
 }
