@@ -6,7 +6,7 @@
 //! would not flag.
 //!
 //! Values are normalized before matching, because exports spell identifiers every way:
-//! percent-encoding is undone (up to three times: `%2540` is `%40` is `@`), letters match in any
+//! percent-encoding is undone (up to ten times: `%2540` is `%40` is `@`), letters match in any
 //! case and script (Cyrillic e-mails), and digits are read in groups across the separators
 //! people and systems put between them (space, `.`, `-`, brackets: `+7.701.123.45.67`,
 //! `900101.300017`, `4111  1111  1111  1111`). Numbers of numeric columns are checked by their
