@@ -18,7 +18,7 @@ use tracing::info;
 
 use crate::error::{Error, Result};
 use crate::job::lock::{self, Lock, Pin};
-use crate::job::{BadRows, ColumnAction, Job, Privacy, Table};
+use crate::job::{BadRows, ColumnAction, Job, Privacy, Recoding, Table};
 use crate::progress;
 use crate::protect;
 use crate::protect::bad_rows::{self, Skipped};
@@ -492,7 +492,7 @@ fn protect(
     let mut search = None;
     let mut recoding = None;
     let mut mondrian = None;
-    if privacy.mondrian {
+    if privacy.recoding == Recoding::Mondrian {
         let (base, finest) = search_base_with_values(p, ctx)?;
         let goal = Goal {
             k: privacy.k,
@@ -522,7 +522,9 @@ fn protect(
             loss: part.loss,
             seconds: part.seconds,
         });
-    } else if privacy.search && t.quasi_identifiers().any(transform::levels::searched) {
+    } else if privacy.recoding == Recoding::Optimal
+        && t.quasi_identifiers().any(transform::levels::searched)
+    {
         let base = search_base(p, ctx)?;
         let (chosen, best, outcome) = optimize::choose(t, &base, &privacy)?;
         info!(
@@ -943,16 +945,11 @@ fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport
             .filter(|_| mondrian.is_none())
             .map(|c| (c.output.clone(), protected.level(c)))
             .collect(),
-        metric: t.privacy.filter(|p| p.search).map(|p| p.metric),
-        recoding: t.privacy.map(|p| {
-            if p.mondrian {
-                "mondrian"
-            } else if p.search {
-                "optimal"
-            } else {
-                "fixed"
-            }
-        }),
+        metric: t
+            .privacy
+            .filter(|p| p.recoding.searches())
+            .map(|p| p.metric),
+        recoding: t.privacy.map(|p| p.recoding.name()),
         partitions: mondrian.map(|m| m.partitions),
         loss: best.map(|b| b.loss).or(mondrian.map(|m| m.loss)),
         entropy: best.map(|b| b.entropy),

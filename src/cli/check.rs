@@ -132,7 +132,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
                         sensitive.join(", ")
                     );
                 }
-                if pr.mondrian {
+                if pr.recoding == crate::job::Recoding::Mondrian {
                     let _ = writeln!(out, "  levels: Mondrian partitions (search = \"mondrian\")");
                 }
             }

@@ -6,8 +6,10 @@
 //! this module works on a [`Job`] and never sees the raw TOML.
 
 pub mod files;
+pub mod hierarchy;
 pub mod key;
 pub mod lock;
+pub mod models;
 pub mod spec;
 pub mod validate;
 
@@ -17,7 +19,7 @@ use std::sync::Arc;
 pub use spec::{Format, Invalid, Role, TruncateTo, Unlisted, ValueType};
 
 use crate::error::{Error, Result};
-use crate::transform::hierarchy::Hierarchy;
+use hierarchy::Hierarchy;
 pub use spec::MetricName;
 
 /// A validated job: every path resolved, every column's action complete.
@@ -72,16 +74,42 @@ pub struct Retention {
 pub struct Privacy {
     pub k: u32,
     pub max_suppression: f64,
-    /// Search the levels of the quasi-identifiers that are not pinned.
-    pub search: bool,
-    /// Partition with Mondrian instead of choosing one level per quasi-identifier (`search`
-    /// is then true as well: the quasi-identifiers are read at their finest levels).
-    pub mondrian: bool,
+    /// How the quasi-identifiers are generalized.
+    pub recoding: Recoding,
     pub metric: MetricName,
     /// l-diversity and t-closeness on the sensitive columns.
-    pub models: crate::protect::models::Models,
+    pub models: models::Models,
     /// Rows above this prosecutor risk are counted in the report.
     pub risk_threshold: f64,
+}
+
+/// How a table's quasi-identifiers are generalized: one mode, from the job's `search`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recoding {
+    /// Every quasi-identifier at the level the job gives (no `search`).
+    Fixed,
+    /// `search = "optimal"`: the levels of the quasi-identifiers that are not pinned are
+    /// searched, one level per column for the whole table.
+    Optimal,
+    /// `search = "mondrian"`: partitioned with Mondrian, each class at its own ranges and
+    /// levels; the quasi-identifiers are read at their finest levels.
+    Mondrian,
+}
+
+impl Recoding {
+    /// Whether the run chooses the levels (a search or Mondrian) rather than the job.
+    pub fn searches(self) -> bool {
+        self != Recoding::Fixed
+    }
+
+    /// The name the report gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Recoding::Fixed => "fixed",
+            Recoding::Optimal => "optimal",
+            Recoding::Mondrian => "mondrian",
+        }
+    }
 }
 
 /// The default of `risk_threshold`.
@@ -93,8 +121,7 @@ impl Privacy {
         Privacy {
             k: 1,
             max_suppression: 0.0,
-            search: false,
-            mondrian: false,
+            recoding: Recoding::Fixed,
             metric: Default::default(),
             models: Default::default(),
             risk_threshold: DEFAULT_RISK_THRESHOLD,

@@ -6,18 +6,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::hierarchy::Hierarchy;
 use super::key::KeySource;
+use super::models::{LDiversity, Models};
 use super::spec::{
     Action, ColumnSpec, Edges, Invalid, JobSpec, LVariant, Method, OnBadRow, PrivacySpec, Role,
     Search, TableSpec,
 };
 use super::{
     BadRows, Column, ColumnAction, DEFAULT_RISK_THRESHOLD, Generalizer, Job, LevelRange, Privacy,
-    Retention, Table,
+    Recoding, Retention, Table,
 };
 use crate::error::{Error, Result};
-use crate::protect::models::{LDiversity, Models};
-use crate::transform::hierarchy::Hierarchy;
 
 /// Parses the TOML text. Errors name the line and the key path.
 pub fn parse(path: &Path, text: &str) -> Result<JobSpec> {
@@ -428,8 +428,11 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
             Some(Privacy {
                 k: p.k,
                 max_suppression: p.max_suppression,
-                search: p.search.is_some(),
-                mondrian: p.search == Some(Search::Mondrian),
+                recoding: match p.search {
+                    None => Recoding::Fixed,
+                    Some(Search::Optimal) => Recoding::Optimal,
+                    Some(Search::Mondrian) => Recoding::Mondrian,
+                },
                 metric: p.metric.unwrap_or_default(),
                 models,
                 risk_threshold,

@@ -1,0 +1,155 @@
+//! A generalization hierarchy, in ARX's file format (`value;level1;…;*`, one row a value, no
+//! header): the type and its parser, which the job file's validation loads (the `hierarchy`
+//! method's expression is in [`crate::transform::hierarchy`]). Here, at the bottom layer,
+//! because a job is only valid once its hierarchies are: they nest, and pinned levels refer to
+//! their SHA-256.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug)]
+pub struct Hierarchy {
+    /// value → its row (level 0 first).
+    rows: HashMap<String, Vec<String>>,
+    levels: usize,
+    /// The top level's label (in ARX files, `*`).
+    top: String,
+    /// SHA-256 of the file's bytes: what a pinned level refers to.
+    pub sha256: String,
+}
+
+impl Hierarchy {
+    /// Reads a hierarchy file. Errors name the file and line, never a value.
+    pub fn load(path: &Path, delimiter: u8) -> Result<Hierarchy, String> {
+        let bytes = crate::job::files::read(path, crate::job::files::Kind::Hierarchy)
+            .map_err(|e| format!("cannot read hierarchy {}: {e}", path.display()))?;
+        Hierarchy::parse(&bytes, delimiter)
+            .map_err(|e| format!("hierarchy {}: {e}", path.display()))
+    }
+
+    pub fn parse(bytes: &[u8], delimiter: u8) -> Result<Hierarchy, String> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut rows = HashMap::new();
+        let mut levels = 0usize;
+        let mut top = None;
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 1;
+            let record = record.map_err(|e| format!("line {line}: {e}"))?;
+            if record.len() == 1 && record[0].trim().is_empty() {
+                continue;
+            }
+            if record.len() < 2 {
+                return Err(format!(
+                    "line {line}: a row needs the value and at least one level above it"
+                ));
+            }
+            if levels == 0 {
+                levels = record.len();
+            } else if record.len() != levels {
+                return Err(format!(
+                    "line {line}: {} fields where the first row has {levels}; every row needs \
+                     the same number of levels",
+                    record.len()
+                ));
+            }
+            let row: Vec<String> = record.iter().map(str::to_string).collect();
+            let last = row[levels - 1].clone();
+            match &top {
+                None => top = Some(last),
+                Some(t) if *t != last => {
+                    return Err(format!(
+                        "line {line}: the last level differs from the first row's; a hierarchy \
+                         needs one top value"
+                    ));
+                }
+                Some(_) => {}
+            }
+            if rows.insert(row[0].clone(), row).is_some() {
+                return Err(format!(
+                    "line {line}: the value appears on an earlier line too"
+                ));
+            }
+        }
+        let top = top.ok_or_else(|| "the file holds no rows".to_string())?;
+        // Levels must nest: a value at one level has one ancestor at the next, or classes at
+        // a level would not be unions of classes below it.
+        for level in 1..levels.saturating_sub(1) {
+            let mut parent: HashMap<&str, &str> = HashMap::new();
+            for row in rows.values() {
+                let (v, p) = (row[level].as_str(), row[level + 1].as_str());
+                if parent.insert(v, p).is_some_and(|old| old != p) {
+                    return Err(format!(
+                        "level {level} does not nest: one of its values has two different \
+                         ancestors at level {} (a hierarchy maps each value to one ancestor)",
+                        level + 1
+                    ));
+                }
+            }
+        }
+        Ok(Hierarchy {
+            rows,
+            levels,
+            top,
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+        })
+    }
+
+    /// Number of levels, counting level 0 (the value itself).
+    pub fn levels(&self) -> usize {
+        self.levels
+    }
+
+    /// The value at `level`, or `None` when the hierarchy lacks the value.
+    pub fn lookup(&self, value: &str, level: usize) -> Option<&str> {
+        self.rows.get(value).map(|r| r[level].as_str())
+    }
+
+    pub fn top(&self) -> &str {
+        &self.top
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CITIES: &str = "Алматы;г. Алматы;Юг;*\nКонаев;Алматинская область;Юг;*\n";
+
+    #[test]
+    fn levels_and_lookup() {
+        let h = Hierarchy::parse(CITIES.as_bytes(), b';').unwrap();
+        assert_eq!(h.levels(), 4);
+        assert_eq!(h.lookup("Конаев", 0), Some("Конаев"));
+        assert_eq!(h.lookup("Конаев", 1), Some("Алматинская область"));
+        assert_eq!(h.lookup("Конаев", 3), Some("*"));
+        assert_eq!(h.lookup("Atlantis", 1), None);
+    }
+
+    #[test]
+    fn bad_files_name_the_line_not_the_value() {
+        let ragged = "a;x;*\nsecret-value;*\n";
+        let e = Hierarchy::parse(ragged.as_bytes(), b';').unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains("secret-value"), "{e}");
+        let dup = "a;x;*\na;y;*\n";
+        assert!(
+            Hierarchy::parse(dup.as_bytes(), b';')
+                .unwrap_err()
+                .contains("line 2")
+        );
+        let not_nested = "a;x;X;*\nb;x;Y;*\n";
+        assert!(
+            Hierarchy::parse(not_nested.as_bytes(), b';')
+                .unwrap_err()
+                .contains("nest")
+        );
+        let two_tops = "a;x;*\nb;y;ALL\n";
+        assert!(Hierarchy::parse(two_tops.as_bytes(), b';').is_err());
+        assert!(Hierarchy::parse(b"", b';').is_err());
+    }
+}
