@@ -2,18 +2,20 @@
 //!
 //! The data flows one way and the modules follow it: [`job`] (job file types and validation) →
 //! [`read`] → [`transform`] (one file a method) → [`protect`] (retention, k-anonymity) →
-//! [`write`] (atomic hive-partitioned Parquet) → [`report`]. [`run`] strings them together;
+//! [`write`] (atomic hive-partitioned Parquet) → [`report`]. [`pipeline`] strings them together;
 //! [`cli`] is the command line on top.
 
 pub mod cli;
 pub mod error;
 pub mod identifiers;
 pub mod job;
+pub mod pipeline;
 pub mod progress;
 pub mod protect;
 pub mod read;
 pub mod report;
-pub mod run;
+/// The pipeline under its former name (`run::plan`, `run::RunOptions`).
+pub use pipeline as run;
 pub mod sample;
 pub mod scratch;
 pub mod stage;

@@ -27,7 +27,7 @@ use crate::write;
 pub struct Plan {
     /// The output columns, aliased to their output names, in output order.
     pub columns: Vec<Expr>,
-    /// The subject's expression (see `run::subject_expr`), if the table has one; staged as
+    /// The subject's expression (see `pipeline::plan::subject_expr`), if the table has one; staged as
     /// its fingerprint under [`SUBJECT`].
     pub subject: Option<Expr>,
     /// The class fingerprint (see [`kanon::ClassKey::exprs`]) over the quasi-identifiers'

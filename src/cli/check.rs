@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::job::{BadRows, ColumnAction, Invalid, Job, Role};
-use crate::run::{RunOptions, plan};
+use crate::pipeline::{RunOptions, plan};
 
 /// Check a job file, its key and its inputs' headers; print the plan.
 #[derive(Debug, clap::Args)]
@@ -201,7 +201,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
 /// outnumber the people there divided by k: on their own they already make classes too small,
 /// so k could hold only by suppressing most rows. A sample that cannot be read is a warning
 /// too; the run's own checks decide about the data.
-fn warnings(p: &crate::run::Planned, ctx: &crate::transform::Context, rows: u32) -> Vec<String> {
+fn warnings(
+    p: &crate::pipeline::Planned,
+    ctx: &crate::transform::Context,
+    rows: u32,
+) -> Vec<String> {
     use polars::prelude::*;
     let t = p.table;
     let Some(privacy) = t.privacy else {

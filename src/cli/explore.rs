@@ -17,8 +17,8 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::job::{Job, MetricName};
+use crate::pipeline::{RunOptions, context, plan, search_base, validate_rows};
 use crate::protect::search::{Goal, Searcher};
-use crate::run::{RunOptions, context, plan, search_base, validate_rows};
 
 /// Show, for several k and suppression limits, the least-loss levels and what they cost.
 #[derive(Debug, clap::Args)]

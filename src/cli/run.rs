@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::job::Job;
 use crate::job::lock::{self, Lock};
 
-use crate::run::{RunOptions, run};
+use crate::pipeline::{RunOptions, run};
 use crate::write::OutputClaim;
 
 /// Run a job: read, transform, protect, write, report.

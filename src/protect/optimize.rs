@@ -101,7 +101,7 @@ pub fn base_with_values(t: &Table, counts: &Counts) -> Result<(Base, FinestValue
         .map(|r| r.unwrap_or(0))
         .collect();
     let mut sensitive = Vec::new();
-    // The sensitive columns were counted when the models need them (see `run::search_base`).
+    // The sensitive columns were counted when the models need them (see `pipeline::search_base`).
     let models = t.privacy.is_some_and(|p| !p.models.is_empty());
     for c in t.sensitive().filter(|_| models) {
         let column = kept.column(c.output.as_str()).map_err(engine)?;

@@ -1,0 +1,240 @@
+//! One run of a job for one run date: read → transform → protect → write → report.
+//!
+//! The order matters for "nothing partial". First every table's input is checked. Then every
+//! table's first pass runs: it reads the input once, applies retention, transforms the kept
+//! rows into a private scratch file (see [`crate::stage`]), counts classes and decides
+//! k-anonymity. Only when all tables pass does anything get written, into a staging directory
+//! that is committed at the end. A table that cannot meet k therefore leaves no trace, not even
+//! a staging directory.
+
+// The stages of a run, one file each. They share this module's imports and items
+// (`use super::*`), the way they shared one file before.
+mod bad_row_policy;
+mod plan;
+mod protect_table;
+mod table_report;
+mod write_table;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use indexmap::IndexMap;
+use polars::prelude::*;
+use tracing::info;
+
+use crate::error::{Error, Result};
+use crate::job::lock::{self, Lock, Pin};
+use crate::job::{BadRows, ColumnAction, Job, Privacy, Recoding, Table};
+use crate::progress;
+use crate::protect;
+use crate::protect::bad_rows::{self, Skipped};
+use crate::protect::kanon::{self, Decision, Subject};
+use crate::protect::leaks::{Findings, Remembered};
+use crate::protect::optimize;
+use crate::protect::search::{Base, Goal, NodeReport, Outcome};
+use crate::protect::{STATE, erasure, retention};
+use crate::read::{self, Source};
+use crate::report::{ColumnReport, Report, TableReport};
+use crate::stage;
+use crate::transform::{self, ColumnTallies, Context};
+use crate::write::{OutputClaim, Staging};
+
+pub use plan::{Planned, plan, search_base, search_base_with_values, validate_rows};
+// The stages' own items, for one another (each child imports `super::*`).
+use bad_row_policy::*;
+use plan::*;
+use protect_table::*;
+use table_report::*;
+use write_table::*;
+
+/// What the command line adds to a job.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_date: NaiveDate,
+    /// Replaces the job's `output`.
+    pub output: Option<PathBuf>,
+    /// Replaces tables' `input` patterns: (table, pattern).
+    pub inputs: Vec<(String, String)>,
+    /// The lock file whose levels the job was pinned to, for the report.
+    pub lock: Option<PathBuf>,
+    /// `--pin`: the job file, beside which the searched levels are pinned.
+    pub pin: Option<PathBuf>,
+    /// Whether the output may be a non-empty folder anonymize did not write.
+    pub output_claim: OutputClaim,
+}
+
+impl RunOptions {
+    /// Options for commands that read but do not write (`check`, `explore`); the run date
+    /// defaults to today.
+    pub fn reading(run_date: Option<NaiveDate>, inputs: Vec<(String, String)>) -> RunOptions {
+        RunOptions {
+            run_date: run_date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+            output: None,
+            inputs,
+            lock: None,
+            pin: None,
+            output_claim: OutputClaim::Ours,
+        }
+    }
+}
+
+/// Runs the job; on success the output holds the run date's partitions and report.
+pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
+    let started_at = Utc::now();
+    // Every event of the run carries the job and the run date (in JSON logs, under `span`).
+    let _span = tracing::info_span!(
+        "run",
+        job = %job.name,
+        run_date = %opts.run_date.format("%Y-%m-%d")
+    )
+    .entered();
+    let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
+    // Before anything is read: a wrong output stops the run at once.
+    crate::write::check_output(&output, opts.output_claim)?;
+    let ctx = context(job, opts.run_date)?;
+    let mut planned = plan(job, opts)?;
+    validate_rows(&mut planned)?;
+
+    // Pass 1 for every table before anything is written. Values of dropped and pseudonymized
+    // columns of every table are remembered for the leak scan of every table's output.
+    let remembered = Remembered::default();
+    let scratch = crate::scratch::private_dir(
+        "anonymize-work-",
+        "cannot create a private directory for the staged tables",
+    )?;
+    let key = kanon::ClassKey::random();
+    let mut decided = Vec::with_capacity(planned.len());
+    for (i, p) in planned.iter().enumerate() {
+        let t0 = Instant::now();
+        let staged = scratch.path().join(format!("table-{i}.parquet"));
+        let protected = protect(p, &ctx, &remembered, staged, key)?;
+        let (counts, decision) = (&protected.counts, &protected.decision);
+        info!(
+            table = %p.table.name,
+            stage = "protect",
+            files = p.source.files.len(),
+            rows_in = counts.rows_in,
+            rows_expired = counts.rows_expired,
+            rows_skipped = protected.skipped.rows,
+            rows_suppressed = decision.rows_suppressed,
+            seconds = t0.elapsed().as_secs_f64(),
+            "counted classes"
+        );
+        decided.push(protected);
+    }
+
+    // The lock is written before the commit and renamed into place after it, so that a run
+    // that fails pins nothing and one that pins has committed.
+    let pin = match &opts.pin {
+        Some(job_path) => pin_lock(&planned, &decided)
+            .map(|l| l.stage(job_path, opts.run_date))
+            .transpose()?,
+        None => None,
+    };
+    let staging = Staging::create(&output, opts.run_date)?;
+    let mut tables = IndexMap::new();
+    for (p, protected) in planned.iter().zip(decided) {
+        let decision = &protected.decision;
+        let t0 = Instant::now();
+        let file = write_table(&staging, job, p, &ctx, &protected, &remembered)?;
+        info!(
+            table = %p.table.name,
+            stage = "write",
+            rows_out = decision.rows_out,
+            seconds = t0.elapsed().as_secs_f64(),
+            "wrote table"
+        );
+        tables.insert(p.table.name.clone(), table_report(p, &protected, file));
+    }
+
+    let report = Report {
+        job: job.name.clone(),
+        purpose: job.purpose.clone(),
+        job_file: job.path.display().to_string(),
+        job_sha256: job.sha256.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        run_date: opts.run_date.format("%Y-%m-%d").to_string(),
+        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        key_id: ctx.key.as_ref().map(|k| k.id()),
+        levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
+        levels_pinned_to: opts
+            .pin
+            .as_ref()
+            .filter(|_| pin.is_some())
+            .map(|j| lock::path(j).display().to_string()),
+        tables,
+    };
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Io {
+        context: "cannot serialize the report",
+        path: output.clone(),
+        source: e.into(),
+    })?;
+    let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
+    let page = crate::report::html::render(&report);
+    staging.commit(&names, &json, page.as_bytes())?;
+    if let Some(pin) = pin {
+        pin.commit()?;
+    }
+    drop(scratch);
+    info!(output = %output.display(), stage = "commit", "committed");
+    Ok(report)
+}
+
+/// The searched levels of every table that searched, as a lock (`None`: nothing searched).
+fn pin_lock(planned: &[Planned], decided: &[Protected]) -> Option<Lock> {
+    let mut lock = Lock::default();
+    for (p, protected) in planned.iter().zip(decided) {
+        if protected.search.is_none() {
+            continue;
+        }
+        let pins = p
+            .table
+            .quasi_identifiers()
+            .filter(|c| transform::levels::searched(c))
+            .map(|c| {
+                let pin = Pin {
+                    level: protected.level(c),
+                    levels: lock::meaning(c),
+                };
+                (c.name.clone(), pin)
+            })
+            .collect();
+        lock.tables.insert(p.table.name.clone(), pins);
+    }
+    (!lock.tables.is_empty()).then_some(lock)
+}
+
+/// One step of a table's run (the stages that `info` times are made of): a spinner on the
+/// terminal while it runs, and its time at `-v` (`stage` names it in JSON logs) once done.
+fn step<T>(
+    t: &Table,
+    stage: &'static str,
+    doing: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let t0 = Instant::now();
+    let out = {
+        let _shown = progress::step(&t.name, doing);
+        f()
+    };
+    if out.is_ok() {
+        tracing::debug!(
+            table = %t.name,
+            stage,
+            seconds = t0.elapsed().as_secs_f64(),
+            "step done"
+        );
+    }
+    out
+}
+
+/// The run's context: the key (when the job needs one) and the run date.
+pub fn context(job: &Job, run_date: NaiveDate) -> Result<Context> {
+    Ok(Context {
+        key: job.key.as_ref().map(|k| k.load()).transpose()?,
+        run_date,
+    })
+}

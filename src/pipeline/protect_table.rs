@@ -1,0 +1,204 @@
+//! Pass 1 and the decision for one table: Mondrian, a level search, or fixed levels; staging
+//! the transformed rows; counting classes; deciding what to suppress.
+
+use super::*;
+
+/// What Mondrian did, for the report.
+pub(super) struct MondrianSummary {
+    pub(super) partitions: u64,
+    pub(super) loss: f64,
+    pub(super) seconds: f64,
+}
+
+/// What pass 1 decided for a table.
+pub(super) struct Protected {
+    pub(super) counts: kanon::Counts,
+    pub(super) decision: Decision,
+    /// The level of each quasi-identifier, by input column (searched or pinned).
+    pub(super) levels: HashMap<String, usize>,
+    /// The search's optimum and statistics, when the table searched its levels.
+    pub(super) search: Option<(NodeReport, Outcome)>,
+    /// Mondrian's partitioning, when the table was partitioned instead.
+    pub(super) mondrian: Option<MondrianSummary>,
+    /// Bad rows left out.
+    pub(super) skipped: Skipped,
+    /// The kept rows, transformed, as the first pass staged them (see [`crate::stage`]).
+    pub(super) staged: PathBuf,
+    /// Invalid and unmapped values of the kept rows, by output column.
+    pub(super) tallies: IndexMap<String, ColumnTallies>,
+}
+
+impl Protected {
+    pub(super) fn level(&self, c: &crate::job::Column) -> usize {
+        self.levels.get(&c.name).copied().unwrap_or(c.levels.min)
+    }
+}
+
+/// Pass 1 and the k-anonymity decision for one table. When the table searches its levels, a
+/// first counting pass over the finest values feeds the search, and the decision is then taken
+/// at the chosen levels.
+pub(super) fn protect(
+    p: &Planned,
+    ctx: &Context,
+    remembered: &Remembered,
+    staged: PathBuf,
+    key: kanon::ClassKey,
+) -> Result<Protected> {
+    let t = p.table;
+    let subject = table_subject(t, ctx);
+    // A table without privacy settings has no quasi-identifiers (validation sees to it):
+    // k = 1 suppresses nothing and still yields the subject counts.
+    let privacy = t.privacy.unwrap_or_else(Privacy::none);
+    let mut levels: HashMap<String, usize> = t
+        .quasi_identifiers()
+        .map(|c| (c.name.clone(), c.levels.min))
+        .collect();
+    let mut search = None;
+    let mut recoding = None;
+    let mut mondrian = None;
+    if privacy.recoding == Recoding::Mondrian {
+        let (base, finest) = search_base_with_values(p, ctx)?;
+        let goal = Goal {
+            k: privacy.k,
+            max_suppression: privacy.max_suppression,
+            metric: privacy.metric,
+            models: privacy.models,
+        };
+        let part = step(t, "partition", "partitioning (Mondrian)", || {
+            protect::mondrian::partition(&base, &goal)
+                .map_err(|e| Error::Privacy(format!("tables.{}: {e}", t.name)))
+        })?;
+        info!(
+            table = %t.name,
+            stage = "partition",
+            partitions = part.partitions.len(),
+            rows_suppressed = part.rows_suppressed,
+            loss = part.loss,
+            seconds = part.seconds,
+            "partitioned with Mondrian"
+        );
+        let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+        recoding = Some(protect::recode::Recoding::new(
+            &qis, &base, &finest, &part, &t.name,
+        )?);
+        mondrian = Some(MondrianSummary {
+            partitions: part.partitions.len() as u64,
+            loss: part.loss,
+            seconds: part.seconds,
+        });
+    } else if privacy.recoding == Recoding::Optimal
+        && t.quasi_identifiers().any(transform::levels::searched)
+    {
+        let base = search_base(p, ctx)?;
+        let (chosen, best, outcome) = optimize::choose(t, &base, &privacy)?;
+        info!(
+            table = %t.name,
+            stage = "search",
+            nodes_checked = outcome.nodes_checked,
+            lattice_nodes = outcome.lattice_nodes,
+            seconds = outcome.seconds,
+            "chose generalization levels"
+        );
+        for (c, l) in t.quasi_identifiers().zip(chosen) {
+            levels.insert(c.name.clone(), l);
+        }
+        search = Some((best, outcome));
+    }
+    // Every output column at its level, in the input's column order (whatever the job file's
+    // order), each counting its unreadable values.
+    let mut tallies = IndexMap::new();
+    let mut columns = Vec::new();
+    for name in &p.source.columns {
+        let Some(c) = t.column(name) else { continue };
+        let level = levels.get(&c.name).copied().unwrap_or(c.levels.min);
+        let tally = ColumnTallies::default();
+        if let Some(e) = transform::column_expr_at(c, level, ctx, &tally) {
+            columns.push(e);
+            tallies.insert(c.output.clone(), tally);
+        }
+    }
+    // Mondrian maps rows to partitions by their quasi-identifiers' finest values: staged
+    // beside the outputs, dropped when the rows are relabelled.
+    if recoding.is_some() {
+        for (d, c) in t.quasi_identifiers().enumerate() {
+            if let Some(e) = transform::levels::base_expr(c, ctx) {
+                columns.push(e.alias(protect::recode::finest_column(d).as_str()));
+            }
+        }
+    }
+    // The leak scan remembers the values of dropped and pseudonymized columns in this pass.
+    let side: Vec<Expr> = t
+        .columns
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.action,
+                ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
+            )
+        })
+        .map(|c| remembered.remember(col(c.name.as_str())))
+        .collect();
+    // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
+    // are (they cost nothing extra): the methods count every other unreadable value anyway,
+    // and a count above zero stops the run here, so a good night pays nothing for the check.
+    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let sensitive: Vec<String> = t.sensitive().map(|c| c.output.clone()).collect();
+    let plan = stage::Plan {
+        columns,
+        subject: subject.clone(),
+        class: key.exprs(&qis),
+        side,
+    };
+    let others = step(t, "stage", "reading and transforming", || {
+        stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)
+    })?;
+    let unread = |c: &crate::job::Column| {
+        tallies
+            .get(&c.output)
+            .map_or(0, |t: &ColumnTallies| t.invalid.get() + t.unmapped.get())
+    };
+    if !skips(t)
+        && t.columns
+            .iter()
+            .any(|c| c.invalid_is_bad_row() && unread(c) > 0)
+    {
+        return Err(first_bad_row(p, ctx)?);
+    }
+    let staged = match &recoding {
+        None => staged,
+        Some(r) => {
+            let relabelled = staged.with_extension("partitioned.parquet");
+            step(t, "relabel", "labelling rows with their partitions", || {
+                r.apply(stage::scan(&staged, &t.name)?, &relabelled, key, &t.name)
+            })?;
+            let _ = std::fs::remove_file(&staged);
+            relabelled
+        }
+    };
+    let mut counts = step(t, "count", "counting classes", || {
+        kanon::count_staged(
+            stage::scan(&staged, &t.name)?,
+            &qis,
+            &sensitive,
+            key,
+            subject.is_some(),
+            &others,
+            &t.name,
+        )
+    })?;
+    let skipped = settle_bad_rows(p, ctx, &counts, true)?;
+    let decision = step(t, "decide", "deciding what to suppress", || {
+        counts.decide(&privacy, &t.name)
+    })?;
+    counts.release();
+    Ok(Protected {
+        counts,
+        decision,
+        levels,
+        search,
+        mondrian,
+        skipped,
+        staged,
+        tallies,
+    })
+}

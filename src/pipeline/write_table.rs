@@ -1,0 +1,118 @@
+//! Pass 2 for one table: the staged rows of the kept classes into the staging directory,
+//! through the leak scan, with the Parquet metadata that describes the dataset.
+
+use super::*;
+
+/// Pass 2: the staged rows of the kept classes into the staging directory, through the leak
+/// scan (which needs every table's first pass to have remembered its dropped values).
+pub(super) fn write_table(
+    staging: &Staging,
+    job: &Job,
+    p: &Planned,
+    ctx: &Context,
+    protected: &Protected,
+    remembered: &Remembered,
+) -> Result<String> {
+    let t = p.table;
+    let decision = &protected.decision;
+    let findings = Findings::default();
+    let exprs: Vec<Expr> = p
+        .source
+        .columns
+        .iter()
+        .filter_map(|name| t.column(name))
+        .filter(|c| protected.tallies.contains_key(&c.output))
+        .map(|c| {
+            let e = col(c.output.as_str());
+            if scanned(c, protected.level(c)) {
+                findings.scan(e, &c.output, remembered)
+            } else {
+                e
+            }
+        })
+        .collect();
+    let mut lf = stage::scan(&protected.staged, &t.name)?;
+    if decision.suppress_all {
+        lf = lf.slice(0, 0);
+    } else if decision.suppress.height() > 0 {
+        // The suppressed classes, as the counts named them (see `Decision::key`).
+        let on: Vec<Expr> = decision
+            .suppress
+            .get_column_names()
+            .into_iter()
+            .map(|c| col(c.clone()))
+            .collect();
+        lf = lf.join(
+            decision.suppress.clone().lazy(),
+            on.clone(),
+            on,
+            kanon::join_args(JoinType::Anti),
+        );
+    }
+    let lf = lf.select(exprs);
+    let (file, path) = step(t, "sink", "writing", || {
+        staging.write_table(lf, &t.name, metadata(job, ctx, t))
+    })?;
+
+    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let subject = match t.subject.as_deref().and_then(|s| t.column(s)) {
+        None => Subject::Rows,
+        Some(c) if matches!(c.action, ColumnAction::Drop) => Subject::Dropped,
+        Some(c) => Subject::Column(c.output.as_str()),
+    };
+    if let Some(msg) = findings.report(&t.name) {
+        return Err(Error::Privacy(msg));
+    }
+    let k = t.privacy.map(|p| p.k).unwrap_or(1);
+    // The staged table's directory: private, and removed at the end of the run.
+    let scratch = protected
+        .staged
+        .parent()
+        .map_or_else(std::env::temp_dir, Path::to_path_buf);
+    step(t, "verify", "reading the output back", || {
+        kanon::verify(&path, &qis, subject, k, decision, &t.name, &scratch)
+    })?;
+    Ok(file)
+}
+
+/// Whether the leak scan reads a column: kept or generalized text (pseudonyms are hashes;
+/// typed columns hold no free text).
+pub(super) fn scanned(c: &crate::job::Column, level: usize) -> bool {
+    use crate::job::{Generalizer, Step, ValueType};
+    match &c.action {
+        // Numbers too: an IIN or a phone number in a numeric column is still one.
+        ColumnAction::Keep(ty) => {
+            matches!(ty, ValueType::String | ValueType::Int | ValueType::Float)
+        }
+        ColumnAction::Generalize(g) => !matches!(
+            (g, g.step(level)),
+            (Generalizer::Truncate { .. }, _) | (_, Step::Top)
+        ),
+        ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => false,
+    }
+}
+
+/// Key-value metadata of each Parquet file, so a dataset describes itself without the job.
+pub(super) fn metadata(job: &Job, ctx: &Context, t: &Table) -> Vec<(String, String)> {
+    let columns: IndexMap<&str, ColumnReport> = t
+        .outputs()
+        .map(|c| (c.output.as_str(), column_report(c)))
+        .collect();
+    vec![
+        ("anonymize.job".into(), job.name.clone()),
+        ("anonymize.table".into(), t.name.clone()),
+        (
+            "anonymize.run_date".into(),
+            ctx.run_date.format("%Y-%m-%d").to_string(),
+        ),
+        ("anonymize.version".into(), env!("CARGO_PKG_VERSION").into()),
+        (
+            "anonymize.key_id".into(),
+            ctx.key.as_ref().map(|k| k.id()).unwrap_or_default(),
+        ),
+        (
+            "anonymize.columns".into(),
+            serde_json::to_string(&columns).unwrap_or_default(),
+        ),
+    ]
+}
