@@ -1,8 +1,13 @@
 //! Protection stages that decide which rows may leave: [`erasure`] requests first, then
 //! [`retention`] (rows too old to keep are gone before anything else sees them), then [`kanon`]
 //! (rows of equivalence classes with fewer than k distinct people are suppressed, within a
-//! limit), with the levels chosen by [`search`] (via [`optimize`]) when the table asks for it;
-//! [`leaks`] scans what is about to be written.
+//! limit), with the levels chosen by [`search`] (via [`optimize`]) or the classes cut by
+//! [`mondrian`] (and written back by [`recode`]) when the table asks for it; [`models`] and
+//! [`sensitive`] add l-diversity and t-closeness; [`bad_rows`] gives unreadable rows their
+//! state; [`leaks`] scans what is about to be written.
+//!
+//! The algorithms ([`search`], [`mondrian`], the models) work on [`base`]: the counts as
+//! integer codes, not the data.
 //!
 //! The stages are planned as passes so that memory stays flat. The first pass reads the input
 //! once: erased, expired and bad rows are only counted, and the kept rows are transformed into
@@ -12,6 +17,7 @@
 //! writer, leaving out the suppressed classes.
 
 pub mod bad_rows;
+pub mod base;
 pub mod erasure;
 pub mod kanon;
 pub mod leaks;

@@ -1,0 +1,78 @@
+//! Classes as 128-bit fingerprints of their quasi-identifier values, under seeds drawn at random
+//! for each run.
+
+use super::*;
+
+/// A class as a 128-bit fingerprint of its quasi-identifier values: two 64-bit hashes of the
+/// values (each with its length, or a null marker), under two seeds drawn at random for the
+/// run. Distinct classes that collide would be counted as one, and a class under k could
+/// hide in a larger one; at 128 bits that takes about 2^64 classes, and seeds nobody knows
+/// in advance leave no way to construct colliding values on purpose.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassKey {
+    seeds: [u64; 2],
+}
+
+impl ClassKey {
+    /// A key with fresh random seeds: one a run, shared by its counts and its checks.
+    pub fn random() -> ClassKey {
+        ClassKey {
+            seeds: [rand::random(), rand::random()],
+        }
+    }
+
+    /// The fingerprint of the rows' classes over the `qis` columns, as the [`CLASS_KEYS`]
+    /// columns (none when there are no quasi-identifiers).
+    pub fn exprs(&self, qis: &[String]) -> Vec<Expr> {
+        if qis.is_empty() {
+            return Vec::new();
+        }
+        let inputs: Vec<Expr> = qis.iter().map(|q| col(q.as_str())).collect();
+        self.seeds
+            .iter()
+            .zip(CLASS_KEYS)
+            .map(|(&seed, name)| {
+                map_multiple(
+                    move |columns: &mut [Column]| class_hashes(columns, seed),
+                    inputs.clone(),
+                    |_, _| Ok(Field::new(PlSmallStr::EMPTY, DataType::UInt64)),
+                )
+                .alias(name)
+            })
+            .collect()
+    }
+}
+
+/// One hash a row over the columns' values as text (injective: each value is written with its
+/// length, a null as a marker of its own).
+pub(super) fn class_hashes(columns: &[Column], seed: u64) -> PolarsResult<Column> {
+    use std::hash::BuildHasher;
+    let hasher = foldhash::quality::FixedState::with_seed(seed);
+    let text = columns
+        .iter()
+        .map(|c| c.cast(&DataType::String))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let text = text
+        .iter()
+        .map(|c| c.str().cloned())
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let rows = columns.first().map_or(0, |c| c.len());
+    let mut values: Vec<_> = text.iter().map(|c| c.iter()).collect();
+    let mut row = Vec::with_capacity(128);
+    let mut hashes = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        row.clear();
+        for v in values.iter_mut() {
+            match v.next().flatten() {
+                Some(v) => {
+                    row.push(1);
+                    row.extend_from_slice(&(v.len() as u64).to_le_bytes());
+                    row.extend_from_slice(v.as_bytes());
+                }
+                None => row.push(0),
+            }
+        }
+        hashes.push(hasher.hash_one(&row[..]));
+    }
+    Ok(UInt64Chunked::from_vec(PlSmallStr::EMPTY, hashes).into_column())
+}
