@@ -429,14 +429,20 @@ impl Step<'_> {
 
 impl Generalizer {
     pub fn method_name(&self) -> &'static str {
+        self.method().name()
+    }
+
+    /// The job file's method this generalizer was built from (one table of names: `Method`'s).
+    pub fn method(&self) -> spec::Method {
+        use spec::Method as M;
         match self {
-            Generalizer::Age { .. } => "age",
-            Generalizer::Truncate { .. } => "truncate",
-            Generalizer::IpPrefix { .. } => "ip_prefix",
-            Generalizer::Bins { .. } => "bins",
-            Generalizer::Hierarchy { .. } => "hierarchy",
-            Generalizer::Url => "url",
-            Generalizer::UserAgent => "user_agent",
+            Generalizer::Age { .. } => M::Age,
+            Generalizer::Truncate { .. } => M::Truncate,
+            Generalizer::IpPrefix { .. } => M::IpPrefix,
+            Generalizer::Bins { .. } => M::Bins,
+            Generalizer::Hierarchy { .. } => M::Hierarchy,
+            Generalizer::Url => M::Url,
+            Generalizer::UserAgent => M::UserAgent,
         }
     }
 }
