@@ -205,6 +205,24 @@ fn outputs_that_are_not_the_datasets_own_are_refused() {
     p.run(KEY).assert().code(2);
     p.edit_job(|j| j.replace("output = \"/\"", "output = \"../out/marketing_research\""));
 
+    // `check` says so before a night does.
+    p.edit_job(|j| {
+        j.replace(
+            "output = \"../out/marketing_research\"",
+            "output = \"/etc\"",
+        )
+    });
+    p.check()
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("system folder"));
+    p.edit_job(|j| {
+        j.replace(
+            "output = \"/etc\"",
+            "output = \"../out/marketing_research\"",
+        )
+    });
+
     // A folder with someone's files in it.
     let foreign = p.path().join("documents");
     std::fs::create_dir_all(&foreign).unwrap();

@@ -61,6 +61,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
         run_date: opts.run_date,
     };
     let planned = plan(&job, &opts)?;
+    // What `run` would refuse about the output, said here first (a warning: `run` may be given
+    // another `--output`, or `--output-is-new-dataset`).
+    if let Err(e) = crate::write::check_output(&job.output, crate::write::OutputClaim::Ours) {
+        tracing::warn!("{e}");
+    }
 
     let mut out = String::new();
     let _ = writeln!(out, "job {} ({})", job.name, job.path.display());
