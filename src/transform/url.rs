@@ -70,7 +70,13 @@ pub fn generalize(raw: &str, out: &mut String) -> bool {
 
 /// Whether a path segment could name a person, an account or a session (see the module).
 fn segment_identifies(segment: &str) -> bool {
-    if segment.is_empty() {
+    // Most segments are words (`catalog`, `black-friday`): without a digit, a capital, `%`, `@`
+    // or `:` none of the rules below can match, and the regexes are skipped.
+    if !segment
+        .bytes()
+        .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || matches!(b, b'%' | b'@' | b':'))
+        && segment.is_ascii()
+    {
         return false;
     }
     let d = decoded(segment);
@@ -97,7 +103,9 @@ fn segment_identifies(segment: &str) -> bool {
 /// Whether a host label holds an identifier: six digits or more, or an identifier pattern (an
 /// address spelled with dashes).
 fn label_identifies(label: &str) -> bool {
-    label.bytes().filter(u8::is_ascii_digit).count() >= 6 || pattern(label).is_some()
+    // Every rule needs digits (a host label holds no `@`).
+    let digits = label.bytes().filter(u8::is_ascii_digit).count();
+    digits > 0 && (digits >= 6 || pattern(label).is_some())
 }
 
 pub fn expr(input: Expr, tally: Tally) -> Expr {
