@@ -120,23 +120,35 @@ pub fn pattern(v: &str) -> Option<&'static str> {
     ip_pattern(v)
 }
 
-/// Phones, IIN/BIN and cards among the digit groups of `v`. A run of groups counts only when
-/// it stands alone (no letter or digit touches it: not a stretch of a hex token). Groups joined
+/// Phones, IIN/BIN and cards among the digit groups of `v`. A run of groups inside a hex token
+/// is not read (a UUID or a hash holds digit runs by chance). Groups joined
 /// by spaces, dashes, underscores or brackets are read together: every sequence of consecutive
 /// groups whose digits make 10–11 (a KZ phone), 12 (an IIN/BIN) or 13–19 (a card) is checked.
 /// Groups joined by a `.` are read together only in the shapes of [`DOTTED_SHAPES`].
 fn digit_pattern(v: &str) -> Option<&'static str> {
     let bytes = v.as_bytes();
+    // A hex token (`0f3a9b2c…`, a UUID's parts): letters a–f and digits only, with a letter.
+    let hexish =
+        |t: &[u8]| t.iter().all(u8::is_ascii_hexdigit) && t.iter().any(u8::is_ascii_alphabetic);
     for run in DIGIT_GROUPS.find_iter(v) {
-        let touches = |i: Option<usize>| {
-            i.and_then(|i| bytes.get(i))
-                .is_some_and(u8::is_ascii_alphanumeric)
-        };
-        if touches(run.start().checked_sub(1)) || touches(Some(run.end())) {
-            continue;
-        }
         let text = run.as_str();
         let groups: Vec<&str> = DIGITS.find_iter(text).map(|m| m.as_str()).collect();
+        // The letters and digits that touch the run on either side make one token with its
+        // first or last group: a stretch of a hex token is not a number (`tel77011234567` is).
+        let (first, last) = (groups[0].len(), groups[groups.len() - 1].len());
+        let mut left = run.start();
+        while left > 0 && bytes[left - 1].is_ascii_alphanumeric() {
+            left -= 1;
+        }
+        let mut right = run.end();
+        while right < bytes.len() && bytes[right].is_ascii_alphanumeric() {
+            right += 1;
+        }
+        if (left < run.start() && hexish(&bytes[left..run.start() + first]))
+            || (right > run.end() && hexish(&bytes[run.end() - last..right]))
+        {
+            continue;
+        }
         let pieces: Vec<Vec<&str>> = if text.contains('.') {
             let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
             if DOTTED_SHAPES.contains(&lengths.as_slice()) {
