@@ -193,6 +193,11 @@ fn kz_mobile(d: &[u8]) -> bool {
     d.len() == 10 && d[0] == 7 && (matches!(d[1], 0 | 5 | 6 | 7) || (d[1] == 4 && d[2] == 7))
 }
 
+/// The length of the longest run of ASCII digits in `v`.
+pub fn longest_digit_run(v: &str) -> usize {
+    DIGITS.find_iter(v).map(|m| m.len()).max().unwrap_or(0)
+}
+
 /// What a string of ASCII digits alone is, if anything: a KZ mobile number (`7 7xx …`,
 /// `8 7xx …`, or the ten digits alone), an IIN/BIN, a card number.
 fn digits_pattern(digits: &str) -> Option<&'static str> {
@@ -308,6 +313,16 @@ pub fn quoted_name(name: &str) -> String {
         format!("column `{name}`")
     } else {
         "a column (its name withheld: it could be a person's data)".to_string()
+    }
+}
+
+/// A name read from the data as a message or a listing shows it: itself, or `<name withheld>`
+/// (see [`quoted_name`] for when).
+pub fn shown_name(name: &str) -> Cow<'_, str> {
+    if safe_name(name) {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Borrowed("<name withheld>")
     }
 }
 

@@ -34,16 +34,13 @@ pub fn private_by_default() {
 pub fn publish(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let Some(umask) = OPERATOR_UMASK.get().copied() else {
+        if OPERATOR_UMASK.get().is_none() {
             return Ok(()); // The umask was never changed: modes are already the operator's.
-        };
+        }
         let meta =
             std::fs::symlink_metadata(path).map_err(Error::io("cannot set the mode of", path))?;
-        let mode = if meta.is_dir() { 0o777 } else { 0o666 } & !umask;
         if !meta.file_type().is_symlink() {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-                .map_err(Error::io("cannot set the mode of", path))?;
+            publish_one(path, meta.is_dir())?;
         }
         if meta.is_dir() {
             let entries =
@@ -67,7 +64,7 @@ pub fn create_published_dirs(dir: &Path, what: &'static str) -> Result<()> {
         create_published_dirs(parent, what)?;
     }
     match std::fs::create_dir(dir) {
-        Ok(()) => publish_one(dir),
+        Ok(()) => publish_one(dir, true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) => Err(Error::Io {
             context: what,
@@ -77,13 +74,14 @@ pub fn create_published_dirs(dir: &Path, what: &'static str) -> Result<()> {
     }
 }
 
-/// [`publish`] for a just-created folder alone (not its content).
-fn publish_one(dir: &Path) -> Result<()> {
+/// Gives one file or folder (not its content) the mode the operator's umask gives new ones.
+fn publish_one(path: &Path, is_dir: bool) -> Result<()> {
     #[cfg(unix)]
     if let Some(umask) = OPERATOR_UMASK.get().copied() {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777 & !umask))
-            .map_err(Error::io("cannot set the mode of", dir))?;
+        let mode = if is_dir { 0o777 } else { 0o666 } & !umask;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(Error::io("cannot set the mode of", path))?;
     }
     Ok(())
 }

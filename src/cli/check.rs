@@ -152,15 +152,11 @@ pub fn execute(a: Args) -> Result<(), Error> {
         for name in &p.source.columns {
             let Some(c) = t.column(name) else {
                 // A name from the data, not the job: it may be a person's data.
-                let shown = if crate::identifiers::safe_name(name) {
-                    name.as_str()
-                } else {
-                    "(name withheld)"
-                };
+                let shown = crate::identifiers::shown_name(name);
                 row(
                     &mut out,
                     [
-                        shown,
+                        &shown,
                         "drop",
                         "-",
                         "-",

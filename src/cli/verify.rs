@@ -89,14 +89,7 @@ fn shown(dataset: &Path, path: &Path) -> String {
     path.strip_prefix(dataset)
         .unwrap_or(path)
         .iter()
-        .map(|part| {
-            let part = part.to_string_lossy();
-            if crate::identifiers::safe_name(&part) {
-                part.into_owned()
-            } else {
-                "<name withheld>".to_string()
-            }
-        })
+        .map(|part| crate::identifiers::shown_name(&part.to_string_lossy()).into_owned())
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -307,10 +300,11 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
         .iter_names()
         .filter(|n| !expected.contains(&n.as_str()))
         .map(|n| {
-            if crate::identifiers::safe_name(n) {
+            let shown = crate::identifiers::shown_name(n);
+            if shown == n.as_str() {
                 format!("`{n}`")
             } else {
-                "<name withheld>".to_string()
+                shown.into_owned()
             }
         })
         .collect();

@@ -41,8 +41,17 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
                 .unwrap_or_else(|| table.input.clone());
             let pattern = read::substitute(&pattern, opts.run_date);
             let source = read::discover(table, &pattern)?;
+            // In the subject's counted form once, here, not again in every pass. The subject's
+            // expression needs no key (a pseudonymized subject is counted by its canonical
+            // text, not its pseudonym), so none is loaded for it.
+            let subject_ctx = Context {
+                key: None,
+                run_date: opts.run_date,
+            };
             let erase = match (&table.exclude_subjects, &table.subject) {
-                (Some(f), Some(s)) => Some(erasure::load(f, s)?),
+                (Some(f), Some(s)) => {
+                    Some(canonical_ids(table, &subject_ctx, &erasure::load(f, s)?)?)
+                }
                 _ => None,
             };
             Ok(Planned {
@@ -95,8 +104,7 @@ pub(super) fn scan_with_state(p: &Planned, ctx: &Context, mark_bad: bool) -> Res
     );
     if let (Some(ids), Some(subject)) = (&p.erase, table_subject(p.table, ctx)) {
         // Erasure comes before everything else, retention included.
-        let ids = canonical_ids(p.table, ctx, ids)?;
-        state = when(erasure::listed(subject, &ids))
+        state = when(erasure::listed(subject, ids))
             .then(lit(retention::ERASED))
             .otherwise(state)
             .cast(DataType::Int32);

@@ -29,7 +29,6 @@ static LONG_HEX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?i)[0-9a-f]{16,}$").expect("valid"));
 static TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_+/=-]{16,}$").expect("valid"));
-static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+").expect("valid"));
 
 pub fn generalize(raw: &str, out: &mut String) -> bool {
     let Ok(u) = ::url::Url::parse(raw.trim()) else {
@@ -83,7 +82,7 @@ fn segment_identifies(segment: &str) -> bool {
     let d = d.as_ref();
     let count = |f: fn(&u8) -> bool| d.as_bytes().iter().filter(|b| f(b)).count();
     let (digits, upper) = (count(u8::is_ascii_digit), count(u8::is_ascii_uppercase));
-    let longest_run = DIGIT_RUN.find_iter(d).map(|m| m.len()).max().unwrap_or(0);
+    let longest_run = crate::identifiers::longest_digit_run(d);
     // A random token mixes cases and digits; a product slug (`Samsung-Galaxy-S24-Ultra`) has
     // words between its dashes and few digits.
     let token = TOKEN.is_match(d)
