@@ -19,7 +19,8 @@ use sha2::Sha256;
 
 use anonymize::job::TruncateTo;
 use anonymize::job::key::Key;
-use anonymize::transform::{age, hierarchy::Hierarchy, ip_prefix, parse, pseudonymize, truncate};
+use anonymize::method::{age, hierarchy::Hierarchy, ip_prefix, parse, truncate};
+use anonymize::transform::pseudonymize;
 
 const KEY: &[u8] = b"bench-key-0123456789abcdef0123456789abcdef";
 
@@ -168,7 +169,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for v in urls {
                 out.clear();
-                black_box(anonymize::transform::url::generalize(v, &mut out));
+                black_box(anonymize::method::url::generalize(v, &mut out));
             }
         })
     });
@@ -180,7 +181,7 @@ fn bench(c: &mut Criterion) {
             let e = anonymize::transform::map_text(
                 col("url"),
                 tally,
-                anonymize::transform::url::generalize,
+                anonymize::method::url::generalize,
             );
             black_box(frame.clone().lazy().select([e]).collect().expect("urls"))
         })
@@ -193,7 +194,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("woothee_every_value", |b| {
         b.iter(|| {
             for v in uas {
-                black_box(anonymize::transform::user_agent::families(v));
+                black_box(anonymize::method::user_agent::families(v));
             }
         })
     });
@@ -204,7 +205,7 @@ fn bench(c: &mut Criterion) {
             for v in uas {
                 let r = cache
                     .entry(v.as_str())
-                    .or_insert_with(|| anonymize::transform::user_agent::families(v));
+                    .or_insert_with(|| anonymize::method::user_agent::families(v));
                 black_box(r);
             }
         })

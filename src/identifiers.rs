@@ -1,7 +1,7 @@
 //! What an identifier looks like: e-mail addresses, KZ and international phone numbers,
 //! Kazakh IIN/BIN with a valid check digit and date, payment card numbers passing Luhn, and IP
 //! addresses that are not networks. The leak scan ([`crate::protect::leaks`]) stops a run on
-//! them; the `url` method ([`crate::transform::url`]) turns path segments and host labels
+//! them; the `url` method ([`crate::method::url`]) turns path segments and host labels
 //! holding them into `*`. One set of patterns, so that what a method lets through the scan
 //! would not flag.
 //!

@@ -1,14 +1,17 @@
 //! anonymize: raw user and activity exports in, de-identified k-anonymous Parquet out.
 //!
-//! The data flows one way and the modules follow it: [`job`] (job file types and validation) →
-//! [`read`] → [`transform`] (one file a method) → [`protect`] (retention, k-anonymity) →
+//! The data flows one way and the modules follow it: [`method`] (the generalizing methods, one
+//! file each, engine-free) → [`job`] (job file types and validation) → [`read`] →
+//! [`transform`] (the actions on polars) → [`protect`] (retention, k-anonymity) →
 //! [`write`] (atomic hive-partitioned Parquet) → [`report`]. [`pipeline`] strings them together;
 //! [`cli`] is the command line on top.
 
 pub mod cli;
 pub mod error;
+pub mod files;
 pub mod identifiers;
 pub mod job;
+pub mod method;
 pub mod pipeline;
 pub mod progress;
 pub mod protect;

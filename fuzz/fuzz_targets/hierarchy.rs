@@ -4,7 +4,7 @@
 //! fixed ones, at every level the hierarchy has (lookup's contract: `level < levels()`).
 #![no_main]
 
-use anonymize::transform::hierarchy::Hierarchy;
+use anonymize::method::hierarchy::Hierarchy;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -11,7 +11,7 @@
 use std::sync::LazyLock;
 
 use anonymize::job::TruncateTo;
-use anonymize::transform::{age, bins, ip_prefix, parse, truncate, url, user_agent};
+use anonymize::method::{age, bins, ip_prefix, parse, truncate, url, user_agent};
 use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
 

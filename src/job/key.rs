@@ -49,7 +49,7 @@ impl KeySource {
             },
             KeySource::File(path) => {
                 warn_if_others_can_read(path);
-                super::files::read(path, super::files::Kind::Key).map_err(|e| {
+                crate::files::read(path, crate::files::Kind::Key).map_err(|e| {
                     Error::Job(format!(
                         "no key: cannot read key file {}: {e}",
                         path.display()

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Column, ColumnAction, Generalizer, Job, LevelRange};
+use super::{Column, ColumnAction, Job, LevelRange};
 use crate::error::{Error, Result};
 
 /// The lock file: table → input column → its pinned level.
@@ -36,13 +36,15 @@ pub fn meaning(c: &Column) -> String {
     let ColumnAction::Generalize(g) = &c.action else {
         return String::new();
     };
-    let steps: Vec<String> = (0..g.levels()).map(|l| g.step(l).describe(g)).collect();
-    let extra = match g {
-        Generalizer::Age { top: Some(t), .. } => format!("; top {t}+"),
-        Generalizer::Hierarchy { hierarchy, .. } => format!("; sha256 {}", hierarchy.sha256),
-        _ => String::new(),
-    };
-    format!("{}: {}{extra}", g.method_name(), steps.join(" | "))
+    let steps: Vec<String> = (0..g.levels()).map(|l| g.describe(l)).collect();
+    let mut extra = String::new();
+    if let Some(shared) = g.shared() {
+        extra.push_str(&format!("; {shared}"));
+    }
+    if let Some(digest) = g.digest() {
+        extra.push_str(&format!("; sha256 {digest}"));
+    }
+    format!("{}: {}{extra}", g.method(), steps.join(" | "))
 }
 
 /// `jobs/x.toml` → `jobs/x.lock.toml`.
@@ -80,7 +82,7 @@ impl Lock {
     /// Reads the lock file beside the job, if there is one.
     pub fn load(job: &Path) -> Result<Option<Lock>> {
         let p = path(job);
-        let text = match super::files::read(&p, super::files::Kind::Lock) {
+        let text = match crate::files::read(&p, crate::files::Kind::Lock) {
             Ok(t) => String::from_utf8(t)
                 .map_err(|_| Error::Job(format!("{}: the lock file is not UTF-8", p.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

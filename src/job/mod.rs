@@ -5,8 +5,6 @@
 //! with the parameters its method needs, names do not collide, files exist). Everything after
 //! this module works on a [`Job`] and never sees the raw TOML.
 
-pub mod files;
-pub mod hierarchy;
 pub mod key;
 pub mod lock;
 pub mod models;
@@ -14,12 +12,13 @@ pub mod spec;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-pub use spec::{Format, Invalid, Role, TruncateTo, Unlisted, ValueType};
+pub use crate::method::Generalizer;
+pub use crate::method::truncate::TruncateTo;
+pub use spec::{Format, Invalid, Role, Unlisted, ValueType};
 
 use crate::error::{Error, Result};
-use hierarchy::Hierarchy;
+use crate::files;
 pub use spec::MetricName;
 
 /// A validated job: every path resolved, every column's action complete.
@@ -175,112 +174,6 @@ pub enum ColumnAction {
     Generalize(Generalizer),
 }
 
-/// A generalizing method and its levels, finest first. The built-in methods end in a top level
-/// (`*`, or null for dates) when `star` is set, that is when the job chose levels rather than
-/// fixed parameters (`band = 10` is one level; `level = 2` picks from 1, 5, 10, 20 years, `*`).
-#[derive(Debug, Clone)]
-pub enum Generalizer {
-    Age {
-        bands: Vec<u32>,
-        top: Option<u32>,
-        star: bool,
-    },
-    Truncate {
-        steps: Vec<TruncateTo>,
-        star: bool,
-    },
-    IpPrefix {
-        /// (IPv4, IPv6) prefix lengths.
-        steps: Vec<(u8, u8)>,
-        star: bool,
-    },
-    Bins {
-        edge_sets: Vec<Vec<f64>>,
-        star: bool,
-    },
-    Hierarchy {
-        file: PathBuf,
-        hierarchy: Arc<Hierarchy>,
-    },
-    Url,
-    UserAgent,
-}
-
-/// One step of a built-in method's levels, or the top.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Step<'a> {
-    Age(u32),
-    Truncate(TruncateTo),
-    IpPrefix(u8, u8),
-    Bins(&'a [f64]),
-    Hierarchy(usize),
-    /// The top level: everything generalized to one value.
-    Top,
-    /// A method with a single level (`url`, `user_agent`).
-    Only,
-}
-
-impl Generalizer {
-    /// The built-in levels when the job picks levels rather than fixed parameters.
-    pub fn ladder(method: spec::Method) -> Option<Generalizer> {
-        use spec::Method as M;
-        Some(match method {
-            M::Age => Generalizer::Age {
-                bands: vec![1, 5, 10, 20],
-                top: None,
-                star: true,
-            },
-            // No week: weeks straddle months and years, so a week is not inside one month and
-            // the levels would not nest (`to = "week"` remains, as a fixed level).
-            M::Truncate => Generalizer::Truncate {
-                steps: vec![
-                    TruncateTo::Hour,
-                    TruncateTo::Day,
-                    TruncateTo::Month,
-                    TruncateTo::Year,
-                ],
-                star: true,
-            },
-            M::IpPrefix => Generalizer::IpPrefix {
-                steps: vec![(32, 128), (24, 64), (16, 48), (8, 32)],
-                star: true,
-            },
-            M::Bins | M::Hierarchy | M::Url | M::UserAgent => return None,
-        })
-    }
-
-    /// Number of levels, the top included.
-    pub fn levels(&self) -> usize {
-        let steps = |n: usize, star: bool| n + usize::from(star);
-        match self {
-            Generalizer::Age { bands, star, .. } => steps(bands.len(), *star),
-            Generalizer::Truncate { steps: s, star } => steps(s.len(), *star),
-            Generalizer::IpPrefix { steps: s, star } => steps(s.len(), *star),
-            Generalizer::Bins { edge_sets, star } => steps(edge_sets.len(), *star),
-            Generalizer::Hierarchy { hierarchy, .. } => hierarchy.levels(),
-            Generalizer::Url | Generalizer::UserAgent => 1,
-        }
-    }
-
-    /// What level `level` does.
-    pub fn step(&self, level: usize) -> Step<'_> {
-        match self {
-            Generalizer::Age { bands, .. } => bands.get(level).map_or(Step::Top, |b| Step::Age(*b)),
-            Generalizer::Truncate { steps, .. } => {
-                steps.get(level).map_or(Step::Top, |t| Step::Truncate(*t))
-            }
-            Generalizer::IpPrefix { steps, .. } => steps
-                .get(level)
-                .map_or(Step::Top, |(a, b)| Step::IpPrefix(*a, *b)),
-            Generalizer::Bins { edge_sets, .. } => {
-                edge_sets.get(level).map_or(Step::Top, |e| Step::Bins(e))
-            }
-            Generalizer::Hierarchy { .. } => Step::Hierarchy(level),
-            Generalizer::Url | Generalizer::UserAgent => Step::Only,
-        }
-    }
-}
-
 impl Job {
     /// Reads, parses and validates a job file. Errors are [`Error::Job`] (exit code 2).
     pub fn load(path: &Path) -> Result<Job> {
@@ -342,7 +235,7 @@ impl Column {
             ColumnAction::Drop => ("drop", None),
             ColumnAction::Keep(_) => ("keep", None),
             ColumnAction::Pseudonymize { .. } => ("pseudonymize", None),
-            ColumnAction::Generalize(g) => ("generalize", Some(g.method_name())),
+            ColumnAction::Generalize(g) => ("generalize", Some(g.method())),
         }
     }
 
@@ -374,16 +267,13 @@ impl Column {
                 None => format!("{length} hex characters"),
             },
             ColumnAction::Generalize(g) => {
-                let top = match g {
-                    Generalizer::Age { top: Some(t), .. } => format!(", top {t}+"),
-                    _ => String::new(),
-                };
-                let at = |l: usize| g.step(l).describe(g);
+                let shared = g.shared().map(|s| format!(", {s}")).unwrap_or_default();
+                let at = |l: usize| g.describe(l);
                 if self.levels.is_pinned() {
-                    format!("{}{top}", at(self.levels.min))
+                    format!("{}{shared}", at(self.levels.min))
                 } else {
                     format!(
-                        "levels {}-{} searched: {} … {}{top}",
+                        "levels {}-{} searched: {} … {}{shared}",
                         self.levels.min,
                         self.levels.max,
                         at(self.levels.min),
@@ -391,58 +281,6 @@ impl Column {
                     )
                 }
             }
-        }
-    }
-}
-
-impl Step<'_> {
-    pub fn describe(&self, g: &Generalizer) -> String {
-        match self {
-            Step::Age(b) => format!("band {b}"),
-            Step::Truncate(t) => format!("to {}", t.name()),
-            Step::IpPrefix(a, b) => format!("IPv4 /{a}, IPv6 /{b}"),
-            Step::Bins(edges) => format!(
-                "edges {}",
-                edges
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Step::Hierarchy(level) => match g {
-                Generalizer::Hierarchy { file, .. } => format!(
-                    "level {level} of {}",
-                    file.file_name()
-                        .map(|f| f.to_string_lossy())
-                        .unwrap_or_default()
-                ),
-                _ => format!("level {level}"),
-            },
-            Step::Top => "* (everything)".into(),
-            Step::Only => match g {
-                Generalizer::Url => "scheme, host, path".into(),
-                _ => "browser / OS / device".into(),
-            },
-        }
-    }
-}
-
-impl Generalizer {
-    pub fn method_name(&self) -> &'static str {
-        self.method().name()
-    }
-
-    /// The job file's method this generalizer was built from (one table of names: `Method`'s).
-    pub fn method(&self) -> spec::Method {
-        use spec::Method as M;
-        match self {
-            Generalizer::Age { .. } => M::Age,
-            Generalizer::Truncate { .. } => M::Truncate,
-            Generalizer::IpPrefix { .. } => M::IpPrefix,
-            Generalizer::Bins { .. } => M::Bins,
-            Generalizer::Hierarchy { .. } => M::Hierarchy,
-            Generalizer::Url => M::Url,
-            Generalizer::UserAgent => M::UserAgent,
         }
     }
 }

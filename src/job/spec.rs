@@ -15,6 +15,8 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use crate::method::{bins::Edges, truncate::TruncateTo};
+
 /// A whole job file (`jobs/*.toml`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -230,15 +232,6 @@ pub enum MetricName {
     Discernibility,
 }
 
-/// `edges`: one edge list (`[0, 5000, 20000]`, fixed bins) or several, finest first
-/// (`[[0, 1000, 5000, 20000], [0, 5000, 20000]]`, levels to choose or search from).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Edges {
-    Flat(Vec<f64>),
-    Nested(Vec<Vec<f64>>),
-}
-
 /// One column's entry: `name = { action = "...", ... }`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -329,18 +322,6 @@ pub enum Action {
     Generalize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    Age,
-    Truncate,
-    IpPrefix,
-    Bins,
-    Hierarchy,
-    Url,
-    UserAgent,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -361,30 +342,6 @@ pub enum ValueType {
     Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TruncateTo {
-    Hour,
-    Day,
-    Week,
-    Month,
-    Year,
-}
-
-impl Method {
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Age => "age",
-            Method::Truncate => "truncate",
-            Method::IpPrefix => "ip_prefix",
-            Method::Bins => "bins",
-            Method::Hierarchy => "hierarchy",
-            Method::Url => "url",
-            Method::UserAgent => "user_agent",
-        }
-    }
-}
-
 impl ValueType {
     pub fn name(self) -> &'static str {
         match self {
@@ -394,18 +351,6 @@ impl ValueType {
             ValueType::Bool => "bool",
             ValueType::Date => "date",
             ValueType::Timestamp => "timestamp",
-        }
-    }
-}
-
-impl TruncateTo {
-    pub fn name(self) -> &'static str {
-        match self {
-            TruncateTo::Hour => "hour",
-            TruncateTo::Day => "day",
-            TruncateTo::Week => "week",
-            TruncateTo::Month => "month",
-            TruncateTo::Year => "year",
         }
     }
 }
@@ -428,5 +373,43 @@ impl Action {
             Action::Pseudonymize => "pseudonymize",
             Action::Generalize => "generalize",
         }
+    }
+}
+
+/// `method`: a generalizing method of [`crate::method::METHODS`], found by its name.
+#[derive(Clone, Copy)]
+pub struct Method(pub &'static dyn crate::method::Method);
+
+impl std::fmt::Debug for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Method, D::Error> {
+        let name = String::deserialize(d)?;
+        crate::method::find(&name).map(Method).ok_or_else(|| {
+            let names: Vec<String> = crate::method::METHODS
+                .iter()
+                .map(|m| format!("`{}`", m.name()))
+                .collect();
+            serde::de::Error::custom(format!(
+                "unknown method `{name}`, expected one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+// The registry's names, so the schema lists what a job file may write.
+impl JsonSchema for Method {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Method".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = crate::method::METHODS.iter().map(|m| m.name()).collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
     }
 }

@@ -4,13 +4,13 @@
 //! (`jobs/x.toml: tables.users.columns.birth_date: ...`), so a data engineer finds it at once.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use super::hierarchy::Hierarchy;
+use indexmap::IndexMap;
+
 use super::key::KeySource;
 use super::models::{LDiversity, Models};
 use super::spec::{
-    Action, ColumnSpec, Edges, Invalid, JobSpec, LVariant, Method, OnBadRow, PrivacySpec, Role,
+    Action, ColumnSpec, Invalid, JobSpec, LVariant, OnBadRow, PrivacySpec, RetentionSpec, Role,
     Search, TableSpec,
 };
 use super::{
@@ -18,6 +18,7 @@ use super::{
     Recoding, Retention, Table,
 };
 use crate::error::{Error, Result};
+use crate::method::{Miss, Params, parse::single_ascii};
 
 /// Parses the TOML text. Errors name the line and the key path.
 pub fn parse(path: &Path, text: &str) -> Result<JobSpec> {
@@ -132,7 +133,7 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
 }
 
 /// The privacy models beyond k, checked: `fail` names the table.
-fn models(p: &PrivacySpec, fail: &dyn Fn(&str, String) -> Error) -> Result<Models> {
+fn models(p: &PrivacySpec, fail: &Fail<'_>) -> Result<Models> {
     let l_diversity = match &p.l_diversity {
         None => None,
         Some(spec) => {
@@ -201,6 +202,9 @@ fn models(p: &PrivacySpec, fail: &dyn Fn(&str, String) -> Error) -> Result<Model
     })
 }
 
+/// Makes a table's error from a key path below the table and a message.
+type Fail<'a> = dyn Fn(&str, String) -> Error + 'a;
+
 fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<Table> {
     let here = format!("tables.{name}");
     let fail = |key: &str, msg: String| Error::Job(format!("{file}: {here}{key}: {msg}"));
@@ -227,8 +231,51 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     }
 
     let search = t.privacy.as_ref().is_some_and(|p| p.search.is_some());
-    let mut columns = Vec::with_capacity(t.columns.len());
-    for (col, spec) in t.columns {
+    let columns = table_columns(file, dir, &here, t.columns, search, &fail)?;
+    unique_outputs(&columns, &fail)?;
+    if let Some(subject) = &t.subject {
+        check_subject(&columns, subject, &fail)?;
+    }
+    let retention = match t.retention {
+        None => None,
+        Some(r) => Some(retention(&columns, r, &fail)?),
+    };
+    check_invalid(&columns, retention.as_ref(), &fail)?;
+    let bad_rows = bad_rows(t.on_bad_row, t.max_bad_rows, &fail)?;
+    let privacy = privacy(file, &here, &columns, t.privacy, &fail)?;
+
+    if t.exclude_subjects.is_some() && t.subject.is_none() {
+        return Err(fail(
+            ".exclude_subjects",
+            "lists subjects, so the table needs `subject = \"COLUMN\"`".into(),
+        ));
+    }
+    Ok(Table {
+        exclude_subjects: t.exclude_subjects.map(|f| clean(&dir.join(f))),
+        input: resolve_input(dir, &t.input),
+        name,
+        format: t.format,
+        delimiter,
+        subject: t.subject,
+        unlisted: t.unlisted,
+        retention,
+        bad_rows,
+        privacy,
+        columns,
+    })
+}
+
+/// The table's columns, each validated on its own.
+fn table_columns(
+    file: &str,
+    dir: &Path,
+    here: &str,
+    specs: IndexMap<String, ColumnSpec>,
+    search: bool,
+    fail: &Fail<'_>,
+) -> Result<Vec<Column>> {
+    let mut columns = Vec::with_capacity(specs.len());
+    for (col, spec) in specs {
         if col.starts_with(INTERNAL_PREFIX)
             || spec
                 .rename
@@ -243,8 +290,11 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         let key = format!("{here}.columns.{col}");
         columns.push(validate_column(file, dir, &key, col, spec, search)?);
     }
+    Ok(columns)
+}
 
-    // Output names must be unique: two columns written under one name would lose one of them.
+/// Output names must be unique: two columns written under one name would lose one of them.
+fn unique_outputs(columns: &[Column], fail: &Fail<'_>) -> Result<()> {
     for (i, c) in columns.iter().enumerate() {
         if matches!(c.action, ColumnAction::Drop) {
             continue;
@@ -274,54 +324,58 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
             ));
         }
     }
+    Ok(())
+}
 
-    if let Some(subject) = &t.subject {
-        match columns.iter().find(|c| &c.name == subject) {
-            None => {
-                return Err(fail(
-                    ".subject",
-                    format!("`{subject}` is not a column of the table"),
-                ));
-            }
-            Some(c) if c.role == Role::Quasi => {
-                return Err(fail(
-                    ".subject",
-                    format!(
-                        "`{subject}` identifies a person, so it cannot also be a quasi-identifier \
-                         (every class would hold one person)"
-                    ),
-                ));
-            }
-            Some(_) => {}
+/// The subject is a column, and not a quasi-identifier.
+fn check_subject(columns: &[Column], subject: &str, fail: &Fail<'_>) -> Result<()> {
+    match columns.iter().find(|c| c.name == subject) {
+        None => {
+            return Err(fail(
+                ".subject",
+                format!("`{subject}` is not a column of the table"),
+            ));
         }
+        Some(c) if c.role == Role::Quasi => {
+            return Err(fail(
+                ".subject",
+                format!(
+                    "`{subject}` identifies a person, so it cannot also be a quasi-identifier \
+                     (every class would hold one person)"
+                ),
+            ));
+        }
+        Some(_) => {}
     }
-    let retention = match t.retention {
-        None => None,
-        Some(r) => {
-            if !columns.iter().any(|c| c.name == r.column) {
-                return Err(fail(
-                    ".retention.column",
-                    format!("`{}` is not a column of the table", r.column),
-                ));
-            }
-            if !(1..=MAX_RETENTION_DAYS).contains(&r.days) {
-                return Err(fail(
-                    ".retention.days",
-                    format!("must be from 1 to {MAX_RETENTION_DAYS} (100 years)"),
-                ));
-            }
-            Some(Retention {
-                column: r.column,
-                days: r.days,
-            })
-        }
-    };
-    for c in &columns {
-        let dates_rows = retention.as_ref().is_some_and(|r| r.column == c.name);
-        let hierarchy = matches!(
-            c.action,
-            ColumnAction::Generalize(Generalizer::Hierarchy { .. })
-        );
+    Ok(())
+}
+
+/// `retention`: a column of the table, and a number of days in range.
+fn retention(columns: &[Column], r: RetentionSpec, fail: &Fail<'_>) -> Result<Retention> {
+    if !columns.iter().any(|c| c.name == r.column) {
+        return Err(fail(
+            ".retention.column",
+            format!("`{}` is not a column of the table", r.column),
+        ));
+    }
+    if !(1..=MAX_RETENTION_DAYS).contains(&r.days) {
+        return Err(fail(
+            ".retention.days",
+            format!("must be from 1 to {MAX_RETENTION_DAYS} (100 years)"),
+        ));
+    }
+    Ok(Retention {
+        column: r.column,
+        days: r.days,
+    })
+}
+
+/// `invalid` fits the column: `top` only for a hierarchy, and only where a value can be unreadable.
+fn check_invalid(columns: &[Column], retention: Option<&Retention>, fail: &Fail<'_>) -> Result<()> {
+    for c in columns {
+        let dates_rows = retention.is_some_and(|r| r.column == c.name);
+        // Whether an unreadable value may go to the top level (a hierarchy's unlisted values).
+        let hierarchy = matches!(&c.action, ColumnAction::Generalize(g) if g.miss() == Miss::Top);
         let at = format!(".columns.{}.invalid", c.name);
         match c.invalid {
             Some(Invalid::Null) if hierarchy => {
@@ -352,7 +406,12 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
             ));
         }
     }
-    let bad_rows = match (t.on_bad_row, t.max_bad_rows) {
+    Ok(())
+}
+
+/// `on_bad_row` and `max_bad_rows`, as one policy.
+fn bad_rows(on_bad_row: OnBadRow, max_bad_rows: Option<f64>, fail: &Fail<'_>) -> Result<BadRows> {
+    Ok(match (on_bad_row, max_bad_rows) {
         (OnBadRow::Error, None) => BadRows::Error,
         (OnBadRow::Error, Some(_)) => {
             return Err(fail(
@@ -377,11 +436,21 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
             }
             BadRows::Skip { max_share: share }
         }
-    };
+    })
+}
+
+/// `[tables.NAME.privacy]`: k, suppression, the recoding, the models beyond k.
+fn privacy(
+    file: &str,
+    here: &str,
+    columns: &[Column],
+    spec: Option<PrivacySpec>,
+    fail: &Fail<'_>,
+) -> Result<Option<Privacy>> {
     let has_quasi = columns
         .iter()
         .any(|c| c.role == Role::Quasi && !matches!(c.action, ColumnAction::Drop));
-    let privacy = match t.privacy {
+    Ok(match spec {
         None if has_quasi => {
             return Err(fail(
                 ".privacy",
@@ -406,7 +475,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
                     format!("is a share of rows, from 0 to 1; got {}", p.max_suppression),
                 ));
             }
-            let models = models(&p, &|k: &str, m: String| fail(k, m))?;
+            let models = models(&p, fail)?;
             let has_sensitive = columns
                 .iter()
                 .any(|c| c.role == Role::Sensitive && !matches!(c.action, ColumnAction::Drop));
@@ -438,26 +507,6 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
                 risk_threshold,
             })
         }
-    };
-
-    if t.exclude_subjects.is_some() && t.subject.is_none() {
-        return Err(fail(
-            ".exclude_subjects",
-            "lists subjects, so the table needs `subject = \"COLUMN\"`".into(),
-        ));
-    }
-    Ok(Table {
-        exclude_subjects: t.exclude_subjects.map(|f| clean(&dir.join(f))),
-        input: resolve_input(dir, &t.input),
-        name,
-        format: t.format,
-        delimiter,
-        subject: t.subject,
-        unlisted: t.unlisted,
-        retention,
-        bad_rows,
-        privacy,
-        columns,
     })
 }
 
@@ -492,13 +541,6 @@ pub fn clean(path: &Path) -> PathBuf {
         PathBuf::from(".")
     } else {
         out.iter().collect()
-    }
-}
-
-fn single_ascii(s: &str) -> Option<u8> {
-    match s.as_bytes() {
-        [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' && *b != b'"' => Some(*b),
-        _ => None,
     }
 }
 
@@ -538,23 +580,17 @@ fn validate_column(
 ) -> Result<Column> {
     let fail = |msg: String| Error::Job(format!("{file}: {key}: {msg}"));
 
-    let (allowed, what): (&[&str], String) = match (c.action, c.method) {
+    const EVERY_METHOD: [&str; 3] = ["level", "levels", "invalid"];
+    let (allowed, what): (Vec<&str>, String) = match (c.action, c.method) {
         (Action::Generalize, None) => {
-            return Err(fail(
-                "`generalize` needs a `method`: age, truncate, ip_prefix, bins, hierarchy, url or user_agent"
-                    .into(),
-            ));
+            return Err(fail(format!(
+                "`generalize` needs a `method`: {}",
+                crate::method::names()
+            )));
         }
         (Action::Generalize, Some(m)) => (
-            match m {
-                Method::Age => &["band", "top", "level", "levels", "invalid"],
-                Method::Truncate => &["to", "level", "levels", "invalid"],
-                Method::IpPrefix => &["v4", "v6", "level", "levels", "invalid"],
-                Method::Bins => &["edges", "level", "levels", "invalid"],
-                Method::Hierarchy => &["file", "level", "levels", "delimiter", "invalid"],
-                Method::Url | Method::UserAgent => &["invalid"],
-            },
-            format!("method `{}`", m.name()),
+            m.0.keys().iter().copied().chain(EVERY_METHOD).collect(),
+            format!("method `{}`", m.0.name()),
         ),
         (a, Some(_)) => {
             return Err(fail(format!(
@@ -564,12 +600,12 @@ fn validate_column(
         }
         // `invalid` on a column whose method reads every value is refused where the table is
         // known: the retention column reads its dates whatever its action.
-        (Action::Keep, None) => (&["type", "invalid"], "action `keep`".into()),
+        (Action::Keep, None) => (vec!["type", "invalid"], "action `keep`".into()),
         (Action::Pseudonymize, None) => (
-            &["length", "normalize", "invalid"],
+            vec!["length", "normalize", "invalid"],
             "action `pseudonymize`".into(),
         ),
-        (Action::Drop, None) => (&["invalid"], "action `drop`".into()),
+        (Action::Drop, None) => (vec!["invalid"], "action `drop`".into()),
     };
     if let Some(extra) = given_params(&c).into_iter().find(|p| !allowed.contains(p)) {
         return Err(fail(format!("`{extra}` does not apply to {what}")));
@@ -609,7 +645,21 @@ fn validate_column(
         }
         Action::Generalize => {
             let method = c.method.ok_or_else(|| fail("missing method".into()))?;
-            ColumnAction::Generalize(generalizer(&fail, dir, method, &c, search)?)
+            let params = Params {
+                band: c.band,
+                top: c.top,
+                to: c.to,
+                v4: c.v4,
+                v6: c.v6,
+                edges: c.edges.as_ref(),
+                file: c.file.as_ref().map(|rel| clean(&dir.join(rel))),
+                delimiter: c.delimiter.as_deref(),
+                level_given: c.level.is_some() || c.levels.is_some(),
+                picks_levels: c.level.is_some()
+                    || c.levels.is_some()
+                    || (search && c.role == Role::Quasi),
+            };
+            ColumnAction::Generalize(method.0.build(&params).map_err(fail)?)
         }
     };
     let levels = match &action {
@@ -679,157 +729,6 @@ fn level_range(
              (`search = \"optimal\"`, for a quasi-identifier)"
         ))),
     }
-}
-
-/// The method and its levels. Fixed parameters (`band`, `to`, `v4`/`v6`, a flat `edges`) make
-/// one level; otherwise the method's built-in levels apply, ending in the top level.
-fn generalizer(
-    fail: &dyn Fn(String) -> Error,
-    dir: &Path,
-    method: Method,
-    c: &ColumnSpec,
-    search: bool,
-) -> Result<Generalizer> {
-    let picks_levels = c.level.is_some() || c.levels.is_some() || (search && c.role == Role::Quasi);
-    let fixed_given = |names: &[&str]| -> Result<bool> {
-        let given: Vec<&str> = names
-            .iter()
-            .copied()
-            .filter(|n| given_params(c).contains(n))
-            .collect();
-        if !given.is_empty() && (c.level.is_some() || c.levels.is_some()) {
-            return Err(fail(format!(
-                "`{}` fixes the generalization; `level`/`levels` pick from the method's built-in \
-                 levels instead: give one or the other",
-                given[0]
-            )));
-        }
-        Ok(!given.is_empty())
-    };
-    if c.top == Some(0) {
-        return Err(fail("`top` must be at least 1 year".into()));
-    }
-    Ok(match method {
-        Method::Age => {
-            if fixed_given(&["band"])? || !picks_levels {
-                let band = c.band.unwrap_or(10);
-                if band == 0 {
-                    return Err(fail("`band` must be at least 1 year".into()));
-                }
-                Generalizer::Age {
-                    bands: vec![band],
-                    top: c.top,
-                    star: false,
-                }
-            } else {
-                match Generalizer::ladder(method) {
-                    Some(Generalizer::Age { bands, star, .. }) => Generalizer::Age {
-                        bands,
-                        top: c.top,
-                        star,
-                    },
-                    _ => unreachable!("age has built-in levels"),
-                }
-            }
-        }
-        Method::Truncate => {
-            if fixed_given(&["to"])? {
-                Generalizer::Truncate {
-                    steps: c.to.into_iter().collect(),
-                    star: false,
-                }
-            } else if picks_levels {
-                Generalizer::ladder(method).expect("truncate has built-in levels")
-            } else {
-                return Err(fail(
-                    "method `truncate` needs `to` = hour, day, week, month or year (or `level`)"
-                        .into(),
-                ));
-            }
-        }
-        Method::IpPrefix => {
-            if fixed_given(&["v4", "v6"])? || !picks_levels {
-                let v4 = c.v4.unwrap_or(24);
-                let v6 = c.v6.unwrap_or(48);
-                if v4 > 32 {
-                    return Err(fail(format!(
-                        "`v4` is a prefix length from 0 to 32; got {v4}"
-                    )));
-                }
-                if v6 > 128 {
-                    return Err(fail(format!(
-                        "`v6` is a prefix length from 0 to 128; got {v6}"
-                    )));
-                }
-                Generalizer::IpPrefix {
-                    steps: vec![(v4, v6)],
-                    star: false,
-                }
-            } else {
-                Generalizer::ladder(method).expect("ip_prefix has built-in levels")
-            }
-        }
-        Method::Bins => {
-            let (edge_sets, star) = match &c.edges {
-                None => return Err(fail("method `bins` needs `edges = [..]`".into())),
-                Some(Edges::Flat(e)) => {
-                    if c.level.is_some() || c.levels.is_some() {
-                        return Err(fail(
-                            "one edge list is one level; for levels give a list of edge lists, \
-                             finest first: `edges = [[0, 1000, 5000], [0, 5000]]`"
-                                .into(),
-                        ));
-                    }
-                    (vec![e.clone()], false)
-                }
-                Some(Edges::Nested(sets)) => (sets.clone(), true),
-            };
-            for e in &edge_sets {
-                if e.is_empty() || e.iter().any(|x| !x.is_finite()) {
-                    return Err(fail("`edges` must hold at least one finite number".into()));
-                }
-                if e.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(fail("`edges` must be strictly increasing".into()));
-                }
-            }
-            if edge_sets.is_empty() {
-                return Err(fail("`edges` must hold at least one edge list".into()));
-            }
-            // Coarser levels must merge whole bins of finer ones, or a value's bin at one level
-            // would not follow from its bin at the level below.
-            for w in edge_sets.windows(2) {
-                if w[1].iter().any(|e| !w[0].contains(e)) {
-                    return Err(fail(
-                        "each edge list must be a subset of the one before it (finest first)"
-                            .into(),
-                    ));
-                }
-            }
-            Generalizer::Bins { edge_sets, star }
-        }
-        Method::Hierarchy => {
-            let rel = c
-                .file
-                .as_ref()
-                .ok_or_else(|| fail("method `hierarchy` needs `file`".into()))?;
-            let delimiter = match c.delimiter.as_deref() {
-                None => b';',
-                Some(d) => single_ascii(d).ok_or_else(|| {
-                    fail(format!(
-                        "`delimiter` must be one ASCII character, got {d:?}"
-                    ))
-                })?,
-            };
-            let file = clean(&dir.join(rel));
-            let hierarchy = Hierarchy::load(&file, delimiter).map_err(fail)?;
-            Generalizer::Hierarchy {
-                file,
-                hierarchy: Arc::new(hierarchy),
-            }
-        }
-        Method::Url => Generalizer::Url,
-        Method::UserAgent => Generalizer::UserAgent,
-    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! and the message that names the first one (file, line, column; never a value).
 
 use super::*;
+use crate::method::Miss;
 
 /// Whether the table skips bad rows (and so marks them in every pass).
 pub(super) fn skips(t: &Table) -> bool {
@@ -91,16 +92,10 @@ pub(super) fn first_bad_row(p: &Planned, ctx: &Context) -> Result<Error> {
                 "null",
                 "null",
             ),
-            Some(ColumnAction::Generalize(crate::job::Generalizer::Hierarchy { file, .. })) => (
-                format!("a value the hierarchy {} does not list", file.display()),
-                "top",
-                "the hierarchy's top level",
-            ),
-            Some(ColumnAction::Generalize(g)) => (
-                format!("a value the `{}` method cannot read", g.method_name()),
-                "null",
-                "null",
-            ),
+            Some(ColumnAction::Generalize(g)) => match g.miss() {
+                Miss::Top => (g.unreadable(), "top", "the hierarchy's top level"),
+                Miss::Null => (g.unreadable(), "null", "null"),
+            },
             _ => ("a value that cannot be read".to_string(), "null", "null"),
         };
         return Ok(Error::Input(format!(

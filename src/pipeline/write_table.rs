@@ -78,16 +78,14 @@ pub(super) fn write_table(
 /// Whether the leak scan reads a column: kept or generalized text (pseudonyms are hashes;
 /// typed columns hold no free text).
 pub(super) fn scanned(c: &crate::job::Column, level: usize) -> bool {
-    use crate::job::{Generalizer, Step, ValueType};
+    use crate::job::ValueType;
+    use crate::method::Output;
     match &c.action {
         // Numbers too: an IIN or a phone number in a numeric column is still one.
         ColumnAction::Keep(ty) => {
             matches!(ty, ValueType::String | ValueType::Int | ValueType::Float)
         }
-        ColumnAction::Generalize(g) => !matches!(
-            (g, g.step(level)),
-            (Generalizer::Truncate { .. }, _) | (_, Step::Top)
-        ),
+        ColumnAction::Generalize(g) => g.output(level) == Output::Text,
         ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => false,
     }
 }

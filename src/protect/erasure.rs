@@ -17,13 +17,12 @@ use crate::transform::pseudonymize::canonical;
 /// The listed ids, trimmed (see [`canonical`]; the run then puts them in the form the subject
 /// is counted in), never logged: they are identifiers.
 pub fn load(path: &Path, subject_column: &str) -> Result<Vec<String>> {
-    let bytes =
-        crate::job::files::read(path, crate::job::files::Kind::ErasureList).map_err(|e| {
-            Error::Job(format!(
-                "cannot read the erasure list {}: {e}",
-                path.display()
-            ))
-        })?;
+    let bytes = crate::files::read(path, crate::files::Kind::ErasureList).map_err(|e| {
+        Error::Job(format!(
+            "cannot read the erasure list {}: {e}",
+            path.display()
+        ))
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         Error::Job(format!(
             "the erasure list {} is not UTF-8 text",

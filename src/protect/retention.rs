@@ -8,7 +8,8 @@ use chrono::{Duration, NaiveDate};
 use polars::prelude::*;
 
 use crate::job::Retention;
-use crate::transform::{Tally, map_physical, parse};
+use crate::method::parse;
+use crate::transform::{Tally, map_physical};
 
 pub const KEPT: i32 = 0;
 pub const EXPIRED: i32 = 1;

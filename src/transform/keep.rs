@@ -49,10 +49,10 @@ pub fn expr(input: Expr, ty: ValueType, tally: Tally) -> Expr {
             map_physical::<Int32Type, _>(input, out, tally, |v| parse_bool(v).map(i32::from))
         }
         ValueType::Date => map_physical::<Int32Type, _>(input, out, tally, |v| {
-            super::parse::date(v).map(super::parse::epoch_days)
+            crate::method::parse::date(v).map(crate::method::parse::epoch_days)
         }),
         ValueType::Timestamp => {
-            map_physical::<Int64Type, _>(input, out, tally, super::parse::timestamp_micros)
+            map_physical::<Int64Type, _>(input, out, tally, crate::method::parse::timestamp_micros)
         }
     }
 }

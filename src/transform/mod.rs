@@ -1,22 +1,17 @@
-//! Column actions: each input column becomes zero or one output column by an explicit action.
+//! Column actions on polars: each input column becomes zero or one output column by an explicit
+//! action.
 //!
-//! One file a method. Each method is a per-value function (unit-tested on its own) wrapped in an
-//! elementwise polars UDF by the helpers here, so it runs inside the streaming engine. A value a
-//! method cannot read becomes null and is counted in the column's [`Tally`]; the value itself is
-//! never logged. Inputs of any type are read as text, so `"123"` from CSV and `123` from Parquet
-//! give the same pseudonym.
+//! One file an action: `keep` and `pseudonymize` here, and every generalizing method through
+//! one adapter ([`generalize`]) that runs the engine-free methods of [`crate::method`] in an
+//! elementwise polars UDF, so they run inside the streaming engine. A value an action cannot
+//! read becomes null and is counted in the column's [`Tally`]; the value itself is never
+//! logged. Inputs of any type are read as text, so `"123"` from CSV and `123` from Parquet give
+//! the same pseudonym.
 
-pub mod age;
-pub mod bins;
-pub mod hierarchy;
-pub mod ip_prefix;
+pub mod generalize;
 pub mod keep;
 pub mod levels;
-pub mod parse;
 pub mod pseudonymize;
-pub mod truncate;
-pub mod url;
-pub mod user_agent;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +20,8 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::job::key::Key;
-use crate::job::{Column as JobColumn, ColumnAction, Generalizer, Step};
+use crate::job::{Column as JobColumn, ColumnAction};
+use crate::method::Env;
 
 /// What every method may need besides its own parameters.
 #[derive(Debug, Clone)]
@@ -33,6 +29,15 @@ pub struct Context {
     /// The pseudonym key; present whenever a column is pseudonymized (validation sees to it).
     pub key: Option<Key>,
     pub run_date: NaiveDate,
+}
+
+impl Context {
+    /// What a generalizing method may need.
+    pub fn env(&self) -> Env {
+        Env {
+            run_date: self.run_date,
+        }
+    }
 }
 
 /// A counter shared by the copies of a UDF that polars runs on several threads.
@@ -85,32 +90,7 @@ pub fn column_expr_at(
             }
             None => unreachable!("validation requires a key for pseudonymized columns"),
         },
-        ColumnAction::Generalize(g) => match (g.step(level), g) {
-            (Step::Age(band), Generalizer::Age { top, .. }) => {
-                age::expr(input, ctx.run_date, band, *top, invalid())
-            }
-            (Step::Truncate(to), _) => truncate::expr(input, to, invalid()),
-            (Step::IpPrefix(v4, v6), _) => ip_prefix::expr(input, v4, v6, invalid()),
-            (Step::Bins(edges), _) => bins::expr(input, edges.to_vec(), invalid()),
-            (Step::Hierarchy(level), Generalizer::Hierarchy { hierarchy, .. }) => {
-                hierarchy::expr(input, hierarchy.clone(), level, tallies.unmapped.clone())
-            }
-            // Dates have no `*`: their top level is null, which says as much.
-            (Step::Top, Generalizer::Truncate { .. }) => lit(NULL).cast(DataType::Date),
-            // `*` for every value the method can read, null (and counted) for the others: the
-            // same classes the level search counts (see `levels::label`).
-            (Step::Top, _) => {
-                let mut finest = column.clone();
-                finest.levels = crate::job::LevelRange::pinned(0);
-                let readable = column_expr_at(&finest, 0, ctx, tallies)?;
-                when(readable.is_null())
-                    .then(lit(NULL).cast(DataType::String))
-                    .otherwise(lit("*"))
-            }
-            (_, Generalizer::Url) => url::expr(input, invalid()),
-            (_, Generalizer::UserAgent) => user_agent::expr(input, invalid()),
-            (step, g) => unreachable!("{step:?} is not a level of {}", g.method_name()),
-        },
+        ColumnAction::Generalize(g) => generalize::expr(g, level, input, ctx.env(), tallies),
     };
     Some(out.alias(column.output.as_str()))
 }
@@ -222,16 +202,14 @@ pub fn present(input: Expr) -> Expr {
 /// Whether each value of the column is present but unreadable by its method (at its finest
 /// level: what a level cannot read, no level can).
 pub fn unreadable(column: &JobColumn, ctx: &Context) -> Option<Expr> {
-    if let ColumnAction::Generalize(Generalizer::Hierarchy { hierarchy, .. }) = &column.action {
-        return Some(hierarchy::unknown(
-            col(column.name.as_str()),
-            hierarchy.clone(),
-        ));
+    let input = col(column.name.as_str());
+    if let ColumnAction::Generalize(g) = &column.action {
+        return Some(generalize::unreadable(g, input, ctx.env()));
     }
     let mut finest = column.clone();
     finest.levels = crate::job::LevelRange::pinned(0);
     let out = column_expr_at(&finest, 0, ctx, &ColumnTallies::default())?;
-    Some(present(col(column.name.as_str())).and(out.is_null()))
+    Some(present(input).and(out.is_null()))
 }
 
 /// The column as text (a no-op for text columns).

@@ -15,11 +15,12 @@
 
 use std::sync::LazyLock;
 
-use polars::prelude::*;
 use regex::Regex;
 
-use super::Tally;
 use crate::identifiers::{decoded, pattern};
+use std::sync::Arc;
+
+use super::{Env, Generalize, Generalizer, Method, Outcome, Output, Params};
 
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
@@ -107,11 +108,55 @@ fn label_identifies(label: &str) -> bool {
     digits > 0 && (digits >= 6 || pattern(label).is_some())
 }
 
-pub fn expr(input: Expr, tally: Tally) -> Expr {
+/// `method = "url"`: no keys, one level.
+#[derive(Debug)]
+pub struct Url;
+
+impl Method for Url {
+    fn name(&self) -> &'static str {
+        "url"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn build(&self, _: &Params<'_>) -> Result<Generalizer, String> {
+        Ok(Arc::new(Url))
+    }
+}
+
+impl Generalize for Url {
+    fn method(&self) -> &'static str {
+        "url"
+    }
+
+    fn levels(&self) -> usize {
+        1
+    }
+
+    fn describe(&self, _: usize) -> String {
+        "scheme, host, path".into()
+    }
+
+    fn output(&self, _: usize) -> Output {
+        Output::Text
+    }
+
     // Not cached per batch as user agents are: about half of a batch's URLs repeat, but the
     // cache's allocations cost more than parsing them again (`cargo bench --bench stages --
     // url`: 2.8 M values/s without, 2.2 M with).
-    super::map_text(input, tally, generalize)
+    fn apply(&self, _: usize, value: &str, _: &Env, out: &mut String) -> Outcome {
+        if generalize(value, out) {
+            Outcome::Text
+        } else {
+            Outcome::Invalid
+        }
+    }
+
+    fn label(&self, base: Option<&str>, _: usize, out: &mut String) -> bool {
+        base.is_some_and(|b| generalize(b, out))
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,18 @@
-//! A generalization hierarchy, in ARX's file format (`value;level1;…;*`, one row a value, no
-//! header): the type and its parser, which the job file's validation loads (the `hierarchy`
-//! method's expression is in [`crate::transform::hierarchy`]). Here, at the bottom layer,
-//! because a job is only valid once its hierarchies are: they nest, and pinned levels refer to
-//! their SHA-256.
+//! `hierarchy`: a value replaced by its ancestor at a level of a generalization hierarchy, in
+//! ARX's file format (`value;level1;…;*`, one row a value, no header): the type, its parser and
+//! the method.
+//!
+//! Hierarchies are how a data engineer says what "coarser" means for a column (city → region →
+//! macro-region → `*`). Level 0 is the value itself. A value the hierarchy lacks goes to the top
+//! level, which generalizes everything and so can never leak, and is counted, so the engineer
+//! learns that the hierarchy needs a row (or, by default, its row is bad). A job is only valid
+//! once its hierarchies are: they nest, and pinned levels refer to their SHA-256.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Env, Generalize, Generalizer, Method, Miss, Outcome, Output, Params};
 
 #[derive(Debug)]
 pub struct Hierarchy {
@@ -21,7 +28,7 @@ pub struct Hierarchy {
 impl Hierarchy {
     /// Reads a hierarchy file. Errors name the file and line, never a value.
     pub fn load(path: &Path, delimiter: u8) -> Result<Hierarchy, String> {
-        let bytes = crate::job::files::read(path, crate::job::files::Kind::Hierarchy)
+        let bytes = crate::files::read(path, crate::files::Kind::Hierarchy)
             .map_err(|e| format!("cannot read hierarchy {}: {e}", path.display()))?;
         Hierarchy::parse(&bytes, delimiter)
             .map_err(|e| format!("hierarchy {}: {e}", path.display()))
@@ -111,6 +118,102 @@ impl Hierarchy {
 
     pub fn top(&self) -> &str {
         &self.top
+    }
+}
+
+/// `method = "hierarchy"`: `file` (and its `delimiter`, default `;`); its columns are the levels.
+pub struct HierarchyMethod;
+
+impl Method for HierarchyMethod {
+    fn name(&self) -> &'static str {
+        "hierarchy"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &["file", "delimiter"]
+    }
+
+    fn build(&self, p: &Params<'_>) -> Result<Generalizer, String> {
+        let file = p
+            .file
+            .clone()
+            .ok_or_else(|| "method `hierarchy` needs `file`".to_string())?;
+        let delimiter = match p.delimiter {
+            None => b';',
+            Some(d) => super::parse::single_ascii(d)
+                .ok_or_else(|| format!("`delimiter` must be one ASCII character, got {d:?}"))?,
+        };
+        let hierarchy = Hierarchy::load(&file, delimiter)?;
+        Ok(Arc::new(HierarchyLevels { file, hierarchy }))
+    }
+}
+
+/// A hierarchy file's columns as levels.
+#[derive(Debug)]
+pub struct HierarchyLevels {
+    pub file: PathBuf,
+    pub hierarchy: Hierarchy,
+}
+
+impl Generalize for HierarchyLevels {
+    fn method(&self) -> &'static str {
+        "hierarchy"
+    }
+
+    fn levels(&self) -> usize {
+        self.hierarchy.levels()
+    }
+
+    fn describe(&self, level: usize) -> String {
+        format!("level {level} of {}", super::file_name(&self.file))
+    }
+
+    fn digest(&self) -> Option<&str> {
+        Some(&self.hierarchy.sha256)
+    }
+
+    // Its top level is its file's last column: text like any other.
+    fn output(&self, _: usize) -> Output {
+        Output::Text
+    }
+
+    // A blank is a value like any other: the file may list it, and if not it goes to the top.
+    fn reads_blank(&self) -> bool {
+        true
+    }
+
+    fn miss(&self) -> Miss {
+        Miss::Top
+    }
+
+    fn unreadable(&self) -> String {
+        format!(
+            "a value the hierarchy {} does not list",
+            self.file.display()
+        )
+    }
+
+    fn apply(&self, level: usize, value: &str, _: &Env, out: &mut String) -> Outcome {
+        match self.hierarchy.lookup(value, level) {
+            Some(g) => {
+                out.push_str(g);
+                Outcome::Text
+            }
+            None => {
+                out.push_str(self.hierarchy.top());
+                Outcome::Unmapped
+            }
+        }
+    }
+
+    fn label(&self, base: Option<&str>, level: usize, out: &mut String) -> bool {
+        let Some(base) = base else {
+            return false;
+        };
+        // A value the hierarchy lacks goes to the top, as in the output.
+        let h = &self.hierarchy;
+        out.push_str(h.lookup(base, level).unwrap_or(h.top()));
+        true
     }
 }
 

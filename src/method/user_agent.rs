@@ -6,11 +6,9 @@
 //! Vector also uses), never hand-written regexes. Distinct user agents are few and events many,
 //! so each batch parses each distinct string once.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use polars::prelude::*;
-
-use super::Tally;
+use super::{Env, Generalize, Generalizer, Method, Outcome, Output, Params};
 
 /// `"browser / OS / device"`, or `None` when woothee recognises nothing at all.
 pub fn families(ua: &str) -> Option<String> {
@@ -31,24 +29,62 @@ pub fn families(ua: &str) -> Option<String> {
     Some(format!("{browser} / {os} / {device}"))
 }
 
-/// Distinct user agents of a batch, parsed.
-type Cache = HashMap<String, Option<String>, foldhash::fast::RandomState>;
+/// `method = "user_agent"`: no keys, one level.
+#[derive(Debug)]
+pub struct UserAgent;
 
-pub fn expr(input: Expr, tally: Tally) -> Expr {
-    // Each batch parses each distinct user agent once.
-    super::map_text_with(input, tally, |cache: &mut Cache, v, out| {
-        let parsed = match cache.get(v) {
-            Some(p) => p,
-            None => cache.entry(v.to_string()).or_insert_with(|| families(v)),
-        };
-        match parsed {
+impl Method for UserAgent {
+    fn name(&self) -> &'static str {
+        "user_agent"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn build(&self, _: &Params<'_>) -> Result<Generalizer, String> {
+        Ok(Arc::new(UserAgent))
+    }
+}
+
+impl Generalize for UserAgent {
+    fn method(&self) -> &'static str {
+        "user_agent"
+    }
+
+    fn levels(&self) -> usize {
+        1
+    }
+
+    fn describe(&self, _: usize) -> String {
+        "browser / OS / device".into()
+    }
+
+    fn output(&self, _: usize) -> Output {
+        Output::Text
+    }
+
+    // Distinct user agents are few and events many: worth a per-batch cache.
+    fn memoize(&self) -> bool {
+        true
+    }
+
+    fn apply(&self, _: usize, value: &str, _: &Env, out: &mut String) -> Outcome {
+        match families(value) {
             Some(f) => {
-                out.push_str(f);
-                true
+                out.push_str(&f);
+                Outcome::Text
             }
-            None => false,
+            None => Outcome::Invalid,
         }
-    })
+    }
+
+    fn label(&self, base: Option<&str>, _: usize, out: &mut String) -> bool {
+        base.and_then(families).is_some_and(|f| {
+            out.push_str(&f);
+            true
+        })
+    }
 }
 
 #[cfg(test)]

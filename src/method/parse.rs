@@ -57,6 +57,15 @@ pub fn epoch_days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32
 }
 
+/// A delimiter a job file gives (`delimiter = ";"`): one ASCII character that cannot end a line
+/// or open a quote.
+pub fn single_ascii(s: &str) -> Option<u8> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' && *b != b'"' => Some(*b),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,188 @@
+//! `age`: a birth date becomes an age band on the run date (`"30-39"`, open top `"80+"`).
+//!
+//! A birth date is one of the strongest quasi-identifiers there is (with gender and a city it
+//! singles out most people); an age band keeps what marketing needs. The age is taken on the
+//! run date, so re-running a past date gives the bands of that date.
+
+use chrono::{Datelike, NaiveDate};
+use std::fmt::Write;
+use std::sync::Arc;
+
+use super::{Env, Generalize, Generalizer, Method, Outcome, Output, Params, parse};
+
+/// Oldest age accepted; anything older is a data error, not a person.
+const MAX_AGE: i32 = 130;
+
+/// Whole years from `birth` to `on`; `None` for a birth after `on` or an implausible age.
+pub fn years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
+    let mut age = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    (0..=MAX_AGE).contains(&age).then_some(age as u32)
+}
+
+/// The band label of an age: `"30-39"` for band 10, `"80+"` from `top` on. A band that `top`
+/// cuts short ends just below it (`band = 10, top = 75`: `"70-74"`, `"75+"`).
+pub fn band_label(age: u32, band: u32, top: Option<u32>, out: &mut String) {
+    if let Some(top) = top
+        && age >= top
+    {
+        let _ = write!(out, "{top}+");
+        return;
+    }
+    let lo = age / band * band;
+    let mut hi = lo + band - 1;
+    if let Some(top) = top {
+        hi = hi.min(top - 1);
+    }
+    if band == 1 {
+        let _ = write!(out, "{lo}");
+    } else {
+        let _ = write!(out, "{lo}-{hi}");
+    }
+}
+
+/// `method = "age"`: `band` (years, default 10) and `top`, or the built-in levels 1, 5, 10 and
+/// 20 years and `*`.
+pub struct Age;
+
+impl Method for Age {
+    fn name(&self) -> &'static str {
+        "age"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &["band", "top"]
+    }
+
+    fn build(&self, p: &Params<'_>) -> Result<Generalizer, String> {
+        if p.top == Some(0) {
+            return Err("`top` must be at least 1 year".into());
+        }
+        let levels = if p.fixed(&[("band", p.band.is_some())])? || !p.picks_levels {
+            let band = p.band.unwrap_or(10);
+            if band == 0 {
+                return Err("`band` must be at least 1 year".into());
+            }
+            AgeLevels {
+                bands: vec![band],
+                top: p.top,
+                star: false,
+            }
+        } else {
+            AgeLevels {
+                bands: vec![1, 5, 10, 20],
+                top: p.top,
+                star: true,
+            }
+        };
+        Ok(Arc::new(levels))
+    }
+}
+
+/// Age bands, finest first, then `*` when the job picks levels.
+#[derive(Debug)]
+pub struct AgeLevels {
+    bands: Vec<u32>,
+    top: Option<u32>,
+    star: bool,
+}
+
+impl AgeLevels {
+    fn age(value: &str, env: &Env) -> Option<u32> {
+        parse::date(value).and_then(|b| years(b, env.run_date))
+    }
+}
+
+impl Generalize for AgeLevels {
+    fn method(&self) -> &'static str {
+        "age"
+    }
+
+    fn levels(&self) -> usize {
+        self.bands.len() + usize::from(self.star)
+    }
+
+    fn describe(&self, level: usize) -> String {
+        match self.bands.get(level) {
+            Some(b) => format!("band {b}"),
+            None => "* (everything)".into(),
+        }
+    }
+
+    fn shared(&self) -> Option<String> {
+        self.top.map(|t| format!("top {t}+"))
+    }
+
+    fn output(&self, level: usize) -> Output {
+        if level < self.bands.len() {
+            Output::Text
+        } else {
+            Output::Star
+        }
+    }
+
+    fn apply(&self, level: usize, value: &str, env: &Env, out: &mut String) -> Outcome {
+        let Some(age) = Self::age(value, env) else {
+            return Outcome::Invalid;
+        };
+        match self.bands.get(level) {
+            Some(band) => band_label(age, *band, self.top, out),
+            None => out.push('*'),
+        }
+        Outcome::Text
+    }
+
+    fn base(&self, value: &str, env: &Env, out: &mut String) -> bool {
+        Self::age(value, env).is_some_and(|years| write!(out, "{years}").is_ok())
+    }
+
+    fn label(&self, base: Option<&str>, level: usize, out: &mut String) -> bool {
+        match self.bands.get(level) {
+            Some(band) => match base.and_then(|b| b.parse::<u32>().ok()) {
+                Some(years) => {
+                    band_label(years, *band, self.top, out);
+                    true
+                }
+                None => false,
+            },
+            None => super::star(base, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn label(age: u32, band: u32, top: Option<u32>) -> String {
+        let mut s = String::new();
+        band_label(age, band, top, &mut s);
+        s
+    }
+
+    #[test]
+    fn whole_years_turn_on_the_birthday() {
+        assert_eq!(years(d("1990-06-15"), d("2026-06-14")), Some(35));
+        assert_eq!(years(d("1990-06-15"), d("2026-06-15")), Some(36));
+        assert_eq!(years(d("2000-02-29"), d("2026-02-28")), Some(25));
+        assert_eq!(years(d("2027-01-01"), d("2026-06-15")), None);
+        assert_eq!(years(d("1800-01-01"), d("2026-06-15")), None);
+    }
+
+    #[test]
+    fn bands_and_open_top() {
+        assert_eq!(label(35, 10, Some(80)), "30-39");
+        assert_eq!(label(0, 10, None), "0-9");
+        assert_eq!(label(80, 10, Some(80)), "80+");
+        assert_eq!(label(99, 10, Some(80)), "80+");
+        assert_eq!(label(72, 10, Some(75)), "70-74");
+        assert_eq!(label(33, 5, None), "30-34");
+        assert_eq!(label(33, 1, None), "33");
+    }
+}
