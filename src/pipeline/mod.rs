@@ -9,7 +9,7 @@
 
 // The stages of a run, one file each. They share this module's imports and items
 // (`use super::*`), the way they shared one file before.
-mod bad_row_policy;
+mod first_bad_row;
 mod plan;
 mod protect_table;
 mod table_report;
@@ -43,7 +43,7 @@ use crate::write::{OutputClaim, Staging};
 
 pub use plan::{Planned, plan, search_base, search_base_with_values, validate_rows};
 // The stages' own items, for one another (each child imports `super::*`).
-use bad_row_policy::*;
+use first_bad_row::*;
 use plan::*;
 use protect_table::*;
 use table_report::*;

@@ -143,7 +143,7 @@ pub fn search_base_with_values(
     }
     let step = progress::step(&t.name, "counting the finest values for the level search");
     let counts = kanon::count(
-        scan_with_state(p, ctx, skips(t))?,
+        scan_with_state(p, ctx, bad_rows::skips(t))?,
         &finest,
         subject,
         &[],

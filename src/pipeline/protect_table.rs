@@ -49,95 +49,13 @@ pub(super) fn protect(
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
     // k = 1 suppresses nothing and still yields the subject counts.
     let privacy = t.privacy.unwrap_or_else(Privacy::none);
-    let mut levels: HashMap<String, usize> = t
-        .quasi_identifiers()
-        .map(|c| (c.name.clone(), c.levels.min))
-        .collect();
-    let mut search = None;
-    let mut recoding = None;
-    let mut mondrian = None;
-    if privacy.recoding == Recoding::Mondrian {
-        let (base, finest) = search_base_with_values(p, ctx)?;
-        let goal = Goal {
-            k: privacy.k,
-            max_suppression: privacy.max_suppression,
-            metric: privacy.metric,
-            models: privacy.models,
-        };
-        let part = step(t, "partition", "partitioning (Mondrian)", || {
-            protect::mondrian::partition(&base, &goal)
-                .map_err(|e| Error::Privacy(format!("tables.{}: {e}", t.name)))
-        })?;
-        info!(
-            table = %t.name,
-            stage = "partition",
-            partitions = part.partitions.len(),
-            rows_suppressed = part.rows_suppressed,
-            loss = part.loss,
-            seconds = part.seconds,
-            "partitioned with Mondrian"
-        );
-        let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
-        recoding = Some(protect::recode::Recoding::new(
-            &qis, &base, &finest, &part, &t.name,
-        )?);
-        mondrian = Some(MondrianSummary {
-            partitions: part.partitions.len() as u64,
-            loss: part.loss,
-            seconds: part.seconds,
-        });
-    } else if privacy.recoding == Recoding::Optimal
-        && t.quasi_identifiers().any(transform::levels::searched)
-    {
-        let base = search_base(p, ctx)?;
-        let (chosen, best, outcome) = optimize::choose(t, &base, &privacy)?;
-        info!(
-            table = %t.name,
-            stage = "search",
-            nodes_checked = outcome.nodes_checked,
-            lattice_nodes = outcome.lattice_nodes,
-            seconds = outcome.seconds,
-            "chose generalization levels"
-        );
-        for (c, l) in t.quasi_identifiers().zip(chosen) {
-            levels.insert(c.name.clone(), l);
-        }
-        search = Some((best, outcome));
-    }
-    // Every output column at its level, in the input's column order (whatever the job file's
-    // order), each counting its unreadable values.
-    let mut tallies = IndexMap::new();
-    let mut columns = Vec::new();
-    for name in &p.source.columns {
-        let Some(c) = t.column(name) else { continue };
-        let level = levels.get(&c.name).copied().unwrap_or(c.levels.min);
-        let tally = ColumnTallies::default();
-        if let Some(e) = transform::column_expr_at(c, level, ctx, &tally) {
-            columns.push(e);
-            tallies.insert(c.output.clone(), tally);
-        }
-    }
-    // Mondrian maps rows to partitions by their quasi-identifiers' finest values: staged
-    // beside the outputs, dropped when the rows are relabelled.
-    if recoding.is_some() {
-        for (d, c) in t.quasi_identifiers().enumerate() {
-            if let Some(e) = transform::levels::base_expr(c, ctx) {
-                columns.push(e.alias(protect::recode::finest_column(d).as_str()));
-            }
-        }
-    }
-    // The leak scan remembers the values of dropped and pseudonymized columns in this pass.
-    let side: Vec<Expr> = t
-        .columns
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.action,
-                ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
-            )
-        })
-        .map(|c| remembered.remember(col(c.name.as_str())))
-        .collect();
+    let Chosen {
+        levels,
+        search,
+        recoding,
+        mondrian,
+    } = choose_levels(p, ctx, &privacy)?;
+    let (columns, side, tallies) = stage_columns(p, ctx, remembered, &levels, recoding.is_some());
     // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
     // are (they cost nothing extra): the methods count every other unreadable value anyway,
     // and a count above zero stops the run here, so a good night pays nothing for the check.
@@ -150,14 +68,19 @@ pub(super) fn protect(
         side,
     };
     let others = step(t, "stage", "reading and transforming", || {
-        stage::stage(scan_with_state(p, ctx, skips(t))?, plan, &staged, &t.name)
+        stage::stage(
+            scan_with_state(p, ctx, bad_rows::skips(t))?,
+            plan,
+            &staged,
+            &t.name,
+        )
     })?;
     let unread = |c: &crate::job::Column| {
         tallies
             .get(&c.output)
             .map_or(0, |t: &ColumnTallies| t.invalid.get() + t.unmapped.get())
     };
-    if !skips(t)
+    if !bad_rows::skips(t)
         && t.columns
             .iter()
             .any(|c| c.invalid_is_bad_row() && unread(c) > 0)
@@ -201,4 +124,121 @@ pub(super) fn protect(
         staged,
         tallies,
     })
+}
+
+/// What the table's recoding chose before staging.
+struct Chosen {
+    levels: HashMap<String, usize>,
+    search: Option<(NodeReport, Outcome)>,
+    recoding: Option<protect::recode::Recoding>,
+    mondrian: Option<MondrianSummary>,
+}
+
+/// The quasi-identifiers' levels: the job's, a level search's optimum, or (Mondrian) the finest,
+/// with the partitions that relabel the staged rows.
+fn choose_levels(p: &Planned, ctx: &Context, privacy: &Privacy) -> Result<Chosen> {
+    let t = p.table;
+    let mut levels: HashMap<String, usize> = t
+        .quasi_identifiers()
+        .map(|c| (c.name.clone(), c.levels.min))
+        .collect();
+    let mut search = None;
+    let mut recoding = None;
+    let mut mondrian = None;
+    if privacy.recoding == Recoding::Mondrian {
+        let (base, finest) = search_base_with_values(p, ctx)?;
+        let goal = Goal::of(privacy);
+        let part = step(t, "partition", "partitioning (Mondrian)", || {
+            protect::mondrian::partition(&base, &goal)
+                .map_err(|e| Error::Privacy(format!("tables.{}: {e}", t.name)))
+        })?;
+        info!(
+            table = %t.name,
+            stage = "partition",
+            partitions = part.partitions.len(),
+            rows_suppressed = part.rows_suppressed,
+            loss = part.loss,
+            seconds = part.seconds,
+            "partitioned with Mondrian"
+        );
+        let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+        recoding = Some(protect::recode::Recoding::new(
+            &qis, &base, &finest, &part, &t.name,
+        )?);
+        mondrian = Some(MondrianSummary {
+            partitions: part.partitions.len() as u64,
+            loss: part.loss,
+            seconds: part.seconds,
+        });
+    } else if privacy.recoding == Recoding::Optimal
+        && t.quasi_identifiers().any(transform::levels::searched)
+    {
+        let base = search_base(p, ctx)?;
+        let (chosen, best, outcome) = optimize::choose(t, &base, privacy)?;
+        info!(
+            table = %t.name,
+            stage = "search",
+            nodes_checked = outcome.nodes_checked,
+            lattice_nodes = outcome.lattice_nodes,
+            seconds = outcome.seconds,
+            "chose generalization levels"
+        );
+        for (c, l) in t.quasi_identifiers().zip(chosen) {
+            levels.insert(c.name.clone(), l);
+        }
+        search = Some((best, outcome));
+    }
+    Ok(Chosen {
+        levels,
+        search,
+        recoding,
+        mondrian,
+    })
+}
+
+/// Every output column at its level, in the input's column order (whatever the job file's
+/// order), each counting its unreadable values; with Mondrian, the quasi-identifiers' finest
+/// values beside them; and the side expressions through which the leak scan remembers the values
+/// of dropped and pseudonymized columns.
+fn stage_columns(
+    p: &Planned,
+    ctx: &Context,
+    remembered: &Remembered,
+    levels: &HashMap<String, usize>,
+    mondrian: bool,
+) -> (Vec<Expr>, Vec<Expr>, IndexMap<String, ColumnTallies>) {
+    let t = p.table;
+    let mut tallies = IndexMap::new();
+    let mut columns = Vec::new();
+    for name in &p.source.columns {
+        let Some(c) = t.column(name) else { continue };
+        let level = levels.get(&c.name).copied().unwrap_or(c.levels.min);
+        let tally = ColumnTallies::default();
+        if let Some(e) = transform::column_expr_at(c, level, ctx, &tally) {
+            columns.push(e);
+            tallies.insert(c.output.clone(), tally);
+        }
+    }
+    // Mondrian maps rows to partitions by their quasi-identifiers' finest values: staged
+    // beside the outputs, dropped when the rows are relabelled.
+    if mondrian {
+        for (d, c) in t.quasi_identifiers().enumerate() {
+            if let Some(e) = transform::levels::base_expr(c, ctx) {
+                columns.push(e.alias(protect::recode::finest_column(d).as_str()));
+            }
+        }
+    }
+    // The leak scan remembers the values of dropped and pseudonymized columns in this pass.
+    let side: Vec<Expr> = t
+        .columns
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.action,
+                ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
+            )
+        })
+        .map(|c| remembered.remember(col(c.name.as_str())))
+        .collect();
+    (columns, side, tallies)
 }

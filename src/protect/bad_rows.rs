@@ -20,7 +20,8 @@ use polars::prelude::*;
 use super::STATE;
 use super::retention::KEPT;
 use crate::error::{Error, Result};
-use crate::job::{BadRows, Format, Table};
+use crate::job::{BadRows, ColumnAction, Format, Table};
+use crate::method::Miss;
 use crate::transform::{self, Context};
 
 /// The state of a row made bad by column `i` of the table is `BAD + i`.
@@ -75,6 +76,47 @@ pub fn mark(t: &Table, ctx: &Context) -> Option<Expr> {
 pub fn column_of(t: &Table, state: i32) -> Option<&str> {
     let i = usize::try_from(state.checked_sub(BAD)?).ok()?;
     t.columns.get(i).map(|c| c.name.as_str())
+}
+
+/// Whether the table skips bad rows (and so marks them in every pass).
+pub fn skips(t: &Table) -> bool {
+    matches!(t.bad_rows, BadRows::Skip { .. })
+}
+
+/// The error naming a table's first bad row, at `at` (see [`position`]) of `file`, made bad by
+/// the column of `state`: file, line and column, never the value, and the settings that would
+/// keep such rows.
+pub fn first_row_error(t: &Table, file: &Path, at: &str, state: i32) -> Error {
+    let column = column_of(t, state).unwrap_or("?");
+    // What the value is, and which `invalid` would keep the row (writing the value as…).
+    let (what, invalid, written_as) = match t.column(column).map(|c| &c.action) {
+        _ if t.retention.as_ref().is_some_and(|r| r.column == column) => (
+            "a date its retention cannot read".to_string(),
+            "null",
+            "null",
+        ),
+        Some(ColumnAction::Keep(ty)) => (
+            format!("a value that is not a valid {}", ty.name()),
+            "null",
+            "null",
+        ),
+        Some(ColumnAction::Generalize(g)) => match g.miss() {
+            Miss::Top => (g.unreadable(), "top", "the hierarchy's top level"),
+            Miss::Null => (g.unreadable(), "null", "null"),
+        },
+        _ => ("a value that cannot be read".to_string(), "null", "null"),
+    };
+    Error::Input(format!(
+        "{}: {at}, column `{column}`: {what}. Set `invalid = \"{}\"` on \
+         tables.{}.columns.{column} to write such values as {} (counted), or \
+         `on_bad_row = \"skip\"` with `max_bad_rows` on tables.{} to leave such rows out \
+         (counted)",
+        file.display(),
+        invalid,
+        t.name,
+        written_as,
+        t.name
+    ))
 }
 
 /// What a table skipped, for the report.

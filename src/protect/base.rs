@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::models::{Attribute, Models};
-use crate::job::MetricName;
+use crate::job::{MetricName, Privacy};
 
 /// One quasi-identifier: its finest values as codes and their generalizations at each level.
 #[derive(Debug, Clone)]
@@ -70,6 +70,18 @@ pub struct Goal {
     pub metric: MetricName,
     /// l-diversity and t-closeness on the base's sensitive attributes.
     pub models: Models,
+}
+
+impl Goal {
+    /// What a table's privacy settings ask of its search.
+    pub fn of(p: &Privacy) -> Goal {
+        Goal {
+            k: p.k,
+            max_suppression: p.max_suppression,
+            metric: p.metric,
+            models: p.models,
+        }
+    }
 }
 
 /// Builds a [`Dimension`] from a column's distinct finest values and a function giving a

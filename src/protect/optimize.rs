@@ -181,12 +181,7 @@ pub fn choose(
     base: &Base,
     privacy: &Privacy,
 ) -> Result<(Vec<usize>, NodeReport, Outcome)> {
-    let goal = Goal {
-        k: privacy.k,
-        max_suppression: privacy.max_suppression,
-        metric: privacy.metric,
-        models: privacy.models,
-    };
+    let goal = Goal::of(privacy);
     let outcome = Searcher::new(base)
         .search(&goal)
         .map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;

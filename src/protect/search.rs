@@ -866,8 +866,8 @@ fn merge_by_hash(
     rows: &[u64],
 ) -> Table {
     let n = rows.len();
-    let mut index: polars::prelude::PlHashMap<u64, u32> =
-        polars::prelude::PlHashMap::with_capacity_and_hasher(n, Default::default());
+    let mut index: HashMap<u64, u32, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(n, Default::default());
     let mut out = Table {
         levels: levels.to_vec(),
         codes: Vec::with_capacity(n * n_dims),

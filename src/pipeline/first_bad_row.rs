@@ -1,13 +1,8 @@
-//! Bad rows during a run: whether a table skips them, what to do about those pass 1 counted,
-//! and the message that names the first one (file, line, column; never a value).
+//! Bad rows during a run, the pipeline's side: settling what pass 1 counted, and finding the
+//! first bad row again, file by file, to name it. What a bad row is, its state, the limit and
+//! the message are [`crate::protect::bad_rows`]'s.
 
 use super::*;
-use crate::method::Miss;
-
-/// Whether the table skips bad rows (and so marks them in every pass).
-pub(super) fn skips(t: &Table) -> bool {
-    matches!(t.bad_rows, BadRows::Skip { .. })
-}
 
 /// What to do about the bad rows pass 1 counted (and the malformed ones the reader left out):
 /// stop at the first (`on_bad_row = "error"`), or count them within the table's limit (and,
@@ -79,36 +74,7 @@ pub(super) fn first_bad_row(p: &Planned, ctx: &Context) -> Result<Error> {
         };
         let file = &p.source.files[i];
         let at = bad_rows::position(p.source.format, t.delimiter, file, row);
-        let column = bad_rows::column_of(t, state).unwrap_or("?");
-        // What the value is, and which `invalid` would keep the row (writing the value as…).
-        let (what, invalid, written_as) = match t.column(column).map(|c| &c.action) {
-            _ if t.retention.as_ref().is_some_and(|r| r.column == column) => (
-                "a date its retention cannot read".to_string(),
-                "null",
-                "null",
-            ),
-            Some(ColumnAction::Keep(ty)) => (
-                format!("a value that is not a valid {}", ty.name()),
-                "null",
-                "null",
-            ),
-            Some(ColumnAction::Generalize(g)) => match g.miss() {
-                Miss::Top => (g.unreadable(), "top", "the hierarchy's top level"),
-                Miss::Null => (g.unreadable(), "null", "null"),
-            },
-            _ => ("a value that cannot be read".to_string(), "null", "null"),
-        };
-        return Ok(Error::Input(format!(
-            "{}: {at}, column `{column}`: {what}. Set `invalid = \"{}\"` on \
-             tables.{}.columns.{column} to write such values as {} (counted), or \
-             `on_bad_row = \"skip\"` with `max_bad_rows` on tables.{} to leave such rows out \
-             (counted)",
-            file.display(),
-            invalid,
-            t.name,
-            written_as,
-            t.name
-        )));
+        return Ok(bad_rows::first_row_error(t, file, &at, state));
     }
     // Counted but not found again: the input changed under the run.
     Ok(Error::Input(format!(
