@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::job::{BadRows, ColumnAction, Invalid, Job, Role};
-use crate::pipeline::{RunOptions, plan};
+use crate::pipeline::{Planned, RunOptions, plan};
 
 /// Check a job file, its key and its inputs' headers; print the plan.
 #[derive(Debug, clap::Args)]
@@ -85,110 +85,8 @@ pub fn execute(a: Args) -> Result<(), Error> {
         let _ = writeln!(out, "levels pinned by {}", lock_path.display());
     }
     for p in &planned {
-        let t = p.table;
-        let n = p.source.files.len();
-        let _ = writeln!(
-            out,
-            "\ntable {}: {n} {} file{} from {}",
-            t.name,
-            p.source.format.name(),
-            if n == 1 { "" } else { "s" },
-            p.pattern
-        );
-        // The files found, a line each (the first ten of a long list).
-        const LISTED: usize = 10;
-        for f in p.source.files.iter().take(LISTED) {
-            let _ = writeln!(out, "  - {}", f.display());
-        }
-        if n > LISTED {
-            let _ = writeln!(out, "  - … and {} more", n - LISTED);
-        }
-        if let Some(r) = &t.retention {
-            let _ = writeln!(
-                out,
-                "  retention: rows older than {} days by `{}` are removed",
-                r.days, r.column
-            );
-        }
-        let _ = match t.bad_rows {
-            BadRows::Error => writeln!(out, "  bad rows: the run stops at the first"),
-            BadRows::Skip { max_share } => writeln!(
-                out,
-                "  bad rows: skipped and counted, at most {}% of rows",
-                max_share * 100.0
-            ),
-        };
-        let who = t.subject.as_deref().unwrap_or("rows (no subject column)");
-        match t.privacy {
-            Some(pr) => {
-                let _ = writeln!(
-                    out,
-                    "  k = {} distinct {who} per class, at most {}% of rows suppressed",
-                    pr.k,
-                    pr.max_suppression * 100.0
-                );
-                if !pr.models.is_empty() {
-                    let sensitive: Vec<String> =
-                        t.sensitive().map(|c| format!("`{}`", c.output)).collect();
-                    let _ = writeln!(
-                        out,
-                        "  {} on {}",
-                        pr.models.describe(),
-                        sensitive.join(", ")
-                    );
-                }
-                if pr.recoding == crate::job::Recoding::Mondrian {
-                    let _ = writeln!(out, "  levels: Mondrian partitions (search = \"mondrian\")");
-                }
-            }
-            None => {
-                let _ = writeln!(out, "  no quasi-identifiers: no k-anonymity");
-            }
-        }
-        row(
-            &mut out,
-            ["column", "action", "method", "role", "output", "details"],
-        );
-        for name in &p.source.columns {
-            let Some(c) = t.column(name) else {
-                // A name from the data, not the job: it may be a person's data.
-                let shown = crate::identifiers::shown_name(name);
-                row(
-                    &mut out,
-                    [
-                        &shown,
-                        "drop",
-                        "-",
-                        "-",
-                        "-",
-                        "not in the job (unlisted = \"drop\")",
-                    ],
-                );
-                continue;
-            };
-            let (action, method) = c.describe();
-            let role = match c.role {
-                Role::Quasi => "quasi",
-                Role::Sensitive => "sensitive",
-                Role::Insensitive => "-",
-            };
-            let output = if matches!(c.action, ColumnAction::Drop) {
-                "-"
-            } else {
-                c.output.as_str()
-            };
-            row(
-                &mut out,
-                [
-                    name,
-                    action,
-                    method.unwrap_or("-"),
-                    role,
-                    output,
-                    &details(c),
-                ],
-            );
-        }
+        table(&mut out, p);
+        columns(&mut out, p);
         if a.sample > 0 {
             for w in warnings(p, &ctx, a.sample) {
                 let _ = writeln!(out, "  warning: {w}");
@@ -198,15 +96,125 @@ pub fn execute(a: Args) -> Result<(), Error> {
     crate::say!("{}", out.trim_end_matches('\n'))
 }
 
+/// A table's files and its policies: retention, bad rows, k and the models.
+fn table(out: &mut String, p: &Planned) {
+    let t = p.table;
+    let n = p.source.files.len();
+    let _ = writeln!(
+        out,
+        "\ntable {}: {n} {} file{} from {}",
+        t.name,
+        p.source.format.name(),
+        if n == 1 { "" } else { "s" },
+        p.pattern
+    );
+    // The files found, a line each (the first ten of a long list).
+    const LISTED: usize = 10;
+    for f in p.source.files.iter().take(LISTED) {
+        let _ = writeln!(out, "  - {}", f.display());
+    }
+    if n > LISTED {
+        let _ = writeln!(out, "  - … and {} more", n - LISTED);
+    }
+    if let Some(r) = &t.retention {
+        let _ = writeln!(
+            out,
+            "  retention: rows older than {} days by `{}` are removed",
+            r.days, r.column
+        );
+    }
+    let _ = match t.bad_rows {
+        BadRows::Error => writeln!(out, "  bad rows: the run stops at the first"),
+        BadRows::Skip { max_share } => writeln!(
+            out,
+            "  bad rows: skipped and counted, at most {}% of rows",
+            max_share * 100.0
+        ),
+    };
+    let who = t.subject.as_deref().unwrap_or("rows (no subject column)");
+    match t.privacy {
+        Some(pr) => {
+            let _ = writeln!(
+                out,
+                "  k = {} distinct {who} per class, at most {}% of rows suppressed",
+                pr.k,
+                pr.max_suppression * 100.0
+            );
+            if !pr.models.is_empty() {
+                let sensitive: Vec<String> =
+                    t.sensitive().map(|c| format!("`{}`", c.output)).collect();
+                let _ = writeln!(
+                    out,
+                    "  {} on {}",
+                    pr.models.describe(),
+                    sensitive.join(", ")
+                );
+            }
+            if pr.recoding == crate::job::Recoding::Mondrian {
+                let _ = writeln!(out, "  levels: Mondrian partitions (search = \"mondrian\")");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "  no quasi-identifiers: no k-anonymity");
+        }
+    }
+}
+
+/// A table's columns, a line each, in the input's order (unlisted ones named only when their
+/// names do not look like identifiers).
+fn columns(out: &mut String, p: &Planned) {
+    let t = p.table;
+    row(
+        out,
+        ["column", "action", "method", "role", "output", "details"],
+    );
+    for name in &p.source.columns {
+        let Some(c) = t.column(name) else {
+            // A name from the data, not the job: it may be a person's data.
+            let shown = crate::identifiers::shown_name(name);
+            row(
+                out,
+                [
+                    &shown,
+                    "drop",
+                    "-",
+                    "-",
+                    "-",
+                    "not in the job (unlisted = \"drop\")",
+                ],
+            );
+            continue;
+        };
+        let (action, method) = c.describe();
+        let role = match c.role {
+            Role::Quasi => "quasi",
+            Role::Sensitive => "sensitive",
+            Role::Insensitive => "-",
+        };
+        let output = if matches!(c.action, ColumnAction::Drop) {
+            "-"
+        } else {
+            c.output.as_str()
+        };
+        row(
+            out,
+            [
+                name,
+                action,
+                method.unwrap_or("-"),
+                role,
+                output,
+                &details(c),
+            ],
+        );
+    }
+}
+
 /// Quasi-identifiers (at a fixed level) whose distinct values in the table's first `rows` rows
 /// outnumber the people there divided by k: on their own they already make classes too small,
 /// so k could hold only by suppressing most rows. A sample that cannot be read is a warning
 /// too; the run's own checks decide about the data.
-fn warnings(
-    p: &crate::pipeline::Planned,
-    ctx: &crate::transform::Context,
-    rows: u32,
-) -> Vec<String> {
+fn warnings(p: &Planned, ctx: &crate::transform::Context, rows: u32) -> Vec<String> {
     use polars::prelude::*;
     let t = p.table;
     let Some(privacy) = t.privacy else {

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::error::Error;
-use crate::job::{ColumnAction, Job, Table};
+use crate::job::{ColumnAction, Job, Privacy, Table};
 use crate::protect::SUBJECT;
 use crate::protect::sensitive::{self, MODELS_OK};
 
@@ -254,6 +254,104 @@ fn leaks(t: &Table, lf: &LazyFrame, label: &str) -> Result<Option<String>, Error
     }))
 }
 
+/// Columns missing from a partition, or there that the job does not write (their names shown
+/// only when they do not look like identifiers).
+fn column_findings(t: &Table, schema: &Schema, label: &str) -> Option<String> {
+    let expected: Vec<&str> = t.outputs().map(|c| c.output.as_str()).collect();
+    let unexpected: Vec<String> = schema
+        .iter_names()
+        .filter(|n| !expected.contains(&n.as_str()))
+        .map(|n| {
+            let shown = crate::identifiers::shown_name(n);
+            if shown == n.as_str() {
+                format!("`{n}`")
+            } else {
+                shown.into_owned()
+            }
+        })
+        .collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|c| schema.get(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "{label}: columns the job writes are missing: `{}`",
+            missing.join("`, `")
+        ));
+    }
+    if !unexpected.is_empty() {
+        return Some(format!(
+            "{label}: columns the job does not write: {}",
+            unexpected.join(", ")
+        ));
+    }
+    None
+}
+
+/// l-diversity and t-closeness of a partition whose k holds, as `summary` says.
+fn models(
+    t: &Table,
+    lf: LazyFrame,
+    privacy: &Privacy,
+    subject: Option<&crate::job::Column>,
+    qis: Vec<Expr>,
+    summary: &str,
+    label: &str,
+) -> Result<Result<String, String>, Error> {
+    let engine = |e| Error::Engine {
+        context: format!("{label}: reading the dataset"),
+        source: e,
+    };
+    // l-diversity and t-closeness: per class (by value) and sensitive value, distinct people;
+    // t against the written data's own distribution (what the run enforces, see kanon).
+    let sensitive: Vec<String> = t.sensitive().map(|c| c.output.clone()).collect();
+    let mut cols = qis;
+    cols.extend(sensitive.iter().map(|s| col(s.as_str())));
+    if let Some(c) = subject {
+        cols.push(col(c.output.as_str()).alias(SUBJECT));
+    }
+    let rows = lf.select(cols);
+    let ordered = sensitive::ordered(&rows, &sensitive, label)?;
+    let names: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let per = sensitive::per_class(
+        rows,
+        &names,
+        &sensitive,
+        subject.is_some(),
+        &privacy.models,
+        label,
+    )?;
+    let broken = per
+        .column(MODELS_OK)
+        .and_then(|c| Ok(c.bool()?.sum().unwrap_or(0)))
+        .map(|ok| per.height() as u64 - u64::from(ok))
+        .map_err(engine)?;
+    let figures = sensitive::achieved(&per, &sensitive, &ordered)
+        .iter()
+        .map(|f| {
+            let a = &f.achieved;
+            format!(
+                "`{}`: fewest values {}, lowest entropy l {:.2}, largest distance {:.3}",
+                f.column,
+                a.min_distinct.unwrap_or(0),
+                a.min_entropy_l.unwrap_or(0.0),
+                a.max_distance.unwrap_or(0.0)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let promised = privacy.models.describe();
+    Ok(if broken == 0 {
+        Ok(format!("{summary}; {promised} hold ({figures})"))
+    } else {
+        Err(format!(
+            "{summary}; {promised} broken in {broken} classes ({figures})"
+        ))
+    })
+}
+
 /// One partition: `Ok(summary)` when it holds, `Err(violation)` when it does not.
 fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
     let label = format!(
@@ -295,35 +393,8 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
         Ok(s) => s,
         Err(e) => return unreadable(e),
     };
-    let expected: Vec<&str> = t.outputs().map(|c| c.output.as_str()).collect();
-    let unexpected: Vec<String> = schema
-        .iter_names()
-        .filter(|n| !expected.contains(&n.as_str()))
-        .map(|n| {
-            let shown = crate::identifiers::shown_name(n);
-            if shown == n.as_str() {
-                format!("`{n}`")
-            } else {
-                shown.into_owned()
-            }
-        })
-        .collect();
-    let missing: Vec<&str> = expected
-        .iter()
-        .copied()
-        .filter(|c| schema.get(c).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Ok(Err(format!(
-            "{label}: columns the job writes are missing: `{}`",
-            missing.join("`, `")
-        )));
-    }
-    if !unexpected.is_empty() {
-        return Ok(Err(format!(
-            "{label}: columns the job does not write: {}",
-            unexpected.join(", ")
-        )));
+    if let Some(finding) = column_findings(t, &schema, &label) {
+        return Ok(Err(finding));
     }
     if let Some(leak) = leaks(t, &lf, &label)? {
         return Ok(Err(leak));
@@ -389,50 +460,5 @@ fn check(t: &Table, partition: &Path) -> Result<Result<String, String>, Error> {
     if privacy.models.is_empty() {
         return Ok(Ok(summary));
     }
-    // l-diversity and t-closeness: per class (by value) and sensitive value, distinct people;
-    // t against the written data's own distribution (what the run enforces, see kanon).
-    let sensitive: Vec<String> = t.sensitive().map(|c| c.output.clone()).collect();
-    let mut cols = qis;
-    cols.extend(sensitive.iter().map(|s| col(s.as_str())));
-    if let Some(c) = subject {
-        cols.push(col(c.output.as_str()).alias(SUBJECT));
-    }
-    let rows = lf.select(cols);
-    let ordered = sensitive::ordered(&rows, &sensitive, &label)?;
-    let names: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
-    let per = sensitive::per_class(
-        rows,
-        &names,
-        &sensitive,
-        subject.is_some(),
-        &privacy.models,
-        &label,
-    )?;
-    let broken = per
-        .column(MODELS_OK)
-        .and_then(|c| Ok(c.bool()?.sum().unwrap_or(0)))
-        .map(|ok| per.height() as u64 - u64::from(ok))
-        .map_err(engine)?;
-    let figures = sensitive::achieved(&per, &sensitive, &ordered)
-        .iter()
-        .map(|f| {
-            let a = &f.achieved;
-            format!(
-                "`{}`: fewest values {}, lowest entropy l {:.2}, largest distance {:.3}",
-                f.column,
-                a.min_distinct.unwrap_or(0),
-                a.min_entropy_l.unwrap_or(0.0),
-                a.max_distance.unwrap_or(0.0)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let promised = privacy.models.describe();
-    Ok(if broken == 0 {
-        Ok(format!("{summary}; {promised} hold ({figures})"))
-    } else {
-        Err(format!(
-            "{summary}; {promised} broken in {broken} classes ({figures})"
-        ))
-    })
+    models(t, lf, &privacy, subject, qis, &summary, &label)
 }

@@ -55,7 +55,44 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
         "<section class=\"table\" id=\"table-{0}\"><h2>{0}</h2>",
         esc(name)
     );
-    // Where the rows went.
+    rows(h, t);
+
+    if !t.quasi_identifiers.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h3>Equivalence classes</h3><p>{} classes over {}.</p>",
+            n(t.equivalence_classes),
+            t.quasi_identifiers
+                .iter()
+                .map(|q| format!(
+                    "<code>{}</code> (level {})",
+                    esc(q),
+                    t.levels.get(q).copied().unwrap_or(0)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        class_chart(h, t);
+        suppressed(h, t);
+        figures(h, t);
+    }
+
+    columns(h, t);
+    let _ = writeln!(
+        h,
+        "<p class=\"files\">Read {} file{}; wrote <code>{}</code>.</p></section>",
+        t.input_files.len(),
+        if t.input_files.len() == 1 { "" } else { "s" },
+        t.output_files
+            .iter()
+            .map(|f| esc(f))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+/// Where the rows went: in, written, and each reason rows were removed.
+fn rows(h: &mut String, t: &TableReport) {
     let _ = write!(
         h,
         "<p class=\"summary\"><b>{}</b> rows in, <b>{}</b> written ({} people)",
@@ -113,108 +150,96 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
         },
     );
     h.push_str("</table>\n");
+}
 
-    if !t.quasi_identifiers.is_empty() {
-        let _ = writeln!(
-            h,
-            "<h3>Equivalence classes</h3><p>{} classes over {}.</p>",
-            n(t.equivalence_classes),
-            t.quasi_identifiers
-                .iter()
-                .map(|q| format!(
-                    "<code>{}</code> (level {})",
-                    esc(q),
-                    t.levels.get(q).copied().unwrap_or(0)
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        class_chart(h, t);
-        suppressed(h, t);
-        h.push_str("<table class=\"figures\">");
-        let mut figure = |what: &str, v: Option<f64>, how: &str| {
-            if let Some(v) = v {
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                    esc(what),
-                    fmt_f(v),
-                    esc(how)
-                );
-            }
-        };
-        figure(
-            "highest re-identification risk",
-            t.max_risk,
-            "1 / the smallest class (prosecutor model)",
-        );
-        figure(
-            "average re-identification risk",
-            t.avg_risk,
-            "classes / people in them",
-        );
-        figure(
-            "share of rows at risk",
-            t.share_at_risk.filter(|_| t.risk_threshold.is_some()),
-            &format!(
-                "{} rows in classes whose risk is above {} (risk_threshold)",
-                n(t.rows_at_risk),
-                fmt_f(t.risk_threshold.unwrap_or_default())
-            ),
-        );
-        figure(
-            "journalist risk",
-            t.journalist_risk,
-            "the export is the population: the prosecutor's highest",
-        );
-        figure(
-            "marketer risk",
-            t.marketer_risk,
-            "share of people matched when everyone is: classes / people",
-        );
-        for s in &t.sensitive {
-            for (what, v, how) in [
-                (
-                    "fewest distinct values in a class",
-                    s.achieved.min_distinct.map(|v| v as f64),
-                    "distinct l-diversity achieved",
-                ),
-                (
-                    "lowest entropy l of a class",
-                    s.achieved.min_entropy_l,
-                    "exp(entropy of its values): entropy l-diversity achieved",
-                ),
-                (
-                    "largest distance to the table's values",
-                    s.achieved.max_distance,
-                    if s.ordered {
-                        "t-closeness achieved (ordered distance)"
-                    } else {
-                        "t-closeness achieved (equal distance)"
-                    },
-                ),
-            ] {
-                figure(&format!("{}: {what}", s.column), v, how);
-            }
+/// The risk, model and loss figures of a table with quasi-identifiers.
+fn figures(h: &mut String, t: &TableReport) {
+    h.push_str("<table class=\"figures\">");
+    let mut figure = |what: &str, v: Option<f64>, how: &str| {
+        if let Some(v) = v {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                esc(what),
+                fmt_f(v),
+                esc(how)
+            );
         }
-        figure(
-            "information loss",
-            t.loss,
-            "Iyengar's loss, 0 (none) to 1 (all), of the chosen levels",
-        );
-        figure(
-            "non-uniform entropy",
-            t.entropy,
-            "ARX's metric of the chosen levels",
-        );
-        figure(
-            "discernibility",
-            t.discernibility,
-            "sum over rows of their class's size",
-        );
-        h.push_str("</table>\n");
+    };
+    figure(
+        "highest re-identification risk",
+        t.max_risk,
+        "1 / the smallest class (prosecutor model)",
+    );
+    figure(
+        "average re-identification risk",
+        t.avg_risk,
+        "classes / people in them",
+    );
+    figure(
+        "share of rows at risk",
+        t.share_at_risk.filter(|_| t.risk_threshold.is_some()),
+        &format!(
+            "{} rows in classes whose risk is above {} (risk_threshold)",
+            n(t.rows_at_risk),
+            fmt_f(t.risk_threshold.unwrap_or_default())
+        ),
+    );
+    figure(
+        "journalist risk",
+        t.journalist_risk,
+        "the export is the population: the prosecutor's highest",
+    );
+    figure(
+        "marketer risk",
+        t.marketer_risk,
+        "share of people matched when everyone is: classes / people",
+    );
+    for s in &t.sensitive {
+        for (what, v, how) in [
+            (
+                "fewest distinct values in a class",
+                s.achieved.min_distinct.map(|v| v as f64),
+                "distinct l-diversity achieved",
+            ),
+            (
+                "lowest entropy l of a class",
+                s.achieved.min_entropy_l,
+                "exp(entropy of its values): entropy l-diversity achieved",
+            ),
+            (
+                "largest distance to the table's values",
+                s.achieved.max_distance,
+                if s.ordered {
+                    "t-closeness achieved (ordered distance)"
+                } else {
+                    "t-closeness achieved (equal distance)"
+                },
+            ),
+        ] {
+            figure(&format!("{}: {what}", s.column), v, how);
+        }
     }
+    figure(
+        "information loss",
+        t.loss,
+        "Iyengar's loss, 0 (none) to 1 (all), of the chosen levels",
+    );
+    figure(
+        "non-uniform entropy",
+        t.entropy,
+        "ARX's metric of the chosen levels",
+    );
+    figure(
+        "discernibility",
+        t.discernibility,
+        "sum over rows of their class's size",
+    );
+    h.push_str("</table>\n");
+}
 
+/// The output columns, where they came from and how many of their values were unreadable.
+fn columns(h: &mut String, t: &TableReport) {
     h.push_str("<h3>Columns</h3><table class=\"columns\"><tr><th>output</th><th>from</th><th>action</th><th>method</th><th>role</th><th>unreadable</th></tr>");
     for (out, c) in &t.columns {
         let unreadable = t.invalid_values.get(out).copied().unwrap_or(0)
@@ -246,17 +271,6 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
                 .join(", ")
         );
     }
-    let _ = writeln!(
-        h,
-        "<p class=\"files\">Read {} file{}; wrote <code>{}</code>.</p></section>",
-        t.input_files.len(),
-        if t.input_files.len() == 1 { "" } else { "s" },
-        t.output_files
-            .iter()
-            .map(|f| esc(f))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
 }
 
 /// The suppressed quasi-identifier combinations by number of people (counts, never values).
