@@ -735,6 +735,38 @@ fn level_range(
 mod tests {
     use super::*;
 
+    /// A method's key must be one a column can carry, or the unknown-key check would never see
+    /// it given and `build` would never get it.
+    #[test]
+    fn every_method_key_is_a_column_key() {
+        let every: ColumnSpec = toml::from_str(
+            r#"action = "keep"
+               type = "string"
+               invalid = "null"
+               length = 32
+               normalize = "email"
+               band = 5
+               top = 80
+               to = "day"
+               v4 = 24
+               v6 = 48
+               edges = [1.0]
+               file = "h.csv"
+               level = 1
+               levels = [0, 1]
+               delimiter = ";""#,
+        )
+        .unwrap();
+        let keys = given_params(&every);
+        let mut names = std::collections::HashSet::new();
+        for m in crate::method::METHODS {
+            assert!(names.insert(m.name()), "two methods named {}", m.name());
+            for k in m.keys() {
+                assert!(keys.contains(k), "{}: `{k}` is not a column key", m.name());
+            }
+        }
+    }
+
     const BASE: &str = r#"
 name = "t"
 output = "out"
