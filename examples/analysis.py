@@ -1,10 +1,13 @@
 """What a marketing analyst does with the released dataset, in DuckDB SQL.
 
-- weekly active people by macro-region and age band;
-- purchases and revenue by carrier.
+- people by macro-region and age band (users);
+- weekly active people by device (activity);
+- purchases and revenue by carrier (activity).
 
-The dataset is joined on the pseudonym (`user_id`) within a run date: each night's release
-is a consistent snapshot. The latest run date is analysed unless one is given.
+In the shipped job, activity's pseudonyms have a key of their own (`scope = "table"`): the two
+tables do not join, and each holds k on its own. A job that links them (`link = "users"`, on
+enough people) lets the weekly figures be broken down by region and age band with a join on
+`user_id` within a run date. The latest run date is analysed unless one is given.
 
     python examples/analysis.py [OUTPUT_DIR] [RUN_DATE]
     # OUTPUT_DIR defaults to out/marketing_research (where the README's first command writes)
@@ -29,20 +32,34 @@ def main(out: Path, run_date: str | None) -> None:
         (run_date,) = con.execute("SELECT max(run_date)::VARCHAR FROM activity").fetchone()
     print(f"run date {run_date}\n")
 
+    people = con.execute(
+        """SELECT macro_region, age_band, count(*) AS people
+           FROM users
+           WHERE run_date = ?::DATE
+           GROUP BY ALL
+           ORDER BY people DESC
+           LIMIT 12""",
+        [run_date],
+    ).fetchall()
+    print("people by region and age band (largest)")
+    print(f"{'region':<14}{'age':<8}{'people':>8}")
+    for region, age, n in people:
+        print(f"{region or '-':<14}{age or '-':<8}{n:>8}")
+
     weekly = con.execute(
-        """SELECT date_trunc('week', a.day)::DATE AS week, u.macro_region, u.age_band,
-                  count(DISTINCT a.user_id) AS active_people
-           FROM activity a JOIN users u USING (user_id, run_date)
-           WHERE a.run_date = ?::DATE
+        """SELECT date_trunc('week', day)::DATE AS week, device,
+                  count(DISTINCT user_id) AS active_people
+           FROM activity
+           WHERE run_date = ?::DATE
            GROUP BY ALL
            ORDER BY week DESC, active_people DESC
            LIMIT 12""",
         [run_date],
     ).fetchall()
-    print("weekly active people by region and age band (latest weeks)")
-    print(f"{'week':<12}{'region':<14}{'age':<8}{'people':>8}")
-    for week, region, age, people in weekly:
-        print(f"{week!s:<12}{region or '-':<14}{age or '-':<8}{people:>8}")
+    print("\nweekly active people by device (latest weeks)")
+    print(f"{'week':<12}{'device':<40}{'people':>8}")
+    for week, device, n in weekly:
+        print(f"{week!s:<12}{device or '-':<40}{n:>8}")
 
     purchases = con.execute(
         """SELECT coalesce(carrier, '(none)') AS carrier, count(*) AS purchases,

@@ -39,7 +39,7 @@ k = 2
 max_suppression = 0.5
 [tables.activity.columns]
 event_id   = { action = "drop" }
-user_id    = { action = "pseudonymize", length = 16 }
+user_id    = { action = "pseudonymize", length = 16, scope = "table" }
 ts         = { action = "generalize", method = "truncate", to = "hour", as = "hour" }
 event_type = { action = "keep" }
 url        = { action = "generalize", method = "url" }

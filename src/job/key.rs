@@ -101,6 +101,17 @@ impl Key {
         Ok(Key(key))
     }
 
+    /// The key of a table whose pseudonyms must not join the job's other tables
+    /// (`scope = "table"`): the HMAC of the table's name under the job's key. One-way, so a
+    /// table's key tells nothing of the job's or of another table's.
+    pub fn for_table(&self, table: &str) -> Key {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC takes keys of any length");
+        mac.update(b"anonymize table key v1\0");
+        mac.update(table.as_bytes());
+        Key(mac.finalize().into_bytes().to_vec())
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.0
     }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::method::Generalizer;
 pub use crate::method::truncate::TruncateTo;
-pub use spec::{Format, Invalid, Role, Unlisted, ValueType};
+pub use spec::{Format, Invalid, Role, Scope, Unlisted, ValueType};
 
 use crate::error::{Error, Result};
 use crate::files;
@@ -50,8 +50,19 @@ pub struct Table {
     pub retention: Option<Retention>,
     pub bad_rows: BadRows,
     pub privacy: Option<Privacy>,
+    /// The table whose people this one's are joined to and counted with (`privacy.link`).
+    pub link: Option<String>,
     /// In job-file order; the output follows the input's order instead (see [`crate::read`]).
     pub columns: Vec<Column>,
+}
+
+/// The key a pseudonymized column is made with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    /// The job's key: the pseudonyms join across the job's tables.
+    Job,
+    /// A key derived from the job's for this table: its pseudonyms join nothing outside it.
+    Table(String),
 }
 
 /// A table's answer to bad rows (`on_bad_row`, `max_bad_rows`).
@@ -170,6 +181,8 @@ pub enum ColumnAction {
     Pseudonymize {
         length: usize,
         normalize: Option<spec::Normalize>,
+        /// The key's scope: the job's key, or one derived for the table named here.
+        scope: KeyScope,
     },
     Generalize(Generalizer),
 }
@@ -262,10 +275,20 @@ impl Column {
         match &self.action {
             ColumnAction::Drop => String::new(),
             ColumnAction::Keep(ty) => format!("type {}", ty.name()),
-            ColumnAction::Pseudonymize { length, normalize } => match normalize {
-                Some(n) => format!("{length} hex characters, normalized as {n:?}"),
-                None => format!("{length} hex characters"),
-            },
+            ColumnAction::Pseudonymize {
+                length,
+                normalize,
+                scope,
+            } => {
+                let mut d = format!("{length} hex characters");
+                if let Some(n) = normalize {
+                    d.push_str(&format!(", normalized as {n:?}"));
+                }
+                if let KeyScope::Table(_) = scope {
+                    d.push_str(", this table's own key");
+                }
+                d
+            }
             ColumnAction::Generalize(g) => {
                 let shared = g.shared().map(|s| format!(", {s}")).unwrap_or_default();
                 let at = |l: usize| g.describe(l);

@@ -125,6 +125,17 @@ pub enum Invalid {
     Top,
 }
 
+/// `scope` of a pseudonymized column: which pseudonyms join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// One key for the job: the pseudonyms join across its tables.
+    #[default]
+    Job,
+    /// A key derived for the table: the pseudonyms join nothing outside it.
+    Table,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Unlisted {
@@ -154,6 +165,13 @@ pub struct PrivacySpec {
     /// Default 0.
     #[serde(default)]
     pub max_suppression: f64,
+    /// The table this one's people are joined to (`link = "users"`): each class is counted
+    /// over this table's quasi-identifiers **and** the person's quasi-identifier values as
+    /// written in the linked table, so k holds on the join an analyst makes on the pseudonymized
+    /// subject. The linked table comes earlier in the job, holds one row a person, and does not
+    /// link itself. Default: none, and then the table's pseudonyms may not join another table's.
+    #[serde(default)]
+    pub link: Option<String>,
     /// `optimal`: search the generalization levels of the quasi-identifiers that are not pinned
     /// for the least loss (see `metric`). Default: every level is given in the job file.
     #[serde(default)]
@@ -264,6 +282,12 @@ pub struct ColumnSpec {
     /// only, a KZ number as +7XXXXXXXXXX) or `trim_lower`. Default: the value as it is.
     #[serde(default)]
     pub normalize: Option<Normalize>,
+    /// With `pseudonymize`: whose pseudonyms join. `job` (default): one key for the whole job,
+    /// so the column's pseudonyms equal those of the same values in the job's other tables, and
+    /// tables joined that way must be protected together (`privacy.link`); `table`: a key
+    /// derived for this table alone, so its pseudonyms join nothing outside it.
+    #[serde(default)]
+    pub scope: Option<Scope>,
     /// With `pseudonymize`: hex characters of the pseudonym, an even number from 16 to 64.
     /// Default 32 (128 bits: collision-free at any realistic scale, half the size of 64).
     #[serde(default)]

@@ -14,8 +14,8 @@ use super::spec::{
     Search, TableSpec,
 };
 use super::{
-    BadRows, Column, ColumnAction, DEFAULT_RISK_THRESHOLD, Generalizer, Job, LevelRange, Privacy,
-    Recoding, Retention, Table,
+    BadRows, Column, ColumnAction, DEFAULT_RISK_THRESHOLD, Generalizer, Job, KeyScope, LevelRange,
+    Privacy, Recoding, Retention, Table,
 };
 use crate::error::{Error, Result};
 use crate::method::{Miss, Params, parse::single_ascii};
@@ -103,6 +103,7 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
     for (name, t) in spec.tables {
         tables.push(validate_table(&file, &dir, name, t)?);
     }
+    check_links(&tables, &|key: &str, msg: String| fail(key, msg))?;
     if key.is_none() {
         for t in &tables {
             if let Some(c) = t
@@ -202,6 +203,111 @@ fn models(p: &PrivacySpec, fail: &Fail<'_>) -> Result<Models> {
     })
 }
 
+/// Tables whose pseudonyms join must be protected together. A table's `link` names an earlier
+/// table with a subject pseudonymized under the job's key, like its own; and two tables that
+/// both hold pseudonyms under the job's key must be linked, one to the other: otherwise the
+/// release joins on the pseudonym and per-table k says nothing of the join.
+fn check_links(tables: &[Table], fail: &Fail<'_>) -> Result<()> {
+    let joins = |t: &Table| {
+        t.columns.iter().any(|c| {
+            matches!(
+                &c.action,
+                ColumnAction::Pseudonymize {
+                    scope: KeyScope::Job,
+                    ..
+                }
+            )
+        })
+    };
+    // The subject, pseudonymized under the job's key: what a link joins on.
+    let joinable_subject = |t: &Table| {
+        t.subject
+            .as_deref()
+            .and_then(|s| t.column(s))
+            .is_some_and(|c| {
+                matches!(
+                    &c.action,
+                    ColumnAction::Pseudonymize {
+                        scope: KeyScope::Job,
+                        ..
+                    }
+                )
+            })
+    };
+    for (i, t) in tables.iter().enumerate() {
+        let Some(target) = &t.link else { continue };
+        let at = format!("tables.{}.privacy.link", t.name);
+        let Some(j) = tables.iter().position(|o| &o.name == target) else {
+            return Err(fail(
+                &at,
+                format!("there is no table `{target}` in the job"),
+            ));
+        };
+        let linked = &tables[j];
+        if j >= i {
+            return Err(fail(
+                &at,
+                format!(
+                    "a table links to one listed before it; `{target}` is {}",
+                    if j == i {
+                        "this table"
+                    } else {
+                        "listed after it"
+                    }
+                ),
+            ));
+        }
+        if linked.link.is_some() {
+            return Err(fail(
+                &at,
+                format!("`{target}` links to another table itself; link both to that one"),
+            ));
+        }
+        for (u, role) in [(t, "this table"), (linked, "the linked table")] {
+            if !joinable_subject(u) {
+                return Err(fail(
+                    &at,
+                    format!(
+                        "a link joins on the subject, pseudonymized with the job's key: {role} \
+                         (`{}`) needs `subject` set to a column with action `pseudonymize` \
+                         (and no `scope = \"table\"`)",
+                        u.name
+                    ),
+                ));
+            }
+        }
+        if t.privacy.is_some_and(|p| p.recoding != Recoding::Fixed) {
+            return Err(fail(
+                &at,
+                "a linked table's levels are fixed in the job for now: `search` (optimal or \
+                 mondrian) is not yet supported with `link`; pin the levels with `level` (or \
+                 `anonymize run --pin` on the unlinked job, then link)"
+                    .into(),
+            ));
+        }
+    }
+    for (i, a) in tables.iter().enumerate() {
+        for b in &tables[i + 1..] {
+            let linked = a.link.as_deref() == Some(b.name.as_str())
+                || b.link.as_deref() == Some(a.name.as_str());
+            if joins(a) && joins(b) && !linked {
+                return Err(fail(
+                    &format!("tables.{}", b.name),
+                    format!(
+                        "tables `{}` and `{}` both pseudonymize with the job's key, so the \
+                         release joins them on the pseudonym, and k per table says nothing of \
+                         the join. Protect them together with `link = \"{}\"` under \
+                         [tables.{}.privacy], or give one table's pseudonymized columns \
+                         `scope = \"table\"` (a key of its own, so they join nothing)",
+                        a.name, b.name, a.name, b.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Makes a table's error from a key path below the table and a message.
 type Fail<'a> = dyn Fn(&str, String) -> Error + 'a;
 
@@ -231,7 +337,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     }
 
     let search = t.privacy.as_ref().is_some_and(|p| p.search.is_some());
-    let columns = table_columns(file, dir, &here, t.columns, search, &fail)?;
+    let columns = table_columns(file, dir, &name, &here, t.columns, search, &fail)?;
     unique_outputs(&columns, &fail)?;
     if let Some(subject) = &t.subject {
         check_subject(&columns, subject, &fail)?;
@@ -242,6 +348,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     };
     check_invalid(&columns, retention.as_ref(), &fail)?;
     let bad_rows = bad_rows(t.on_bad_row, t.max_bad_rows, &fail)?;
+    let link = t.privacy.as_ref().and_then(|p| p.link.clone());
     let privacy = privacy(file, &here, &columns, t.privacy, &fail)?;
 
     if t.exclude_subjects.is_some() && t.subject.is_none() {
@@ -261,6 +368,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
         retention,
         bad_rows,
         privacy,
+        link,
         columns,
     })
 }
@@ -269,6 +377,7 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
 fn table_columns(
     file: &str,
     dir: &Path,
+    table: &str,
     here: &str,
     specs: IndexMap<String, ColumnSpec>,
     search: bool,
@@ -288,7 +397,7 @@ fn table_columns(
             ));
         }
         let key = format!("{here}.columns.{col}");
-        columns.push(validate_column(file, dir, &key, col, spec, search)?);
+        columns.push(validate_column(file, dir, table, &key, col, spec, search)?);
     }
     Ok(columns)
 }
@@ -557,6 +666,7 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
     note("invalid", c.invalid.is_some());
     note("length", c.length.is_some());
     note("normalize", c.normalize.is_some());
+    note("scope", c.scope.is_some());
     note("band", c.band.is_some());
     note("top", c.top.is_some());
     note("to", c.to.is_some());
@@ -573,6 +683,7 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
 fn validate_column(
     file: &str,
     dir: &Path,
+    table: &str,
     key: &str,
     name: String,
     c: ColumnSpec,
@@ -602,7 +713,7 @@ fn validate_column(
         // known: the retention column reads its dates whatever its action.
         (Action::Keep, None) => (vec!["type", "invalid"], "action `keep`".into()),
         (Action::Pseudonymize, None) => (
-            vec!["length", "normalize", "invalid"],
+            vec!["length", "normalize", "scope", "invalid"],
             "action `pseudonymize`".into(),
         ),
         (Action::Drop, None) => (vec!["invalid"], "action `drop`".into()),
@@ -641,6 +752,10 @@ fn validate_column(
             ColumnAction::Pseudonymize {
                 length,
                 normalize: c.normalize,
+                scope: match c.scope.unwrap_or_default() {
+                    super::Scope::Job => KeyScope::Job,
+                    super::Scope::Table => KeyScope::Table(table.to_string()),
+                },
             }
         }
         Action::Generalize => {

@@ -105,11 +105,36 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         "cannot create a private directory for the staged tables",
     )?;
     let key = kanon::ClassKey::random();
-    let mut decided = Vec::with_capacity(planned.len());
+    let mut decided: Vec<Protected> = Vec::with_capacity(planned.len());
+    // The people of each table another links to, as it releases them (see `protect::link`).
+    let mut people: HashMap<String, DataFrame> = HashMap::new();
     for (i, p) in planned.iter().enumerate() {
         let t0 = Instant::now();
         let staged = scratch.path().join(format!("table-{i}.parquet"));
-        let protected = protect(p, &ctx, &remembered, staged, key)?;
+        let link = match &p.table.link {
+            None => None,
+            Some(l) => Some(people.get(l).ok_or_else(|| unlinked(&p.table.name, l))?),
+        };
+        let protected = protect(p, &ctx, &remembered, staged, key, link)?;
+        if planned
+            .iter()
+            .any(|o| o.table.link.as_ref() == Some(&p.table.name))
+        {
+            let has_qis = p.table.quasi_identifiers().next().is_some();
+            let linking: Vec<&str> = planned
+                .iter()
+                .filter(|o| o.table.link.as_ref() == Some(&p.table.name))
+                .map(|o| o.table.name.as_str())
+                .collect();
+            let found = protect::link::people(
+                stage::scan(&protected.staged, &p.table.name)?,
+                &protected.decision,
+                has_qis,
+                &p.table.name,
+                &linking.join(", tables."),
+            )?;
+            people.insert(p.table.name.clone(), found);
+        }
         let (counts, decision) = (&protected.counts, &protected.decision);
         info!(
             table = %p.table.name,
@@ -135,10 +160,22 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     };
     let staging = Staging::create(&output, opts.run_date)?;
     let mut tables = IndexMap::new();
+    // Where each table was written, for the read-back of the tables that link to it.
+    let mut written: HashMap<String, PathBuf> = HashMap::new();
     for (p, protected) in planned.iter().zip(decided) {
         let decision = &protected.decision;
         let t0 = Instant::now();
-        let file = write_table(&staging, job, p, &ctx, &protected, &remembered)?;
+        let linked = match &p.table.link {
+            None => None,
+            Some(l) => Some(
+                job.table(l)
+                    .zip(written.get(l))
+                    .map(|(t, path)| (t, path.as_path()))
+                    .ok_or_else(|| unlinked(&p.table.name, l))?,
+            ),
+        };
+        let (file, path) = write_table(&staging, job, p, &ctx, &protected, &remembered, linked)?;
+        written.insert(p.table.name.clone(), path);
         info!(
             table = %p.table.name,
             stage = "write",
@@ -181,6 +218,13 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     drop(scratch);
     info!(output = %output.display(), stage = "commit", "committed");
     Ok(report)
+}
+
+/// A linked table that did not come first: validation orders them, so this is a defect.
+fn unlinked(table: &str, linked: &str) -> Error {
+    Error::Job(format!(
+        "tables.{table}: links to tables.{linked}, which was not protected before it"
+    ))
 }
 
 /// The searched levels of every table that searched, as a lock (`None`: nothing searched).

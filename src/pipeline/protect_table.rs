@@ -43,6 +43,7 @@ pub(super) fn protect(
     remembered: &Remembered,
     staged: PathBuf,
     key: kanon::ClassKey,
+    link: Option<&DataFrame>,
 ) -> Result<Protected> {
     let t = p.table;
     let subject = table_subject(t, ctx);
@@ -96,6 +97,21 @@ pub(super) fn protect(
             })?;
             let _ = std::fs::remove_file(&staged);
             relabelled
+        }
+    };
+    // A linking table's classes take in its people's classes in the linked table.
+    let (staged, qis) = match link {
+        None => (staged, qis),
+        Some(people) => {
+            let linked = staged.with_extension("linked.parquet");
+            let (lf, linked_qis) =
+                protect::link::join(stage::scan(&staged, &t.name)?, people, key, &qis);
+            step(t, "link", "joining the linked table's classes", || {
+                crate::write::sink_parquet(lf, &linked, crate::write::scratch_options())
+                    .map_err(Error::engine(format!("tables.{}: linking", t.name)))
+            })?;
+            let _ = std::fs::remove_file(&staged);
+            (linked, linked_qis)
         }
     };
     let mut counts = step(t, "count", "counting classes", || {

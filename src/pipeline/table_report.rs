@@ -43,6 +43,7 @@ pub(super) fn table_report(p: &Planned, protected: &Protected, file: String) -> 
         rows_out: d.rows_out,
         subjects_out: d.subjects_out,
         k: t.privacy.map(|p| p.k),
+        linked_to: t.link.clone(),
         max_suppression: t.privacy.map(|p| p.max_suppression),
         quasi_identifiers: t.quasi_identifiers().map(|c| c.output.clone()).collect(),
         equivalence_classes: d.equivalence_classes,

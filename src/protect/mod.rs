@@ -21,6 +21,7 @@ pub mod base;
 pub mod erasure;
 pub mod kanon;
 pub mod leaks;
+pub mod link;
 pub mod models;
 pub mod mondrian;
 pub mod optimize;

@@ -101,9 +101,14 @@ fn rows(h: &mut String, t: &TableReport) {
         n(t.subjects_out)
     );
     if let Some(k) = t.k {
+        let over = t
+            .linked_to
+            .as_ref()
+            .map(|l| format!(" over the join with {}", esc(l)))
+            .unwrap_or_default();
         let _ = write!(
             h,
-            "; k = {k} holds, the smallest class has {} people",
+            "; k = {k} holds{over}, the smallest class has {} people",
             t.min_class_subjects.map_or("no".into(), n)
         );
     }

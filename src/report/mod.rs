@@ -54,6 +54,10 @@ pub struct TableReport {
     pub rows_out: u64,
     pub subjects_out: u64,
     pub k: Option<u32>,
+    /// The table this one is linked to (`privacy.link`): its classes, `min_class_subjects`
+    /// among them, are counted over the join with that table on the pseudonym.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_to: Option<String>,
     pub max_suppression: Option<f64>,
     /// Output names of the quasi-identifiers.
     pub quasi_identifiers: Vec<String>,

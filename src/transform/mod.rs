@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::job::key::Key;
-use crate::job::{Column as JobColumn, ColumnAction};
+use crate::job::{Column as JobColumn, ColumnAction, KeyScope};
 use crate::method::Env;
 
 /// What every method may need besides its own parameters.
@@ -84,11 +84,22 @@ pub fn column_expr_at(
     let out = match &column.action {
         ColumnAction::Drop => return None,
         ColumnAction::Keep(ty) => keep::expr(input, *ty, invalid()),
-        ColumnAction::Pseudonymize { length, normalize } => match &ctx.key {
-            Some(key) => {
+        ColumnAction::Pseudonymize {
+            length,
+            normalize,
+            scope,
+        } => match (&ctx.key, scope) {
+            (Some(key), KeyScope::Job) => {
                 pseudonymize::expr(input, key, *length, *normalize, tallies.normalized.clone())
             }
-            None => unreachable!("validation requires a key for pseudonymized columns"),
+            (Some(key), KeyScope::Table(table)) => pseudonymize::expr(
+                input,
+                &key.for_table(table),
+                *length,
+                *normalize,
+                tallies.normalized.clone(),
+            ),
+            (None, _) => unreachable!("validation requires a key for pseudonymized columns"),
         },
         ColumnAction::Generalize(g) => generalize::expr(g, level, input, ctx.env(), tallies),
     };

@@ -314,8 +314,22 @@ pub fn read_parquet(path: &Path) -> Table {
 
 /// HMAC-SHA256(key, value) as the first 32 hex characters, computed here, independently.
 pub fn pseudonym(key: &str, value: &str) -> String {
+    keyed(key.as_bytes(), value)
+}
+
+/// The pseudonym of a column with `scope = "table"`: under the table's key,
+/// HMAC-SHA256(job key, "anonymize table key v1\0" + table), computed here, independently.
+pub fn table_pseudonym(key: &str, table: &str, value: &str) -> String {
     use hmac::{KeyInit, Mac};
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(b"anonymize table key v1\0");
+    mac.update(table.as_bytes());
+    keyed(&mac.finalize().into_bytes(), value)
+}
+
+fn keyed(key: &[u8], value: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
     mac.update(value.as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..16])
 }

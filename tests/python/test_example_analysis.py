@@ -21,7 +21,8 @@ def test_the_example_analysis_runs_and_adds_up(output):
     text = result.stdout
     latest = max(RUN_DATES)
     assert f"run date {latest}" in text
-    assert "weekly active people by region and age band" in text
+    assert "people by region and age band" in text
+    assert "weekly active people by device" in text
     assert "purchases by carrier" in text
 
     # The purchases it lists add up to the purchase events of the latest night.

@@ -43,6 +43,31 @@ pub struct Decision {
     pub rows_at_risk: u64,
 }
 
+impl Decision {
+    /// The rows of `staged` (the staged rows, with their class columns) that the decision
+    /// keeps: the suppressed classes left out, as the counts named them.
+    pub fn kept(&self, staged: LazyFrame) -> LazyFrame {
+        if self.suppress_all {
+            return staged.slice(0, 0);
+        }
+        if self.suppress.height() == 0 {
+            return staged;
+        }
+        let on: Vec<Expr> = self
+            .suppress
+            .get_column_names()
+            .into_iter()
+            .map(|c| col(c.clone()))
+            .collect();
+        staged.join(
+            self.suppress.clone().lazy(),
+            on.clone(),
+            on,
+            join_args(JoinType::Anti),
+        )
+    }
+}
+
 /// Suppressed classes holding `people` people.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SuppressedBucket {
@@ -345,7 +370,12 @@ impl Counts {
         let rows = self.rows_kept().max(1) as f64;
         let pct = |n: u64| format!("{:.2}%", 100.0 * n as f64 / rows);
         let mut without = Vec::new();
-        for q in &self.qis {
+        // A linked table's classes are one factor, not the analyst's to generalize here.
+        let own = self
+            .qis
+            .iter()
+            .filter(|q| !crate::protect::link::LINKED.contains(&q.as_str()));
+        for q in own {
             let rest: Vec<String> = self.qis.iter().filter(|o| *o != q).cloned().collect();
             without.push((q.clone(), self.rows_below_k(&rest, privacy.k, table)?));
         }

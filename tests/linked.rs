@@ -1,0 +1,254 @@
+//! Linked tables (issue 14, part 1): tables whose pseudonyms join are protected together or
+//! refused, `scope = "table"` pseudonyms join nothing, and a linked release holds k on the join
+//! an analyst makes, checked here by value with arrow-rs, independently of the run's counts.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use common::{KEY, Project, bin, read_parquet};
+
+/// The shipped job's activity, linked to users: its pseudonyms under the job's key, k = 5 over
+/// the join, with coarse facts (an /8 network and the carrier; the user agent dropped), which
+/// 20,000 people can hold.
+fn linked(p: &Project) {
+    p.edit_job(|j| {
+        let (users, activity) = j.split_at(j.find("[tables.activity]").unwrap());
+        let activity = activity
+            .replace("# link = \"users\"", "link = \"users\"")
+            .replace("k = 10", "k = 5")
+            .replace(
+                "{ action = \"pseudonymize\", scope = \"table\" }",
+                "{ action = \"pseudonymize\" }",
+            )
+            .replace("v4 = 16, v6 = 32", "v4 = 8, v6 = 16")
+            .replace(
+                "{ action = \"generalize\", method = \"user_agent\", role = \"quasi\", as = \"device\" }",
+                "{ action = \"drop\" }",
+            );
+        format!("{users}{activity}")
+    });
+}
+
+/// The smallest class of activity joined to users on `user_id`, over both tables'
+/// quasi-identifiers, in distinct people; a person without a users row has unknown users values.
+fn smallest_linked_class(users: &std::path::Path, activity: &std::path::Path) -> usize {
+    let u = read_parquet(users);
+    let people: HashMap<String, (Option<String>, Option<String>, Option<String>)> = (0..u.rows)
+        .filter_map(|i| {
+            let id = u.column("user_id")[i].clone()?;
+            let qis = (
+                u.column("age_band")[i].clone(),
+                u.column("gender")[i].clone(),
+                u.column("macro_region")[i].clone(),
+            );
+            Some((id, qis))
+        })
+        .collect();
+    assert_eq!(people.len(), u.rows, "one users row a person");
+    let a = read_parquet(activity);
+    let mut classes: BTreeMap<Vec<Option<String>>, HashSet<String>> = BTreeMap::new();
+    for i in 0..a.rows {
+        let Some(id) = a.column("user_id")[i].clone() else {
+            continue;
+        };
+        let (age, gender, region) = people.get(&id).cloned().unwrap_or_default();
+        let class = vec![
+            a.column("network")[i].clone(),
+            a.column("carrier")[i].clone(),
+            age,
+            gender,
+            region,
+        ];
+        classes.entry(class).or_default().insert(id);
+    }
+    assert!(!classes.is_empty());
+    classes.values().map(HashSet::len).min().unwrap()
+}
+
+#[test]
+fn a_linked_release_holds_k_on_the_join() {
+    let p = Project::new(20_000, 200_000, 3);
+    linked(&p);
+    p.run(KEY).assert().success();
+    let smallest = smallest_linked_class(&p.output_file("users"), &p.output_file("activity"));
+    assert!(smallest >= 5, "a linked class of {smallest} people");
+    // The report's smallest class is the linked one.
+    let report = p.report();
+    assert_eq!(
+        report["tables"]["activity"]["min_class_subjects"].as_u64(),
+        Some(smallest as u64)
+    );
+    // The join is worth making: most events find their person's users row.
+    let a = read_parquet(&p.output_file("activity"));
+    let u: HashSet<_> = read_parquet(&p.output_file("users"))
+        .column("user_id")
+        .iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let found = a
+        .column("user_id")
+        .iter()
+        .flatten()
+        .filter(|id| u.contains(*id))
+        .count();
+    assert!(found * 2 > a.rows, "{found} of {} events join", a.rows);
+}
+
+/// What the link prevents: the same tables released by two jobs under one key, each with k per
+/// table, join on the pseudonym into classes of fewer than k people. The check above would fail.
+#[test]
+fn per_table_k_under_one_key_does_not_hold_on_the_join() {
+    let p = Project::new(20_000, 200_000, 3);
+    linked(&p);
+    let job = std::fs::read_to_string(p.job()).unwrap();
+    let at = job.find("[tables.activity]").unwrap();
+    let users_only = job[..at].to_string();
+    let activity_only = format!(
+        "{}{}",
+        &job[..job.find("[tables.users]").unwrap()],
+        job[at..].replace("link = \"users\"", "")
+    )
+    .replace("out/marketing_research", "out/activity_only");
+    std::fs::write(p.path().join("jobs/users_only.toml"), users_only).unwrap();
+    std::fs::write(p.path().join("jobs/activity_only.toml"), activity_only).unwrap();
+    for job in ["jobs/users_only.toml", "jobs/activity_only.toml"] {
+        bin()
+            .current_dir(p.path())
+            .env("ANONYMIZE_KEY", KEY)
+            .args(["-q", "run", job, "--run-date", common::RUN_DATE])
+            .assert()
+            .success();
+    }
+    let partition = format!("run_date={}", common::RUN_DATE);
+    let file = |dataset: &str, table: &str| {
+        p.path()
+            .join("out")
+            .join(dataset)
+            .join(table)
+            .join(&partition)
+            .join("part-00000.parquet")
+    };
+    let smallest = smallest_linked_class(
+        &file("marketing_research", "users"),
+        &file("activity_only", "activity"),
+    );
+    assert!(
+        smallest < 5,
+        "the unlinked join's smallest class: {smallest}"
+    );
+}
+
+#[test]
+fn tables_whose_pseudonyms_join_are_refused_without_a_link() {
+    let p = Project::small();
+    p.edit_job(|j| j.replace(", scope = \"table\" }", " }"));
+    for mut c in [p.check(), p.run(KEY)] {
+        let out = c.assert().code(2).get_output().stderr.clone();
+        let err = String::from_utf8_lossy(&out);
+        assert!(err.contains("tables `users` and `activity`"), "{err}");
+        assert!(
+            err.contains("link = \\\"users\\\"") || err.contains("link = \"users\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("scope = \"table\"") || err.contains("scope = \\\"table\\\""),
+            "{err}"
+        );
+    }
+    assert!(!p.out().exists(), "a refused job writes nothing");
+}
+
+#[test]
+fn links_that_cannot_hold_are_refused() {
+    let cases: [(&str, fn(String) -> String, &str); 4] = [
+        (
+            "no such table",
+            |j| j.replace("# link = \"users\"", "link = \"people\""),
+            "there is no table `people`",
+        ),
+        (
+            "a later table",
+            |j| {
+                j.replace("# link = \"users\"", "").replace(
+                    "[tables.users.privacy]\n",
+                    "[tables.users.privacy]\nlink = \"activity\"\n",
+                )
+            },
+            "listed after it",
+        ),
+        (
+            "a table-scoped subject",
+            |j| j.replace("# link = \"users\"", "link = \"users\""),
+            "needs `subject` set to a column with action `pseudonymize`",
+        ),
+        (
+            "a search",
+            |j| {
+                j.replace(
+                    "# link = \"users\"",
+                    "link = \"users\"\nsearch = \"optimal\"",
+                )
+                .replace(", scope = \"table\" }", " }")
+            },
+            "not yet supported with `link`",
+        ),
+    ];
+    for (what, edit, message) in cases {
+        let p = Project::small();
+        p.edit_job(edit);
+        let out = p.check().assert().code(2).get_output().stderr.clone();
+        let err = String::from_utf8_lossy(&out);
+        assert!(err.contains(message), "{what}: {err}");
+    }
+}
+
+/// `scope = "table"`: activity's pseudonyms are HMACs under a key derived for the table
+/// (computed here independently), so no activity pseudonym is a users pseudonym.
+#[test]
+fn table_scoped_pseudonyms_join_nothing() {
+    let p = Project::small();
+    p.run(KEY).assert().success();
+    let users = read_parquet(&p.output_file("users"));
+    let activity = read_parquet(&p.output_file("activity"));
+    let u: HashSet<_> = users.column("user_id").iter().flatten().collect();
+    assert!(
+        activity
+            .column("user_id")
+            .iter()
+            .flatten()
+            .all(|id| !u.contains(id))
+    );
+    let raw: HashSet<String> = p
+        .input_rows("activity")
+        .iter()
+        .map(|r| common::table_pseudonym(KEY, "activity", &r["user_id"]))
+        .collect();
+    assert!(
+        activity
+            .column("user_id")
+            .iter()
+            .flatten()
+            .all(|id| raw.contains(id))
+    );
+}
+
+/// A linked table must hold one row a person: two rows would put one person in two classes.
+#[test]
+fn a_linked_table_with_repeated_people_is_an_input_error() {
+    let p = Project::new(2_000, 4_000, 5);
+    linked(&p);
+    p.edit_job(|j| {
+        j.replace("k = 10", "k = 1")
+            .replace("k = 5", "k = 1")
+            .replace("max_suppression = 0.05", "max_suppression = 1")
+    });
+    let users = p.path().join("sample_data/users/users.csv");
+    let text = std::fs::read_to_string(&users).unwrap();
+    let second = text.lines().nth(1).unwrap().to_string();
+    std::fs::write(&users, format!("{text}{second}\n")).unwrap();
+    let out = p.run(KEY).assert().code(3).get_output().stderr.clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("one row a person"), "{err}");
+}
