@@ -94,6 +94,9 @@ fn a_linked_release_holds_k_on_the_join() {
         .filter(|id| u.contains(*id))
         .count();
     assert!(found * 2 > a.rows, "{found} of {} events join", a.rows);
+    // `verify` recomputes the join from the written files and agrees.
+    let out = p.verify().assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&out).contains("activity"));
 }
 
 /// What the link prevents: the same tables released by two jobs under one key, each with k per
@@ -138,6 +141,15 @@ fn per_table_k_under_one_key_does_not_hold_on_the_join() {
         smallest < 5,
         "the unlinked join's smallest class: {smallest}"
     );
+
+    // `verify` with the linked job finds it too, from the files alone: the unlinked activity
+    // put beside the users it joins.
+    let linked_activity = file("marketing_research", "activity");
+    std::fs::create_dir_all(linked_activity.parent().unwrap()).unwrap();
+    std::fs::copy(file("activity_only", "activity"), &linked_activity).unwrap();
+    let out = p.verify().assert().code(4).get_output().clone();
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("joined to users on the pseudonym"), "{text}");
 }
 
 #[test]

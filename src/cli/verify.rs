@@ -58,7 +58,15 @@ pub fn execute(a: Args) -> Result<(), Error> {
     for t in &job.tables {
         for partition in partitions(&a.dataset, &t.name, a.run_date)? {
             checked += 1;
-            match check(t, &partition)? {
+            let mut outcome = check(t, &partition)?;
+            if outcome.is_ok()
+                && let Some(target) = t.link.as_deref().and_then(|l| job.table(l))
+            {
+                if let Some(v) = check_linked(t, &partition, target, &a.dataset)? {
+                    outcome = Err(v);
+                }
+            }
+            match outcome {
                 Ok(line) => crate::say!("{line}")?,
                 Err(v) => {
                     crate::say!("{v}")?;
@@ -81,6 +89,60 @@ pub fn execute(a: Args) -> Result<(), Error> {
         violations.len(),
         violations.join("; ")
     )))
+}
+
+/// A linking table's partition joined to the linked table's partition of the same run date on
+/// the pseudonym, by value: a violation when a class holds fewer than k people (or the linked
+/// partition is missing).
+fn check_linked(
+    t: &Table,
+    partition: &Path,
+    target: &Table,
+    dataset: &Path,
+) -> Result<Option<String>, Error> {
+    let date = partition
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let label = format!("{} {date}", t.name);
+    let linked = dataset
+        .join(&target.name)
+        .join(&date)
+        .join(crate::write::PART_FILE);
+    if !linked.is_file() {
+        return Ok(Some(format!(
+            "{label}: links to {}, which has no partition {date}",
+            target.name
+        )));
+    }
+    let scan = |p: &Path| crate::read::scan_own(p, format!("{label}: reading the dataset"));
+    let subject = |t: &Table| {
+        t.subject
+            .as_deref()
+            .and_then(|s| t.column(s))
+            .map(|c| c.output.clone())
+            .unwrap_or_default()
+    };
+    let qis =
+        |t: &Table| -> Vec<String> { t.quasi_identifiers().map(|c| c.output.clone()).collect() };
+    let smallest = crate::protect::link::smallest_class(
+        scan(&partition.join(crate::write::PART_FILE))?,
+        scan(&linked)?,
+        (&subject(t), &subject(target)),
+        (&qis(t), &qis(target)),
+    )
+    .map_err(|e| Error::Engine {
+        context: format!("{label}: joining {} on the pseudonym", target.name),
+        source: e,
+    })?;
+    let k = u64::from(t.privacy.map(|p| p.k).unwrap_or(1));
+    Ok(match smallest {
+        Some(n) if n < k => Some(format!(
+            "{label}: joined to {} on the pseudonym, a class holds {n} people, k = {k} is broken",
+            target.name
+        )),
+        _ => None,
+    })
 }
 
 /// A path below the dataset as a message may show it: a part that could be a person's data
