@@ -264,3 +264,29 @@ fn a_linked_table_with_repeated_people_is_an_input_error() {
     let err = String::from_utf8_lossy(&out);
     assert!(err.contains("one row a person"), "{err}");
 }
+
+/// The report estimates what known facts single out: 0 for one fact in any table that holds k
+/// (every fact is a class of k people or more), and more than 0 for three facts of activity's
+/// many-rows-a-person history, which per-class k does not stop; the page shows it in red.
+#[test]
+fn the_report_says_what_known_facts_single_out() {
+    let p = Project::small();
+    p.run(KEY).assert().success();
+    let report = p.report();
+    for table in ["users", "activity"] {
+        let e = &report["tables"][table]["exposure"];
+        assert_eq!(e["singled_out_by"][0]["known_facts"], 1, "{table}: {e}");
+        assert_eq!(e["singled_out_by"][0]["share"], 0.0, "{table}: {e}");
+        assert!(e["sample_people"].as_u64().unwrap() > 0);
+    }
+    let three = report["tables"]["activity"]["exposure"]["singled_out_by"][2]["share"]
+        .as_f64()
+        .unwrap();
+    assert!(three > 0.0, "three facts single out nobody: {three}");
+    let page = std::fs::read_to_string(
+        p.out()
+            .join(format!("_reports/run_date={}.html", common::RUN_DATE)),
+    )
+    .unwrap();
+    assert!(page.contains("<p class=\"exposure exposed\">"));
+}

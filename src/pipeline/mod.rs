@@ -175,7 +175,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             ),
         };
         let (file, path) = write_table(&staging, job, p, &ctx, &protected, &remembered, linked)?;
-        written.insert(p.table.name.clone(), path);
+        written.insert(p.table.name.clone(), path.clone());
         info!(
             table = %p.table.name,
             stage = "write",
@@ -183,7 +183,16 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             seconds = t0.elapsed().as_secs_f64(),
             "wrote table"
         );
-        tables.insert(p.table.name.clone(), table_report(p, &protected, file));
+        let exposure = step(
+            p.table,
+            "exposure",
+            "estimating what known facts single out",
+            || exposure(p.table, &path, opts.run_date),
+        )?;
+        tables.insert(
+            p.table.name.clone(),
+            table_report(p, &protected, file, exposure),
+        );
     }
 
     let report = Report {
@@ -218,6 +227,43 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     drop(scratch);
     info!(output = %output.display(), stage = "commit", "committed");
     Ok(report)
+}
+
+/// The written table's exposure to a few known facts (see [`protect::exposure`]), for tables
+/// with a subject column and quasi-identifiers.
+fn exposure(
+    t: &Table,
+    written: &Path,
+    run_date: NaiveDate,
+) -> Result<Option<protect::exposure::Exposure>> {
+    let subject = t.subject.as_deref().and_then(|s| t.column(s));
+    let Some(subject) = subject.filter(|c| !matches!(c.action, ColumnAction::Drop)) else {
+        return Ok(None);
+    };
+    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    if qis.is_empty() {
+        return Ok(None);
+    }
+    let reading = format!("tables.{}: reading the output back", t.name);
+    // Seeded by the table and the run date: a re-run of a date gives the same figures.
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(
+        format!("{}\0{}", t.name, run_date.format("%Y-%m-%d")).as_bytes(),
+    );
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&digest[..8]);
+    let seed = u64::from_le_bytes(seed);
+    let pairs = protect::exposure::pairs(
+        crate::read::scan_own(written, reading.clone())?,
+        &subject.output,
+        &qis,
+        seed,
+    )
+    .map_err(Error::engine(reading))?;
+    Ok(protect::exposure::estimate(
+        &pairs,
+        protect::exposure::SAMPLE,
+        seed,
+    ))
 }
 
 /// A linked table that did not come first: validation orders them, so this is a defect.

@@ -12,7 +12,12 @@ pub(super) fn column_report(c: &crate::job::Column) -> ColumnReport {
     }
 }
 
-pub(super) fn table_report(p: &Planned, protected: &Protected, file: String) -> TableReport {
+pub(super) fn table_report(
+    p: &Planned,
+    protected: &Protected,
+    file: String,
+    exposure: Option<protect::exposure::Exposure>,
+) -> TableReport {
     let t = p.table;
     let tallies = &protected.tallies;
     let (counts, d) = (&protected.counts, &protected.decision);
@@ -44,6 +49,7 @@ pub(super) fn table_report(p: &Planned, protected: &Protected, file: String) -> 
         subjects_out: d.subjects_out,
         k: t.privacy.map(|p| p.k),
         linked_to: t.link.clone(),
+        exposure,
         max_suppression: t.privacy.map(|p| p.max_suppression),
         quasi_identifiers: t.quasi_identifiers().map(|c| c.output.clone()).collect(),
         equivalence_classes: d.equivalence_classes,

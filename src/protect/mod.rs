@@ -19,6 +19,7 @@
 pub mod bad_rows;
 pub mod base;
 pub mod erasure;
+pub mod exposure;
 pub mod kanon;
 pub mod leaks;
 pub mod link;

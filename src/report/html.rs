@@ -76,6 +76,7 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
         suppressed(h, t);
         figures(h, t);
     }
+    exposure(h, t);
 
     columns(h, t);
     let _ = writeln!(
@@ -155,6 +156,32 @@ fn rows(h: &mut String, t: &TableReport) {
         },
     );
     h.push_str("</table>\n");
+}
+
+/// What a few known facts single out in the written table: in red when anyone is, since k per
+/// class does not prevent it.
+fn exposure(h: &mut String, t: &TableReport) {
+    let Some(e) = &t.exposure else { return };
+    let exposed = e.singled_out_by.iter().any(|s| s.share > 0.0);
+    let shares = e
+        .singled_out_by
+        .iter()
+        .map(|s| format!("{} → {:.1}%", s.known_facts, 100.0 * s.share))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        h,
+        "<p class=\"exposure{}\">Known facts (distinct quasi-identifier combinations of a person's \
+         rows) that single a person out: {shares} of a sample of {} people.{}</p>",
+        if exposed { " exposed" } else { "" },
+        n(e.sample_people),
+        if exposed {
+            " k per class does not stop this: someone who knows that many of a person's facts \
+             finds them alone."
+        } else {
+            ""
+        }
+    );
 }
 
 /// The risk, model and loss figures of a table with quasi-identifiers.
@@ -390,7 +417,7 @@ dl.meta{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;font-si
 table{border-collapse:collapse;margin:.6em 0}td,th{border-bottom:1px solid #eee;padding:.25em .7em;text-align:left}\
 td.num{text-align:right;font-variant-numeric:tabular-nums}\
 svg.chart rect.bar{fill:#3b6ea5}svg.chart text{font:12px system-ui,sans-serif;fill:#333}\
-figure{margin:.5em 0}figcaption{font-size:.85em;color:#666}code{font-size:.92em}";
+p.exposure.exposed{color:#b00020;font-weight:600}figure{margin:.5em 0}figcaption{font-size:.85em;color:#666}code{font-size:.92em}";
 
 #[cfg(test)]
 mod tests {

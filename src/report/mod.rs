@@ -58,6 +58,11 @@ pub struct TableReport {
     /// among them, are counted over the join with that table on the pseudonym.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linked_to: Option<String>,
+    /// How many people a few known facts single out in the written table, estimated on a
+    /// sample (see [`crate::protect::exposure`]); `None` without a subject column or
+    /// quasi-identifiers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<crate::protect::exposure::Exposure>,
     pub max_suppression: Option<f64>,
     /// Output names of the quasi-identifiers.
     pub quasi_identifiers: Vec<String>,

@@ -21,6 +21,12 @@ impl ClassKey {
         }
     }
 
+    /// A key with given seeds, for figures that must come out the same on a re-run (the
+    /// exposure estimate); never for what the decision counts, whose seeds nobody may know.
+    pub fn with_seeds(seeds: [u64; 2]) -> ClassKey {
+        ClassKey { seeds }
+    }
+
     /// The fingerprint of the rows' classes over the `qis` columns, as the [`CLASS_KEYS`]
     /// columns (none when there are no quasi-identifiers).
     pub fn exprs(&self, qis: &[String]) -> Vec<Expr> {
