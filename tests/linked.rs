@@ -30,11 +30,17 @@ fn linked(p: &Project) {
     });
 }
 
+/// A person's quasi-identifier values in users: age band, gender, macro-region.
+type UsersValues = (Option<String>, Option<String>, Option<String>);
+
+/// A job edit, and what `check` must say about it.
+type Case = (&'static str, fn(String) -> String, &'static str);
+
 /// The smallest class of activity joined to users on `user_id`, over both tables'
 /// quasi-identifiers, in distinct people; a person without a users row has unknown users values.
 fn smallest_linked_class(users: &std::path::Path, activity: &std::path::Path) -> usize {
     let u = read_parquet(users);
-    let people: HashMap<String, (Option<String>, Option<String>, Option<String>)> = (0..u.rows)
+    let people: HashMap<String, UsersValues> = (0..u.rows)
         .filter_map(|i| {
             let id = u.column("user_id")[i].clone()?;
             let qis = (
@@ -174,7 +180,7 @@ fn tables_whose_pseudonyms_join_are_refused_without_a_link() {
 
 #[test]
 fn links_that_cannot_hold_are_refused() {
-    let cases: [(&str, fn(String) -> String, &str); 4] = [
+    let cases: [Case; 4] = [
         (
             "no such table",
             |j| j.replace("# link = \"users\"", "link = \"people\""),

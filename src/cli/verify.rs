@@ -61,10 +61,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
             let mut outcome = check(t, &partition)?;
             if outcome.is_ok()
                 && let Some(target) = t.link.as_deref().and_then(|l| job.table(l))
+                && let Some(v) = check_linked(t, &partition, target, &a.dataset)?
             {
-                if let Some(v) = check_linked(t, &partition, target, &a.dataset)? {
-                    outcome = Err(v);
-                }
+                outcome = Err(v);
             }
             match outcome {
                 Ok(line) => crate::say!("{line}")?,
@@ -115,26 +114,11 @@ fn check_linked(
             target.name
         )));
     }
-    let scan = |p: &Path| crate::read::scan_own(p, format!("{label}: reading the dataset"));
-    let subject = |t: &Table| {
-        t.subject
-            .as_deref()
-            .and_then(|s| t.column(s))
-            .map(|c| c.output.clone())
-            .unwrap_or_default()
-    };
-    let qis =
-        |t: &Table| -> Vec<String> { t.quasi_identifiers().map(|c| c.output.clone()).collect() };
-    let smallest = crate::protect::link::smallest_class(
-        scan(&partition.join(crate::write::PART_FILE))?,
-        scan(&linked)?,
-        (&subject(t), &subject(target)),
-        (&qis(t), &qis(target)),
-    )
-    .map_err(|e| Error::Engine {
-        context: format!("{label}: joining {} on the pseudonym", target.name),
-        source: e,
-    })?;
+    let smallest = crate::protect::link::smallest_written_class(
+        (t, &partition.join(crate::write::PART_FILE)),
+        (target, &linked),
+        &format!("{label}: joining {} on the pseudonym", target.name),
+    )?;
     let k = u64::from(t.privacy.map(|p| p.k).unwrap_or(1));
     Ok(match smallest {
         Some(n) if n < k => Some(format!(

@@ -72,26 +72,16 @@ pub(super) fn write_table(
 /// table on the subject's pseudonym, by value, holds k people in every class. Pass 1 counted by
 /// fingerprint; this counts the values themselves, from the two files alone.
 fn verify_linked(t: &Table, path: &Path, target: &Table, target_path: &Path, k: u32) -> Result<()> {
-    let reading = || format!("tables.{}: reading the output back", t.name);
-    let subject_of = |t: &Table| {
-        t.subject
-            .as_deref()
-            .and_then(|s| t.column(s))
-            .map(|c| c.output.clone())
-            .unwrap_or_default()
-    };
-    let qis =
-        |t: &Table| -> Vec<String> { t.quasi_identifiers().map(|c| c.output.clone()).collect() };
-    let smallest = protect::link::smallest_class(
-        crate::read::scan_own(path, reading())?,
-        crate::read::scan_own(target_path, reading())?,
-        (&subject_of(t), &subject_of(target)),
-        (&qis(t), &qis(target)),
-    )
-    .map_err(Error::engine(reading()))?;
+    let smallest = protect::link::smallest_written_class(
+        (t, path),
+        (target, target_path),
+        &format!("tables.{}: reading the output back", t.name),
+    )?;
     match smallest {
         Some(n) if n < u64::from(k) => Err(Error::Privacy(format!(
-            "tables.{}: joined to tables.{} on the pseudonym, a written class holds {n}              people, k = {k}; nothing was committed. This is a defect of anonymize: please              report it",
+            "tables.{}: joined to tables.{} on the pseudonym, a written class holds {n} \
+             people, k = {k}; nothing was committed. This is a defect of anonymize: please \
+             report it",
             t.name, target.name
         ))),
         _ => Ok(()),

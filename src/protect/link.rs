@@ -19,6 +19,7 @@ use polars::prelude::*;
 use super::kanon::{ClassKey, Decision, join_args};
 use super::{CLASS_KEYS, SUBJECT};
 use crate::error::{Error, Result};
+use crate::job::Table;
 
 /// The linked table's class fingerprint of each row's person, staged beside the row.
 pub const LINKED: [&str; 2] = ["__anonymize_linked_a", "__anonymize_linked_b"];
@@ -139,4 +140,31 @@ pub fn smallest_class(
         .select([col("people").cast(DataType::UInt64).min()])
         .collect()?;
     Ok(df.columns().first().and_then(|c| c.u64().ok()?.get(0)))
+}
+
+/// [`smallest_class`] of two written tables of a job, `linking` (read from `linking_file`)
+/// joined to `linked` (from `linked_file`) on their subjects' output columns; `context` names
+/// the reading in an error.
+pub fn smallest_written_class(
+    linking: (&Table, &std::path::Path),
+    linked: (&Table, &std::path::Path),
+    context: &str,
+) -> Result<Option<u64>> {
+    let subject = |t: &Table| {
+        t.subject
+            .as_deref()
+            .and_then(|s| t.column(s))
+            .map(|c| c.output.clone())
+            .unwrap_or_default()
+    };
+    let qis =
+        |t: &Table| -> Vec<String> { t.quasi_identifiers().map(|c| c.output.clone()).collect() };
+    let scan = |p: &std::path::Path| crate::read::scan_own(p, context.to_string());
+    smallest_class(
+        scan(linking.1)?,
+        scan(linked.1)?,
+        (&subject(linking.0), &subject(linked.0)),
+        (&qis(linking.0), &qis(linked.0)),
+    )
+    .map_err(Error::engine(context.to_string()))
 }
