@@ -76,6 +76,8 @@ fn smallest_linked_class(users: &std::path::Path, activity: &std::path::Path) ->
 fn a_linked_release_holds_k_on_the_join() {
     let p = Project::new(20_000, 200_000, 3);
     linked(&p);
+    let out = p.check().assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&out).contains("linked to users"));
     p.run(KEY).assert().success();
     let smallest = smallest_linked_class(&p.output_file("users"), &p.output_file("activity"));
     assert!(smallest >= 5, "a linked class of {smallest} people");

@@ -140,6 +140,12 @@ fn table(out: &mut String, p: &Planned) {
                 pr.k,
                 pr.max_suppression * 100.0
             );
+            if let Some(l) = &t.link {
+                let _ = writeln!(
+                    out,
+                    "  linked to {l}: classes are counted over the join on the pseudonym"
+                );
+            }
             if !pr.models.is_empty() {
                 let sensitive: Vec<String> =
                     t.sensitive().map(|c| format!("`{}`", c.output)).collect();

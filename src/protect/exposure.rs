@@ -42,42 +42,70 @@ pub struct SingledOut {
 }
 
 /// The estimate from (person, fact) pairs (duplicates allowed), with `seed` for the draws.
+///
+/// Only what the sample needs is gathered: the facts of the sampled people, then the people of
+/// the facts drawn for them, each in one pass over the pairs (a table of every person's facts
+/// would cost a list a person).
 pub fn estimate(pairs: &[(u64, u64)], sample: usize, seed: u64) -> Option<Exposure> {
-    let mut facts: HashMap<u64, Vec<u64>> = HashMap::new();
-    let mut people: HashMap<u64, Vec<u64>> = HashMap::new();
-    for &(person, fact) in pairs {
-        facts.entry(person).or_default().push(fact);
-        people.entry(fact).or_default().push(person);
-    }
-    for v in facts.values_mut().chain(people.values_mut()) {
-        v.sort_unstable();
-        v.dedup();
-    }
-    if facts.is_empty() {
+    let mut everyone: Vec<u64> = pairs.iter().map(|&(person, _)| person).collect();
+    everyone.sort_unstable();
+    everyone.dedup();
+    if everyone.is_empty() {
         return None;
     }
-    // Sorted, so that the draw depends on the seed only, not on the map's order.
-    let mut everyone: Vec<u64> = facts.keys().copied().collect();
-    everyone.sort_unstable();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    // Sorted, so that the draw depends on the seed only.
     let chosen: Vec<u64> = if everyone.len() <= sample {
         everyone
     } else {
         everyone.sample(&mut rng, sample).copied().collect()
     };
-    let singled_out_by = (1..=3)
+    let mut facts: HashMap<u64, Vec<u64>> = chosen.iter().map(|&p| (p, Vec::new())).collect();
+    for &(person, fact) in pairs {
+        if let Some(own) = facts.get_mut(&person) {
+            own.push(fact);
+        }
+    }
+    for own in facts.values_mut() {
+        own.sort_unstable();
+        own.dedup();
+    }
+    // For m = 1, 2, 3, the facts drawn for each sampled person.
+    let draws: Vec<Vec<Vec<u64>>> = (1..=3)
         .map(|m| {
-            let alone = chosen
+            chosen
                 .iter()
-                .filter(|p| {
-                    let mut own = facts[*p].clone();
+                .map(|p| {
+                    let mut own = facts[p].clone();
                     own.shuffle(&mut rng);
                     own.truncate(m);
-                    holders(&own, &people) == 1
+                    own
                 })
-                .count();
+                .collect()
+        })
+        .collect();
+    let mut people: HashMap<u64, Vec<u64>> = draws
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|&f| (f, Vec::new()))
+        .collect();
+    for &(person, fact) in pairs {
+        if let Some(holders) = people.get_mut(&fact) {
+            holders.push(person);
+        }
+    }
+    for holders in people.values_mut() {
+        holders.sort_unstable();
+        holders.dedup();
+    }
+    let singled_out_by = draws
+        .iter()
+        .enumerate()
+        .map(|(i, drawn)| {
+            let alone = drawn.iter().filter(|known| holders(known, &people) == 1).count();
             SingledOut {
-                known_facts: m,
+                known_facts: i + 1,
                 share: alone as f64 / chosen.len() as f64,
             }
         })
