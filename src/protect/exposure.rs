@@ -103,7 +103,10 @@ pub fn estimate(pairs: &[(u64, u64)], sample: usize, seed: u64) -> Option<Exposu
         .iter()
         .enumerate()
         .map(|(i, drawn)| {
-            let alone = drawn.iter().filter(|known| holders(known, &people) == 1).count();
+            let alone = drawn
+                .iter()
+                .filter(|known| holders(known, &people) == 1)
+                .count();
             SingledOut {
                 known_facts: i + 1,
                 share: alone as f64 / chosen.len() as f64,
