@@ -60,8 +60,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
             checked += 1;
             let mut outcome = check(t, &partition)?;
             if outcome.is_ok()
-                && let Some(target) = t.link.as_deref().and_then(|l| job.table(l))
-                && let Some(v) = check_linked(t, &partition, target, &a.dataset)?
+                && let Some(v) = check_release(t, &partition, &job, &a.dataset)?
             {
                 outcome = Err(v);
             }
@@ -90,13 +89,14 @@ pub fn execute(a: Args) -> Result<(), Error> {
     )))
 }
 
-/// A linking table's partition joined to the linked table's partition of the same run date on
-/// the pseudonym, by value: a violation when a class holds fewer than k people (or the linked
-/// partition is missing).
-fn check_linked(
+/// A linking or k^m table's partition, by value: its people's facts (with their values in the
+/// linked table's partition of the same run date, joined on the pseudonym), every set of at most
+/// `known_events` of them shared by k people. A violation when one is not, or when the linked
+/// partition is missing.
+fn check_release(
     t: &Table,
     partition: &Path,
-    target: &Table,
+    job: &Job,
     dataset: &Path,
 ) -> Result<Option<String>, Error> {
     let date = partition
@@ -104,29 +104,33 @@ fn check_linked(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let label = format!("{} {date}", t.name);
-    let linked = dataset
-        .join(&target.name)
-        .join(&date)
-        .join(crate::write::PART_FILE);
-    if !linked.is_file() {
+    let target = t.link.as_deref().and_then(|l| job.table(l));
+    let linked = target.map(|target| {
+        dataset
+            .join(&target.name)
+            .join(&date)
+            .join(crate::write::PART_FILE)
+    });
+    if let (Some(target), Some(linked)) = (target, &linked)
+        && !linked.is_file()
+    {
         return Ok(Some(format!(
             "{label}: links to {}, which has no partition {date}",
             target.name
         )));
     }
-    let smallest = crate::protect::link::smallest_written_class(
+    let shared = crate::protect::known_events::audit_release(
         (t, &partition.join(crate::write::PART_FILE)),
-        (target, &linked),
-        &format!("{label}: joining {} on the pseudonym", target.name),
+        target.zip(linked.as_deref()),
+        &format!("{label}: counting the release's facts"),
     )?;
-    let k = u64::from(t.privacy.map(|p| p.k).unwrap_or(1));
-    Ok(match smallest {
-        Some(n) if n < k => Some(format!(
-            "{label}: joined to {} on the pseudonym, a class holds {n} people, k = {k} is broken",
-            target.name
-        )),
-        _ => None,
-    })
+    let k = t.privacy.map(|p| p.k).unwrap_or(1);
+    Ok(shared
+        .as_deref()
+        .and_then(|s| {
+            crate::protect::known_events::broken(s, k, target.map(|t| t.name.as_str()))
+        })
+        .map(|what| format!("{label}:{what}")))
 }
 
 /// A path below the dataset as a message may show it: a part that could be a person's data

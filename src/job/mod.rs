@@ -91,6 +91,8 @@ pub struct Privacy {
     pub models: models::Models,
     /// Rows above this prosecutor risk are counted in the report.
     pub risk_threshold: f64,
+    /// k^m: how many of a person's facts an attacker may know (1: plain k).
+    pub known_events: u32,
 }
 
 /// How a table's quasi-identifiers are generalized: one mode, from the job's `search`.
@@ -135,6 +137,7 @@ impl Privacy {
             metric: Default::default(),
             models: Default::default(),
             risk_threshold: DEFAULT_RISK_THRESHOLD,
+            known_events: 1,
         }
     }
 }

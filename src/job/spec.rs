@@ -172,6 +172,13 @@ pub struct PrivacySpec {
     /// link itself. Default: none, and then the table's pseudonyms may not join another table's.
     #[serde(default)]
     pub link: Option<String>,
+    /// k^m-anonymity over people's event histories: someone who knows up to `known_events` of a
+    /// person's facts (the distinct quasi-identifier combinations of their rows, with their
+    /// linked table's values) finds at least k people who share them all. Facts too rare for
+    /// that are suppressed (the rows that carry them), within `max_suppression`. 1 to 4;
+    /// default 1 (plain k on the rows, or on the join with `link`). Needs a `subject`.
+    #[serde(default)]
+    pub known_events: Option<u32>,
     /// `optimal`: search the generalization levels of the quasi-identifiers that are not pinned
     /// for the least loss (see `metric`). Default: every level is given in the job file.
     #[serde(default)]

@@ -350,6 +350,9 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     let bad_rows = bad_rows(t.on_bad_row, t.max_bad_rows, &fail)?;
     let link = t.privacy.as_ref().and_then(|p| p.link.clone());
     let privacy = privacy(file, &here, &columns, t.privacy, &fail)?;
+    if let Some(p) = &privacy {
+        check_known_events(p, &columns, t.subject.as_deref(), &fail)?;
+    }
 
     if t.exclude_subjects.is_some() && t.subject.is_none() {
         return Err(fail(
@@ -614,9 +617,65 @@ fn privacy(
                 metric: p.metric.unwrap_or_default(),
                 models,
                 risk_threshold,
+                known_events: p.known_events.unwrap_or(1),
             })
         }
     })
+}
+
+/// `known_events = m`: 1 to 4, and above 1 only where a person's rows can be lined up (a
+/// written subject) and with fixed levels and no models (what k^m does not combine with yet).
+fn check_known_events(
+    p: &Privacy,
+    columns: &[Column],
+    subject: Option<&str>,
+    fail: &Fail<'_>,
+) -> Result<()> {
+    let at = ".privacy.known_events";
+    let m = p.known_events;
+    if !(1..=4).contains(&m) {
+        return Err(fail(
+            at,
+            format!(
+                "is how many of a person's facts an attacker may know, from 1 to 4; got {m} \
+                 (counting every set of {m} facts a person has grows as their facts to the \
+                 power {m})"
+            ),
+        ));
+    }
+    if m == 1 {
+        return Ok(());
+    }
+    let written = subject
+        .and_then(|s| columns.iter().find(|c| c.name == s))
+        .is_some_and(|c| !matches!(c.action, ColumnAction::Drop));
+    if !written {
+        return Err(fail(
+            at,
+            "counts the facts of a person's rows together, so the table needs `subject = \
+             \"COLUMN\"` written as a pseudonym; when the subject is dropped, an analyst cannot \
+             line up a person's rows and `known_events = 1` (the default) is what holds"
+                .into(),
+        ));
+    }
+    if p.recoding != Recoding::Fixed {
+        return Err(fail(
+            at,
+            "k^m works on levels fixed in the job for now: `search` (optimal or mondrian) is not \
+             yet supported with `known_events` above 1; pin the levels with `level` (or \
+             `anonymize run --pin` with known_events = 1, then raise it)"
+                .into(),
+        ));
+    }
+    if !p.models.is_empty() {
+        return Err(fail(
+            at,
+            "l_diversity and t_closeness are not yet supported with `known_events` above 1: \
+             suppressing single facts changes the classes the models were checked on"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// An input pattern relative to the job file's directory (absolute ones stay as they are).

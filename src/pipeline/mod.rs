@@ -161,7 +161,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let staging = Staging::create(&output, opts.run_date)?;
     let mut tables = IndexMap::new();
     // Where each table was written, for the read-back of the tables that link to it.
-    let mut written: HashMap<String, PathBuf> = HashMap::new();
+    let mut written_to: HashMap<String, PathBuf> = HashMap::new();
     for (p, protected) in planned.iter().zip(decided) {
         let decision = &protected.decision;
         let t0 = Instant::now();
@@ -169,13 +169,14 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             None => None,
             Some(l) => Some(
                 job.table(l)
-                    .zip(written.get(l))
+                    .zip(written_to.get(l))
                     .map(|(t, path)| (t, path.as_path()))
                     .ok_or_else(|| unlinked(&p.table.name, l))?,
             ),
         };
-        let (file, path) = write_table(&staging, job, p, &ctx, &protected, &remembered, linked)?;
-        written.insert(p.table.name.clone(), path.clone());
+        let written = write_table(&staging, job, p, &ctx, &protected, &remembered, linked)?;
+        let (file, path) = (written.file, written.path);
+        written_to.insert(p.table.name.clone(), path.clone());
         info!(
             table = %p.table.name,
             stage = "write",
@@ -191,7 +192,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         )?;
         tables.insert(
             p.table.name.clone(),
-            table_report(p, &protected, file, exposure),
+            table_report(p, &protected, file, exposure, written.release),
         );
     }
 

@@ -26,6 +26,8 @@ pub(super) struct Protected {
     pub(super) staged: PathBuf,
     /// Invalid and unmapped values of the kept rows, by output column.
     pub(super) tallies: IndexMap<String, ColumnTallies>,
+    /// What k^m removed before the counts (`known_events` above 1).
+    pub(super) facts: Option<protect::known_events::Suppressed>,
 }
 
 impl Protected {
@@ -114,6 +116,37 @@ pub(super) fn protect(
             (linked, linked_qis)
         }
     };
+    // k^m: facts too rare leave the staged rows first; the counts then see what remains.
+    let (staged, facts) = if privacy.known_events > 1 && !qis.is_empty() {
+        let (removed, facts) = step(t, "known_events", "counting sets of known facts", || {
+            protect::known_events::enforce(
+                stage::scan(&staged, &t.name)?,
+                privacy.k,
+                privacy.known_events,
+                &t.name,
+            )
+        })?;
+        info!(
+            table = %t.name,
+            stage = "known_events",
+            facts_suppressed = facts.facts,
+            rows_suppressed = facts.rows,
+            people = facts.people,
+            rounds = facts.rounds,
+            seconds = facts.seconds,
+            "suppressed facts too rare for k^m"
+        );
+        let kept = staged.with_extension("facts.parquet");
+        let lf = protect::known_events::without(stage::scan(&staged, &t.name)?, &removed);
+        step(t, "known_events", "leaving out the rare facts", || {
+            crate::write::sink_parquet(lf, &kept, crate::write::scratch_options())
+                .map_err(Error::engine(format!("tables.{}: k^m", t.name)))
+        })?;
+        let _ = std::fs::remove_file(&staged);
+        (kept, Some(facts))
+    } else {
+        (staged, None)
+    };
     let mut counts = step(t, "count", "counting classes", || {
         kanon::count_staged(
             stage::scan(&staged, &t.name)?,
@@ -125,6 +158,9 @@ pub(super) fn protect(
             &t.name,
         )
     })?;
+    if let Some(f) = &facts {
+        counts.add_suppressed_facts(f.rows);
+    }
     let skipped = settle_bad_rows(p, ctx, &counts, true)?;
     let decision = step(t, "decide", "deciding what to suppress", || {
         counts.decide(&privacy, &t.name)
@@ -139,6 +175,7 @@ pub(super) fn protect(
         skipped,
         staged,
         tallies,
+        facts,
     })
 }
 

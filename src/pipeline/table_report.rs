@@ -17,6 +17,7 @@ pub(super) fn table_report(
     protected: &Protected,
     file: String,
     exposure: Option<protect::exposure::Exposure>,
+    shared: Option<Vec<protect::known_events::sets::Shared>>,
 ) -> TableReport {
     let t = p.table;
     let tallies = &protected.tallies;
@@ -50,6 +51,12 @@ pub(super) fn table_report(
         k: t.privacy.map(|p| p.k),
         linked_to: t.link.clone(),
         exposure,
+        release: shared.map(|shared| crate::report::Release {
+            linked_to: t.link.clone(),
+            known_events: t.privacy.map_or(1, |p| p.known_events),
+            shared,
+            facts_suppressed: protected.facts.clone(),
+        }),
         max_suppression: t.privacy.map(|p| p.max_suppression),
         quasi_identifiers: t.quasi_identifiers().map(|c| c.output.clone()).collect(),
         equivalence_classes: d.equivalence_classes,

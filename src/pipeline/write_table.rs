@@ -13,7 +13,7 @@ pub(super) fn write_table(
     protected: &Protected,
     remembered: &Remembered,
     linked: Option<(&Table, &Path)>,
-) -> Result<(String, PathBuf)> {
+) -> Result<Written> {
     let t = p.table;
     let decision = &protected.decision;
     let findings = Findings::default();
@@ -57,35 +57,41 @@ pub(super) fn write_table(
     step(t, "verify", "reading the output back", || {
         kanon::verify(&path, &qis, subject, k, decision, &t.name, &scratch)
     })?;
-    if let Some((target, target_path)) = linked {
-        step(
-            t,
-            "verify",
-            "reading the linked tables back, joined",
-            || verify_linked(t, &path, target, target_path, k),
-        )?;
-    }
-    Ok((file, path))
+    // A linking or k^m table: every set of at most `known_events` facts of a person, with
+    // their linked values, counted again by value from the written files.
+    let release = step(
+        t,
+        "verify",
+        "counting the written facts of the release",
+        || {
+            let context = format!("tables.{}: reading the release back", t.name);
+            let shared = protect::known_events::audit_release((t, &path), linked, &context)?;
+            if let Some(what) = shared.as_deref().and_then(|s| {
+                protect::known_events::broken(s, k, linked.map(|(l, _)| l.name.as_str()))
+            }) {
+                return Err(Error::Privacy(format!(
+                    "tables.{}:{what}; nothing was committed. This is a defect of anonymize: \
+                     please report it",
+                    t.name
+                )));
+            }
+            Ok(shared)
+        },
+    )?;
+    Ok(Written {
+        file,
+        path,
+        release,
+    })
 }
 
-/// The read-back check of a linking table: the written table joined to the written linked
-/// table on the subject's pseudonym, by value, holds k people in every class. Pass 1 counted by
-/// fingerprint; this counts the values themselves, from the two files alone.
-fn verify_linked(t: &Table, path: &Path, target: &Table, target_path: &Path, k: u32) -> Result<()> {
-    let smallest = protect::link::smallest_written_class(
-        (t, path),
-        (target, target_path),
-        &format!("tables.{}: reading the output back", t.name),
-    )?;
-    match smallest {
-        Some(n) if n < u64::from(k) => Err(Error::Privacy(format!(
-            "tables.{}: joined to tables.{} on the pseudonym, a written class holds {n} \
-             people, k = {k}; nothing was committed. This is a defect of anonymize: please \
-             report it",
-            t.name, target.name
-        ))),
-        _ => Ok(()),
-    }
+/// What pass 2 wrote.
+pub(super) struct Written {
+    /// The part file's name in the report.
+    pub(super) file: String,
+    pub(super) path: PathBuf,
+    /// The release's counts of shared facts (linking and k^m tables).
+    pub(super) release: Option<Vec<protect::known_events::sets::Shared>>,
 }
 
 /// Whether the leak scan reads a column: kept or generalized text (pseudonyms are hashes;

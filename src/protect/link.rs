@@ -12,14 +12,14 @@
 //! linked values are unknown, and their rows form classes of unknown linked values that must hold
 //! k people like any other. The analyst's join sees the same thing: no `users` row for them.
 //!
-//! [`verify`] checks the written pair by value, from the two written files alone.
+//! The written pair is checked by value, from the two written files alone, by
+//! [`super::known_events::audit`].
 
 use polars::prelude::*;
 
 use super::kanon::{ClassKey, Decision, join_args};
 use super::{CLASS_KEYS, SUBJECT};
 use crate::error::{Error, Result};
-use crate::job::Table;
 
 /// The linked table's class fingerprint of each row's person, staged beside the row.
 pub const LINKED: [&str; 2] = ["__anonymize_linked_a", "__anonymize_linked_b"];
@@ -101,70 +101,4 @@ pub fn join(
         .join(people.clone().lazy(), [col(SUBJECT)], [col(SUBJECT)], args)
         .with_columns(key.exprs(&linked_qis));
     (lf, linked_qis)
-}
-
-/// The smallest class of the written linking table joined to the written linked table on the
-/// subject's output column, in people, by value: `None` when nothing is written.
-pub fn smallest_class(
-    linking: LazyFrame,
-    linked: LazyFrame,
-    subject: (&str, &str),
-    qis: (&[String], &[String]),
-) -> PolarsResult<Option<u64>> {
-    const PERSON: &str = "__anonymize_person";
-    let (subject_linking, subject_linked) = subject;
-    let (qis_linking, qis_linked) = qis;
-    let mut right = vec![col(subject_linked).alias(PERSON)];
-    let mut keys: Vec<Expr> = qis_linking.iter().map(|q| col(q.as_str())).collect();
-    for (i, q) in qis_linked.iter().enumerate() {
-        let name = format!("__anonymize_linked_{i}");
-        right.push(col(q.as_str()).alias(name.as_str()));
-        keys.push(col(name.as_str()));
-    }
-    let mut left = vec![col(subject_linking).alias(PERSON)];
-    left.extend(qis_linking.iter().map(|q| col(q.as_str())));
-    let mut args = JoinArgs::new(JoinType::Left);
-    args.nulls_equal = false;
-    let joined =
-        linking
-            .select(left)
-            .join(linked.select(right), [col(PERSON)], [col(PERSON)], args);
-    let grouped = if keys.is_empty() {
-        joined.select([col(PERSON).drop_nulls().n_unique().alias("people")])
-    } else {
-        joined
-            .group_by(keys)
-            .agg([col(PERSON).drop_nulls().n_unique().alias("people")])
-    };
-    let df = grouped
-        .select([col("people").cast(DataType::UInt64).min()])
-        .collect()?;
-    Ok(df.columns().first().and_then(|c| c.u64().ok()?.get(0)))
-}
-
-/// [`smallest_class`] of two written tables of a job, `linking` (read from `linking_file`)
-/// joined to `linked` (from `linked_file`) on their subjects' output columns; `context` names
-/// the reading in an error.
-pub fn smallest_written_class(
-    linking: (&Table, &std::path::Path),
-    linked: (&Table, &std::path::Path),
-    context: &str,
-) -> Result<Option<u64>> {
-    let subject = |t: &Table| {
-        t.subject
-            .as_deref()
-            .and_then(|s| t.column(s))
-            .map(|c| c.output.clone())
-            .unwrap_or_default()
-    };
-    let qis =
-        |t: &Table| -> Vec<String> { t.quasi_identifiers().map(|c| c.output.clone()).collect() };
-    let scan = |p: &std::path::Path| crate::read::scan_own(p, context.to_string());
-    smallest_class(
-        scan(linking.1)?,
-        scan(linked.1)?,
-        (&subject(linking.0), &subject(linked.0)),
-        (&qis(linking.0), &qis(linked.0)),
-    )
-    .map_err(Error::engine(context.to_string()))
 }

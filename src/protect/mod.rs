@@ -21,6 +21,7 @@ pub mod base;
 pub mod erasure;
 pub mod exposure;
 pub mod kanon;
+pub mod known_events;
 pub mod leaks;
 pub mod link;
 pub mod models;

@@ -30,6 +30,25 @@ pub struct Report {
     pub tables: IndexMap<String, TableReport>,
 }
 
+/// A linking or k^m table's release, counted by value from the written files: a person's
+/// facts are the distinct values of the table's quasi-identifiers over their rows, with the
+/// person's values in the linked table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    /// The table whose values count in each fact (`privacy.link`).
+    pub linked_to: Option<String>,
+    /// How many facts of a person an attacker may know (`privacy.known_events`).
+    pub known_events: u32,
+    /// For 1 to `known_events` known facts: the fewest people who share that many facts of one
+    /// person (with one fact: the smallest linked class), and the people holding such a set
+    /// shared by fewer than k, which is 0 in every committed release.
+    pub shared: Vec<crate::protect::known_events::sets::Shared>,
+    /// What k^m suppressed before the classes were counted: facts (a person's rows of one
+    /// class), their rows (counted in `rows_suppressed` too), the people who lost one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts_suppressed: Option<crate::protect::known_events::Suppressed>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TableReport {
     pub input_files: Vec<String>,
@@ -63,6 +82,10 @@ pub struct TableReport {
     /// quasi-identifiers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exposure: Option<crate::protect::exposure::Exposure>,
+    /// The release as an analyst uses it, for a table that links another or holds k^m
+    /// (`known_events` above 1); see [`Release`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<Release>,
     pub max_suppression: Option<f64>,
     /// Output names of the quasi-identifiers.
     pub quasi_identifiers: Vec<String>,

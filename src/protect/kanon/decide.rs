@@ -148,7 +148,7 @@ impl Counts {
             .map_err(Error::engine("counting classes"))?;
 
         let rows_kept = self.rows_kept();
-        let rows_suppressed = sum_u64(&small, ROWS)?;
+        let rows_suppressed = sum_u64(&small, ROWS)? + self.rows_facts_suppressed;
         let suppressed_classes = {
             let mut by_people = std::collections::BTreeMap::<u64, (u64, u64)>::new();
             let people = small
@@ -385,9 +385,19 @@ impl Counts {
             .map(|(q, n)| format!("without `{q}`: {}", pct(*n)))
             .collect::<Vec<_>>()
             .join(", ");
+        let facts = if self.rows_facts_suppressed > 0 {
+            format!(
+                " (of which {} as facts too rare for known_events = {}, a person's rows of \
+                 one class; the figures below leave them out)",
+                pct(self.rows_facts_suppressed),
+                privacy.known_events
+            )
+        } else {
+            String::new()
+        };
         Ok(format!(
-            "tables.{table}: k = {} would suppress {} of {} rows ({}), over the limit of {} \
-             (max_suppression = {}). Suppression if one quasi-identifier were left out: {}. \
+            "tables.{table}: k = {} would suppress {} of {} rows ({}{facts}), over the limit of \
+             {} (max_suppression = {}). Suppression if one quasi-identifier were left out: {}. \
              Generalize the first ones further (a higher level, wider bands, a shorter prefix), \
              or raise max_suppression. Nothing was written.",
             privacy.k,

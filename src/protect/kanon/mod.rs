@@ -45,6 +45,9 @@ pub struct Counts {
     pub rows_erased: u64,
     /// Bad rows by state (see [`super::bad_rows`]): each state names the column that made them.
     pub rows_bad: Vec<(i32, u64)>,
+    /// Kept rows that left before counting, as facts too rare for k^m (see
+    /// [`super::known_events`]): suppressed rows like those of the classes under k.
+    pub rows_facts_suppressed: u64,
 }
 
 /// How the kept rows are counted.
@@ -364,7 +367,15 @@ impl Counts {
             rows_undated,
             rows_erased,
             rows_bad,
+            rows_facts_suppressed: 0,
         })
+    }
+
+    /// Counts `rows` that k^m removed from the staged rows before they were counted: kept rows,
+    /// and suppressed.
+    pub fn add_suppressed_facts(&mut self, rows: u64) {
+        self.rows_in += rows;
+        self.rows_facts_suppressed += rows;
     }
 
     /// One row per (quasi-identifier values…, subject) of the kept rows, with its row count,
