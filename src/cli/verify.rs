@@ -59,10 +59,12 @@ pub fn execute(a: Args) -> Result<(), Error> {
         for partition in partitions(&a.dataset, &t.name, a.run_date)? {
             checked += 1;
             let mut outcome = check(t, &partition)?;
-            if outcome.is_ok()
-                && let Some(v) = check_release(t, &partition, &job, &a.dataset)?
-            {
-                outcome = Err(v);
+            if let Ok(line) = &outcome {
+                outcome = match check_release(t, &partition, &job, &a.dataset)? {
+                    Ok(Some(release)) => Ok(format!("{line}; {release}")),
+                    Ok(None) => Ok(line.clone()),
+                    Err(v) => Err(v),
+                };
             }
             match outcome {
                 Ok(line) => crate::say!("{line}")?,
@@ -91,14 +93,14 @@ pub fn execute(a: Args) -> Result<(), Error> {
 
 /// A linking or k^m table's partition, by value: its people's facts (with their values in the
 /// linked table's partition of the same run date, joined on the pseudonym), every set of at most
-/// `known_events` of them shared by k people. A violation when one is not, or when the linked
-/// partition is missing.
+/// `known_events` of them shared by k people. What holds (`None` for other tables), or a
+/// violation when a set is shared by fewer, or when the linked partition is missing.
 fn check_release(
     t: &Table,
     partition: &Path,
     job: &Job,
     dataset: &Path,
-) -> Result<Option<String>, Error> {
+) -> Result<Result<Option<String>, String>, Error> {
     let date = partition
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -114,7 +116,7 @@ fn check_release(
     if let (Some(target), Some(linked)) = (target, &linked)
         && !linked.is_file()
     {
-        return Ok(Some(format!(
+        return Ok(Err(format!(
             "{label}: links to {}, which has no partition {date}",
             target.name
         )));
@@ -125,12 +127,32 @@ fn check_release(
         &format!("{label}: counting the release's facts"),
     )?;
     let k = t.privacy.map(|p| p.k).unwrap_or(1);
-    Ok(shared
-        .as_deref()
-        .and_then(|s| {
-            crate::protect::known_events::broken(s, k, target.map(|t| t.name.as_str()))
+    let Some(shared) = shared else {
+        return Ok(Ok(None));
+    };
+    if let Some(what) =
+        crate::protect::known_events::broken(&shared, k, target.map(|t| t.name.as_str()))
+    {
+        return Ok(Err(format!("{label}:{what}")));
+    }
+    let joined = target
+        .map(|t| format!("joined to {} on the pseudonym, ", t.name))
+        .unwrap_or_default();
+    let fewest = shared
+        .iter()
+        .map(|s| {
+            let facts = if s.known_facts == 1 { "fact" } else { "facts" };
+            match s.smallest {
+                Some(n) => format!("{} {facts}: {n}", s.known_facts),
+                None => format!("{} {facts}: nobody has that many", s.known_facts),
+            }
         })
-        .map(|what| format!("{label}:{what}")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Ok(Some(format!(
+        "{joined}k^{} holds (fewest people sharing {fewest})",
+        shared.len()
+    ))))
 }
 
 /// A path below the dataset as a message may show it: a part that could be a person's data

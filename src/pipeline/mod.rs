@@ -113,7 +113,11 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         let staged = scratch.path().join(format!("table-{i}.parquet"));
         let link = match &p.table.link {
             None => None,
-            Some(l) => Some(people.get(l).ok_or_else(|| unlinked(&p.table.name, l))?),
+            Some(l) => Some(
+                job.table(l)
+                    .zip(people.get(l))
+                    .ok_or_else(|| unlinked(&p.table.name, l))?,
+            ),
         };
         let protected = protect(p, &ctx, &remembered, staged, key, link)?;
         if planned

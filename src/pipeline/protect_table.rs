@@ -45,7 +45,7 @@ pub(super) fn protect(
     remembered: &Remembered,
     staged: PathBuf,
     key: kanon::ClassKey,
-    link: Option<&DataFrame>,
+    link: Option<(&Table, &DataFrame)>,
 ) -> Result<Protected> {
     let t = p.table;
     let subject = table_subject(t, ctx);
@@ -104,7 +104,7 @@ pub(super) fn protect(
     // A linking table's classes take in its people's classes in the linked table.
     let (staged, qis) = match link {
         None => (staged, qis),
-        Some(people) => {
+        Some((_, people)) => {
             let linked = staged.with_extension("linked.parquet");
             let (lf, linked_qis) =
                 protect::link::join(stage::scan(&staged, &t.name)?, people, key, &qis);
@@ -121,8 +121,8 @@ pub(super) fn protect(
         let (removed, facts) = step(t, "known_events", "counting sets of known facts", || {
             protect::known_events::enforce(
                 stage::scan(&staged, &t.name)?,
-                privacy.k,
-                privacy.known_events,
+                &privacy,
+                &fact_columns(t, link.map(|(l, _)| l)),
                 &t.name,
             )
         })?;
@@ -177,6 +177,16 @@ pub(super) fn protect(
         tallies,
         facts,
     })
+}
+
+/// The columns a person's fact is made of, as a message names them: the table's
+/// quasi-identifiers, and the linked table's as `users.age_band`.
+fn fact_columns(t: &Table, linked: Option<&Table>) -> Vec<String> {
+    let mut out: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    if let Some(l) = linked {
+        out.extend(l.quasi_identifiers().map(|c| format!("{}.{}", l.name, c.output)));
+    }
+    out
 }
 
 /// What the table's recoding chose before staging.

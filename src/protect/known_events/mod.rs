@@ -42,8 +42,15 @@ pub struct Suppressed {
 /// The (class, person) pairs to leave out of the staged rows of `table`, so that every set of at
 /// most `m` facts of a person is shared by `k` people; the staged rows carry the class under
 /// [`CLASS_KEYS`] and the person under [`SUBJECT`]. Rows without a person are nobody's facts:
-/// the class counts that follow deal with them.
-pub fn enforce(staged: LazyFrame, k: u32, m: u32, table: &str) -> Result<(DataFrame, Suppressed)> {
+/// the class counts that follow deal with them. Fails when the facts' rows are more than
+/// `max_suppression` of the people's rows; `facts` names the columns a fact is made of.
+pub fn enforce(
+    staged: LazyFrame,
+    privacy: &crate::job::Privacy,
+    facts: &[String],
+    table: &str,
+) -> Result<(DataFrame, Suppressed)> {
+    let (k, m) = (privacy.k, privacy.known_events);
     let t0 = std::time::Instant::now();
     let what = format!("tables.{table}: gathering people's facts (known_events)");
     let pairs = staged
@@ -81,6 +88,29 @@ pub fn enforce(staged: LazyFrame, k: u32, m: u32, table: &str) -> Result<(DataFr
     let done = histories
         .enforce(k, m as usize)
         .map_err(|e| too_many(table, m, e))?;
+    let limit = super::allowed_rows(privacy.max_suppression, done.rows_of_people);
+    if done.rows > limit {
+        let pct = |n: u64| format!("{:.2}%", 100.0 * n as f64 / done.rows_of_people.max(1) as f64);
+        return Err(Error::Privacy(format!(
+            "tables.{table}: known_events = {m} (k = {k}) would suppress {} of {} rows ({}) as \
+             facts too rare, over the limit of {} (max_suppression = {}). A person's facts are \
+             their rows' values of {}, and {} people hold sets of up to {m} of them that fewer \
+             than {k} people share. Coarsen those columns (a year rather than a month, wider bands, \
+             a higher level), leave one out, lower known_events, or raise max_suppression. \
+             Nothing was written.",
+            done.rows,
+            done.rows_of_people,
+            pct(done.rows),
+            pct(limit),
+            privacy.max_suppression,
+            facts
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            done.people,
+        )));
+    }
     let mut ca = Vec::with_capacity(done.removed.len());
     let mut cb = Vec::with_capacity(done.removed.len());
     let mut cp = Vec::with_capacity(done.removed.len());

@@ -73,6 +73,8 @@ pub struct Enforced {
     pub people: u64,
     /// Rounds of counting until nothing was under k.
     pub rounds: u32,
+    /// The rows of every entry, removed or not: the people's rows.
+    pub rows_of_people: u64,
 }
 
 /// Why the sets were not counted.
@@ -213,6 +215,7 @@ impl Histories {
         }
         let mut out = Enforced {
             rounds,
+            rows_of_people: self.entries.iter().map(|e| e.rows).sum(),
             ..Enforced::default()
         };
         for r in &self.people {
