@@ -298,3 +298,155 @@ fn the_report_says_what_known_facts_single_out() {
     .unwrap();
     assert!(page.contains("<p class=\"exposure exposed\">"));
 }
+
+/// activity linked to users with k^m: a person's facts are the years of their events, each with
+/// their users values (age band, gender, macro-region); k = 5, which 20,000 people can hold
+/// with `known_events = 2` (IP, device and carrier dropped: with them most facts are rare).
+fn linked_history(p: &Project, known_events: u32) {
+    linked(p);
+    p.edit_job(|j| {
+        let (users, activity) = j.split_at(j.find("[tables.activity]").unwrap());
+        let activity = activity
+            .replace(
+                "link = \"users\"",
+                &format!("link = \"users\"\nknown_events = {known_events}"),
+            )
+            .replace(
+                "{ action = \"generalize\", method = \"truncate\", to = \"day\", as = \"day\" }",
+                "{ action = \"generalize\", method = \"truncate\", to = \"year\", as = \"year\", role = \"quasi\" }",
+            )
+            .replace(
+                "{ action = \"generalize\", method = \"ip_prefix\", v4 = 8, v6 = 16, role = \"quasi\", as = \"network\", invalid = \"null\" }",
+                "{ action = \"drop\" }",
+            )
+            .replace("{ action = \"keep\", role = \"quasi\" }", "{ action = \"drop\" }");
+        format!("{}{activity}", users.replace("k = 10", "k = 5"))
+    });
+}
+
+/// Every person's facts in the written release, by value, read with arrow-rs: the distinct
+/// (year, age band, gender, macro-region) of their events, a person without a users row having
+/// unknown users values.
+fn written_histories(users: &std::path::Path, activity: &std::path::Path) -> Vec<HashSet<Vec<Option<String>>>> {
+    let u = read_parquet(users);
+    let people: HashMap<String, UsersValues> = (0..u.rows)
+        .filter_map(|i| {
+            let id = u.column("user_id")[i].clone()?;
+            let qis = (
+                u.column("age_band")[i].clone(),
+                u.column("gender")[i].clone(),
+                u.column("macro_region")[i].clone(),
+            );
+            Some((id, qis))
+        })
+        .collect();
+    let a = read_parquet(activity);
+    let mut facts: HashMap<String, HashSet<Vec<Option<String>>>> = HashMap::new();
+    for i in 0..a.rows {
+        let Some(id) = a.column("user_id")[i].clone() else {
+            continue;
+        };
+        let (age, gender, region) = people.get(&id).cloned().unwrap_or_default();
+        let fact = vec![a.column("year")[i].clone(), age, gender, region];
+        facts.entry(id).or_default().insert(fact);
+    }
+    facts.into_values().collect()
+}
+
+/// The fewest people who share one fact, and two facts, of a person, by brute force over every
+/// pair of every person's facts.
+fn fewest_sharing(histories: &[HashSet<Vec<Option<String>>>]) -> (usize, usize) {
+    type Fact = Vec<Option<String>>;
+    let mut ones: HashMap<&Fact, usize> = HashMap::new();
+    let mut pairs: HashMap<(&Fact, &Fact), usize> = HashMap::new();
+    for h in histories {
+        let mut facts: Vec<&Fact> = h.iter().collect();
+        facts.sort();
+        for (i, f) in facts.iter().enumerate() {
+            *ones.entry(f).or_default() += 1;
+            for g in &facts[i + 1..] {
+                *pairs.entry((f, g)).or_default() += 1;
+            }
+        }
+    }
+    (
+        ones.values().copied().min().unwrap(),
+        pairs.values().copied().min().unwrap(),
+    )
+}
+
+/// k^2 on the release: every pair of a person's facts (with their users values) is shared by
+/// k people, counted by brute force from the written files; the report and `verify` say the
+/// same. Without `known_events`, the same release has pairs under k, and `verify` with the k^2
+/// job finds them (exit 4): both checks can fail.
+#[test]
+fn a_k_m_release_holds_on_every_pair_of_a_persons_facts() {
+    let p = Project::new(20_000, 200_000, 3);
+    linked_history(&p, 2);
+    p.run(KEY).assert().success();
+    let (users, activity) = (p.output_file("users"), p.output_file("activity"));
+    let (one, two) = fewest_sharing(&written_histories(&users, &activity));
+    assert!(one >= 5 && two >= 5, "fewest sharing: 1 fact {one}, 2 facts {two}");
+    let report = p.report();
+    let release = &report["tables"]["activity"]["release"];
+    assert_eq!(release["known_events"], 2, "{release}");
+    assert_eq!(release["shared"][0]["smallest"].as_u64(), Some(one as u64));
+    assert_eq!(release["shared"][1]["smallest"].as_u64(), Some(two as u64));
+    assert_eq!(release["shared"][1]["people_under_k"], 0);
+    let facts = &release["facts_suppressed"];
+    assert!(facts["rows"].as_u64().unwrap() > 0, "{facts}");
+    // The facts' rows are counted among the suppressed rows, within the limit.
+    let t = &report["tables"]["activity"];
+    assert!(t["rows_suppressed"].as_u64() >= facts["rows"].as_u64());
+    let out = p.verify().assert().success().get_output().stdout.clone();
+    let said = String::from_utf8_lossy(&out);
+    assert!(said.contains("k^2 holds"), "{said}");
+
+    // The same release without k^m: k holds on the join, not on pairs of facts.
+    let q = Project::new(20_000, 200_000, 3);
+    linked_history(&q, 1);
+    q.run(KEY).assert().success();
+    let (one, two) = fewest_sharing(&written_histories(
+        &q.output_file("users"),
+        &q.output_file("activity"),
+    ));
+    assert!(one >= 5, "k on the join: {one}");
+    assert!(two < 5, "pairs under k without known_events: {two}");
+    assert!(q.report()["tables"]["activity"]["release"]["shared"][1].is_null());
+    // `verify` with the k^2 job reads the k^1 release and finds the pairs.
+    q.edit_job(|j| j.replace("known_events = 1", "known_events = 2"));
+    let out = q.verify().assert().code(4).get_output().stdout.clone();
+    let said = String::from_utf8_lossy(&out);
+    assert!(said.contains("2 facts that fewer than k = 5 people share"), "{said}");
+}
+
+#[test]
+fn known_events_that_cannot_hold_are_refused() {
+    let cases: [Case; 3] = [
+        (
+            "too many",
+            |j| j.replace("# link = \"users\"", "known_events = 5"),
+            "from 1 to 4",
+        ),
+        (
+            "a search",
+            |j| j.replace("# link = \"users\"", "known_events = 2\nsearch = \"optimal\""),
+            "not yet supported with `known_events`",
+        ),
+        (
+            "no written subject",
+            |j| {
+                j.replace("# link = \"users\"", "known_events = 2")
+                    .replace("{ action = \"pseudonymize\", scope = \"table\" }", "{ action = \"drop\" }")
+            },
+            "line up a person's rows",
+        ),
+    ];
+    for (what, edit, message) in cases {
+        let p = Project::small();
+        p.edit_job(edit);
+        let out = p.check().assert().code(2).get_output().stderr.clone();
+        let err = String::from_utf8_lossy(&out);
+        assert!(err.contains(message), "{what}: {err}");
+    }
+}
