@@ -108,7 +108,38 @@ fn label_identifies(label: &str) -> bool {
     digits > 0 && (digits >= 6 || pattern(label).is_some())
 }
 
-/// `method = "url"`: no keys, one level.
+/// The template of `raw` at `level` (see [`Url::describe`]) into `out`: the whole template,
+/// its first path segment, its host, or `*`. False when `raw` is not a URL.
+fn at_level(raw: &str, level: usize, out: &mut String) -> bool {
+    let start = out.len();
+    if !generalize(raw, out) {
+        return false;
+    }
+    if level == 0 {
+        return true;
+    }
+    if level >= 3 {
+        out.truncate(start);
+        out.push('*');
+        return true;
+    }
+    // The template is `scheme://host/path…`: cut after the host, or after the first segment.
+    let after_scheme = out[start..].find("://").map_or(start, |i| start + i + 3);
+    let host_end = out[after_scheme..]
+        .find('/')
+        .map_or(out.len(), |i| after_scheme + i);
+    let end = if level == 2 {
+        host_end
+    } else {
+        out[host_end + 1.min(out.len() - host_end)..]
+            .find('/')
+            .map_or(out.len(), |i| host_end + 1 + i)
+    };
+    out.truncate(end);
+    true
+}
+
+/// `method = "url"`: no keys; four levels, from the page's template to nothing.
 #[derive(Debug)]
 pub struct Url;
 
@@ -132,11 +163,17 @@ impl Generalize for Url {
     }
 
     fn levels(&self) -> usize {
-        1
+        4
     }
 
-    fn describe(&self, _: usize) -> String {
-        "scheme, host, path".into()
+    fn describe(&self, level: usize) -> String {
+        match level {
+            0 => "scheme, host, path",
+            1 => "scheme, host, first path segment",
+            2 => "scheme and host",
+            _ => "*",
+        }
+        .into()
     }
 
     fn output(&self, _: usize) -> Output {
@@ -146,16 +183,16 @@ impl Generalize for Url {
     // Not cached per batch as user agents are: about half of a batch's URLs repeat, but the
     // cache's allocations cost more than parsing them again (`cargo bench --bench stages --
     // url`: 2.8 M values/s without, 2.2 M with).
-    fn apply(&self, _: usize, value: &str, _: &Env, out: &mut String) -> Outcome {
-        if generalize(value, out) {
+    fn apply(&self, level: usize, value: &str, _: &Env, out: &mut String) -> Outcome {
+        if at_level(value, level, out) {
             Outcome::Text
         } else {
             Outcome::Invalid
         }
     }
 
-    fn label(&self, base: Option<&str>, _: usize, out: &mut String) -> bool {
-        base.is_some_and(|b| generalize(b, out))
+    fn label(&self, base: Option<&str>, level: usize, out: &mut String) -> bool {
+        base.is_some_and(|b| at_level(b, level, out))
     }
 }
 
@@ -166,6 +203,24 @@ mod tests {
     fn g(s: &str) -> Option<String> {
         let mut o = String::new();
         generalize(s, &mut o).then_some(o)
+    }
+
+    #[test]
+    fn the_ladder_climbs_from_the_path_to_the_host() {
+        let at = |raw: &str, level: usize| {
+            let mut o = String::from("x");
+            at_level(raw, level, &mut o).then(|| o[1..].to_string())
+        };
+        let raw = "https://shop.kz/catalog/phones/123?q=iphone";
+        assert_eq!(at(raw, 0).as_deref(), Some("https://shop.kz/catalog/phones/*"));
+        assert_eq!(at(raw, 1).as_deref(), Some("https://shop.kz/catalog"));
+        assert_eq!(at(raw, 2).as_deref(), Some("https://shop.kz"));
+        assert_eq!(at(raw, 3).as_deref(), Some("*"));
+        assert_eq!(at("https://shop.kz", 1).as_deref(), Some("https://shop.kz/"));
+        assert_eq!(at("https://shop.kz/cart", 1).as_deref(), Some("https://shop.kz/cart"));
+        assert_eq!(at("https://shop.kz/cart", 2).as_deref(), Some("https://shop.kz"));
+        assert_eq!(at("/relative", 3), None);
+        assert_eq!(Url.levels(), 4);
     }
 
     #[test]
