@@ -327,7 +327,10 @@ fn linked_history(p: &Project, known_events: u32) {
 /// Every person's facts in the written release, by value, read with arrow-rs: the distinct
 /// (year, age band, gender, macro-region) of their events, a person without a users row having
 /// unknown users values.
-fn written_histories(users: &std::path::Path, activity: &std::path::Path) -> Vec<HashSet<Vec<Option<String>>>> {
+fn written_histories(
+    users: &std::path::Path,
+    activity: &std::path::Path,
+) -> Vec<HashSet<Vec<Option<String>>>> {
     let u = read_parquet(users);
     let people: HashMap<String, UsersValues> = (0..u.rows)
         .filter_map(|i| {
@@ -386,7 +389,10 @@ fn a_k_m_release_holds_on_every_pair_of_a_persons_facts() {
     p.run(KEY).assert().success();
     let (users, activity) = (p.output_file("users"), p.output_file("activity"));
     let (one, two) = fewest_sharing(&written_histories(&users, &activity));
-    assert!(one >= 5 && two >= 5, "fewest sharing: 1 fact {one}, 2 facts {two}");
+    assert!(
+        one >= 5 && two >= 5,
+        "fewest sharing: 1 fact {one}, 2 facts {two}"
+    );
     let report = p.report();
     let release = &report["tables"]["activity"]["release"];
     assert_eq!(release["known_events"], 2, "{release}");
@@ -417,7 +423,10 @@ fn a_k_m_release_holds_on_every_pair_of_a_persons_facts() {
     q.edit_job(|j| j.replace("known_events = 1", "known_events = 2"));
     let out = q.verify().assert().code(4).get_output().stdout.clone();
     let said = String::from_utf8_lossy(&out);
-    assert!(said.contains("2 facts that fewer than k = 5 people share"), "{said}");
+    assert!(
+        said.contains("2 facts that fewer than k = 5 people share"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -430,14 +439,21 @@ fn known_events_that_cannot_hold_are_refused() {
         ),
         (
             "a search",
-            |j| j.replace("# link = \"users\"", "known_events = 2\nsearch = \"optimal\""),
+            |j| {
+                j.replace(
+                    "# link = \"users\"",
+                    "known_events = 2\nsearch = \"optimal\"",
+                )
+            },
             "not yet supported with `known_events`",
         ),
         (
             "no written subject",
             |j| {
-                j.replace("# link = \"users\"", "known_events = 2")
-                    .replace("{ action = \"pseudonymize\", scope = \"table\" }", "{ action = \"drop\" }")
+                j.replace("# link = \"users\"", "known_events = 2").replace(
+                    "{ action = \"pseudonymize\", scope = \"table\" }",
+                    "{ action = \"drop\" }",
+                )
             },
             "line up a person's rows",
         ),

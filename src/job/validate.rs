@@ -898,10 +898,13 @@ fn level_range(
         }
         (None, None) if search && c.role == Role::Quasi => Ok(LevelRange { min: 0, max: top }),
         (None, None) if top == 0 => Ok(LevelRange::pinned(0)),
-        (None, None) => Err(fail(format!(
-            "choose a level from 0 to {top} with `level`, or let the table search it \
-             (`search = \"optimal\"`, for a quasi-identifier)"
-        ))),
+        (None, None) => match g.default_level() {
+            Some(l) => Ok(LevelRange::pinned(l)),
+            None => Err(fail(format!(
+                "choose a level from 0 to {top} with `level`, or let the table search it \
+                 (`search = \"optimal\"`, for a quasi-identifier)"
+            ))),
+        },
     }
 }
 
@@ -1084,6 +1087,25 @@ age = { action = "keep", role = "quasi" }
         );
     }
 
+    /// Regression: `url` gained a ladder, and the shipped job (and every job file written
+    /// before it) has `method = "url"` without `level`; it keeps the path, as it always did.
+    /// (Methods without a default still make the job choose: see the hierarchy test.)
+    #[test]
+    fn url_without_a_level_keeps_the_path() {
+        let job = load(&BASE.replace(
+            "age = { action = \"keep\", role = \"quasi\" }",
+            "age = { action = \"keep\", role = \"quasi\" }\n\
+             url = { action = \"generalize\", method = \"url\" }",
+        ))
+        .unwrap();
+        let url = job.tables[0]
+            .columns
+            .iter()
+            .find(|c| c.name == "url")
+            .unwrap();
+        assert_eq!((url.levels.min, url.levels.max), (0, 0));
+    }
+
     #[test]
     fn hierarchy_files_are_loaded_and_levels_checked() {
         let dir = tempfile::tempdir().unwrap();
@@ -1098,6 +1120,14 @@ age = { action = "keep", role = "quasi" }
             validate(&path, "sha".into(), parse(&path, &text).unwrap())
         };
         assert!(load("1").is_ok());
+        let e = validate(
+            &path,
+            "sha".into(),
+            parse(&path, &job.replace(", level = LEVEL", "")).unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("choose a level from 0 to 2"), "{e}");
         let e = load("3").unwrap_err().to_string();
         assert!(
             e.contains("past the top") && e.contains("levels 0 to 2"),

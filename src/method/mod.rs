@@ -168,6 +168,13 @@ pub trait Generalize: Debug + Send + Sync {
     /// `to month`, `* (everything)`.
     fn describe(&self, level: usize) -> String;
 
+    /// The level a column without `level` takes when its table does not search it. Most
+    /// methods have none, so the job must choose; `url` keeps its level 0 (the path, which is
+    /// what `method = "url"` meant before it had a ladder), so that older job files still run.
+    fn default_level(&self) -> Option<usize> {
+        None
+    }
+
     /// A parameter every level shares that [`Generalize::describe`] does not show (`top 70+`).
     fn shared(&self) -> Option<String> {
         None

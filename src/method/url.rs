@@ -166,6 +166,10 @@ impl Generalize for Url {
         4
     }
 
+    fn default_level(&self) -> Option<usize> {
+        Some(0)
+    }
+
     fn describe(&self, level: usize) -> String {
         match level {
             0 => "scheme, host, path",
@@ -212,13 +216,25 @@ mod tests {
             at_level(raw, level, &mut o).then(|| o[1..].to_string())
         };
         let raw = "https://shop.kz/catalog/phones/123?q=iphone";
-        assert_eq!(at(raw, 0).as_deref(), Some("https://shop.kz/catalog/phones/*"));
+        assert_eq!(
+            at(raw, 0).as_deref(),
+            Some("https://shop.kz/catalog/phones/*")
+        );
         assert_eq!(at(raw, 1).as_deref(), Some("https://shop.kz/catalog"));
         assert_eq!(at(raw, 2).as_deref(), Some("https://shop.kz"));
         assert_eq!(at(raw, 3).as_deref(), Some("*"));
-        assert_eq!(at("https://shop.kz", 1).as_deref(), Some("https://shop.kz/"));
-        assert_eq!(at("https://shop.kz/cart", 1).as_deref(), Some("https://shop.kz/cart"));
-        assert_eq!(at("https://shop.kz/cart", 2).as_deref(), Some("https://shop.kz"));
+        assert_eq!(
+            at("https://shop.kz", 1).as_deref(),
+            Some("https://shop.kz/")
+        );
+        assert_eq!(
+            at("https://shop.kz/cart", 1).as_deref(),
+            Some("https://shop.kz/cart")
+        );
+        assert_eq!(
+            at("https://shop.kz/cart", 2).as_deref(),
+            Some("https://shop.kz")
+        );
         assert_eq!(at("/relative", 3), None);
         assert_eq!(Url.levels(), 4);
     }

@@ -184,7 +184,10 @@ pub(super) fn protect(
 fn fact_columns(t: &Table, linked: Option<&Table>) -> Vec<String> {
     let mut out: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     if let Some(l) = linked {
-        out.extend(l.quasi_identifiers().map(|c| format!("{}.{}", l.name, c.output)));
+        out.extend(
+            l.quasi_identifiers()
+                .map(|c| format!("{}.{}", l.name, c.output)),
+        );
     }
     out
 }

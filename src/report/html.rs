@@ -77,6 +77,7 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
         figures(h, t);
     }
     exposure(h, t);
+    release(h, t);
 
     columns(h, t);
     let _ = writeln!(
@@ -182,6 +183,47 @@ fn exposure(h: &mut String, t: &TableReport) {
             ""
         }
     );
+}
+
+/// What the release holds for a linking or k^m table, as counted from the written files.
+fn release(h: &mut String, t: &TableReport) {
+    let Some(r) = &t.release else { return };
+    let joined = r
+        .linked_to
+        .as_ref()
+        .map(|l| format!(", joined to {} on the pseudonym", esc(l)))
+        .unwrap_or_default();
+    let fewest = r
+        .shared
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} → {}",
+                s.known_facts,
+                if s.known_facts == 1 { "fact" } else { "facts" },
+                s.smallest.map_or("nobody has as many".into(), n)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let under: u64 = r.shared.iter().map(|s| s.people_under_k).sum();
+    let _ = write!(
+        h,
+        "<p class=\"release\">The release, read back from the written files{joined}: \
+         k<sup>{}</sup> holds ({} people under k); the fewest people sharing {fewest}.",
+        r.known_events,
+        n(under)
+    );
+    if let Some(f) = &r.facts_suppressed {
+        let _ = write!(
+            h,
+            " To get there, {} facts too rare ({} rows) of {} people were suppressed.",
+            n(f.facts),
+            n(f.rows),
+            n(f.people)
+        );
+    }
+    h.push_str("</p>\n");
 }
 
 /// The risk, model and loss figures of a table with quasi-identifiers.

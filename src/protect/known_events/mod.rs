@@ -90,7 +90,12 @@ pub fn enforce(
         .map_err(|e| too_many(table, m, e))?;
     let limit = super::allowed_rows(privacy.max_suppression, done.rows_of_people);
     if done.rows > limit {
-        let pct = |n: u64| format!("{:.2}%", 100.0 * n as f64 / done.rows_of_people.max(1) as f64);
+        let pct = |n: u64| {
+            format!(
+                "{:.2}%",
+                100.0 * n as f64 / done.rows_of_people.max(1) as f64
+            )
+        };
         return Err(Error::Privacy(format!(
             "tables.{table}: known_events = {m} (k = {k}) would suppress {} of {} rows ({}) as \
              facts too rare, over the limit of {} (max_suppression = {}). A person's facts are \

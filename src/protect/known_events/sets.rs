@@ -331,8 +331,8 @@ fn unpack(key: u128, j: usize) -> impl Iterator<Item = u32> {
 }
 
 fn slice_of(key: u128, slices: u64) -> u64 {
-    let mixed = ((key as u64) ^ ((key >> 64) as u64).rotate_left(29))
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mixed =
+        ((key as u64) ^ ((key >> 64) as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (mixed >> 32) % slices
 }
 
@@ -398,7 +398,9 @@ mod tests {
     #[test]
     fn sets_pack_and_unpack() {
         let mut got = Vec::new();
-        for_each_set(&[1, 5, 9, 12], 3, &mut |k| got.push(unpack(k, 3).collect::<Vec<_>>()));
+        for_each_set(&[1, 5, 9, 12], 3, &mut |k| {
+            got.push(unpack(k, 3).collect::<Vec<_>>())
+        });
         assert_eq!(
             got,
             [[1, 5, 9], [1, 5, 12], [1, 9, 12], [5, 9, 12]].map(|a| a.to_vec())
@@ -411,13 +413,8 @@ mod tests {
     #[test]
     fn a_rare_pair_costs_its_holders_the_rarer_fact() {
         let (a, b, c) = (1, 2, 3);
-        let people: Vec<Vec<u128>> = vec![
-            vec![a, b, c],
-            vec![a, b, c],
-            vec![a, b],
-            vec![c],
-            vec![a],
-        ];
+        let people: Vec<Vec<u128>> =
+            vec![vec![a, b, c], vec![a, b, c], vec![a, b], vec![c], vec![a]];
         let refs: Vec<&[u128]> = people.iter().map(|v| v.as_slice()).collect();
         let h = Histories::new(entries(&refs));
         let before = h.audit(3, 2).unwrap();
@@ -471,8 +468,10 @@ mod tests {
             let m = rng.random_range(1..4);
             let audit = h.audit(k, m).unwrap();
             let expect = brute(&people, u64::from(k), m);
-            let got: Vec<(Option<u64>, u64)> =
-                audit.iter().map(|s| (s.smallest, s.people_under_k)).collect();
+            let got: Vec<(Option<u64>, u64)> = audit
+                .iter()
+                .map(|s| (s.smallest, s.people_under_k))
+                .collect();
             assert_eq!(got, expect, "round {round}: audit before");
             let done = h.enforce(k, m).unwrap();
             let left: Vec<Vec<u128>> = people
