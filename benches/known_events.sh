@@ -5,10 +5,9 @@
 #   bash benches/known_events.sh [USERS] [EVENTS]      # default 1000000 10000000
 #
 # Uses the exports of benches/run.sh (target/bench-data/, generated when missing). The job is
-# the shipped one with activity linked to users: facts are the year of an event (`ts` as a
-# year, `role = "quasi"`) with the person's users values; IP, device and carrier dropped, the URL
-# dropped. Prints wall time and peak RSS of each run and the k^m step's own seconds and figures
-# (from the report's `release.facts_suppressed`).
+# the shipped one (activity linked to users, the year of an event as its only fact, k^2), and
+# the same job without `known_events` (k on the join only). Prints wall time and peak RSS of
+# each run and the k^m step's own seconds and figures (the report's `release.facts_suppressed`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users="${1:-1000000}"
@@ -27,32 +26,16 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r jobs "$work/jobs"
 key="$("$bin" keygen)"
-python3 - "$work/jobs/marketing_research.toml" <<'PY'
-import sys
-p = sys.argv[1]
-s = open(p).read()
-users, act = s.split("[tables.activity]")
-act = (act.replace('# link = "users"', 'link = "users"\nknown_events = 2')
-       .replace(', scope = "table" }', ' }'))
-lines = []
-for line in act.splitlines():
-    name = line.split("=")[0].strip()
-    if name == "ts":
-        line = 'ts = { action = "generalize", method = "truncate", to = "year", as = "year", role = "quasi" }'
-    elif name in ("url", "ip", "user_agent", "carrier"):
-        line = f'{name} = {{ action = "drop" }}'
-    lines.append(line)
-open(p, "w").write(users + "[tables.activity]" + "\n".join(lines) + "\n")
-open(p.replace(".toml", "_k1.toml"), "w").write(
-    (users + "[tables.activity]" + "\n".join(lines) + "\n").replace("known_events = 2", "known_events = 1"))
-PY
+sed 's/^known_events = 2.*$//' "$work/jobs/marketing_research.toml" \
+  > "$work/jobs/marketing_research_k1.toml"
 for m in k1 km; do
   job="$work/jobs/marketing_research.toml"
   [ "$m" = k1 ] && job="$work/jobs/marketing_research_k1.toml"
   rm -rf "$work/out"
   /usr/bin/time -o "$work/time" -f "%e %M" env ANONYMIZE_KEY="$key" "$bin" -q run "$job" \
     --run-date "$until_date" --output "$work/out" \
-    --input "users=$data/users/*.csv" --input "activity=$data/activity/*.csv" > /dev/null
+    --input "users=$data/users/*.csv" --input "activity=$data/activity/*.csv" \
+    --input "page_views=$data/activity/*.csv" > /dev/null
   read -r wall rss < "$work/time"
   echo "$m: $wall s wall, $((rss / 1024)) MB peak RSS"
   python3 -c "

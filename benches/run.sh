@@ -7,7 +7,8 @@
 #    while the counts are the same).
 # 2. Times, RUNS times each, one after the other:
 #    - the floor: `examples/floor.rs`, a plain polars scan-CSV → Parquet (zstd) of the same files;
-#    - the job: `anonymize run jobs/marketing_research.toml` on them.
+#    - the job: `anonymize run jobs/marketing_research.toml` on them (which reads the activity
+#      export twice: `activity` and `page_views` are two tables of one input).
 # 3. Prints wall time, CPU time (user + system), peak RSS and rows/s of each run, the medians,
 #    the ratio job / floor, and the time of each step of the job's last run.
 #
@@ -70,7 +71,8 @@ for i in $(seq "$runs"); do
   measure floor "$floor" "$data/users/*.csv" "$data/activity/*.csv" "$work/floor"
   measure job env ANONYMIZE_KEY="$key" "$bin" -v --log-format json run "$work/jobs/marketing_research.toml" \
     --run-date "$until_date" --output "$work/out" \
-    --input "users=$data/users/*.csv" --input "activity=$data/activity/*.csv"
+    --input "users=$data/users/*.csv" --input "activity=$data/activity/*.csv" \
+    --input "page_views=$data/activity/*.csv"
 done
 echo
 median() { grep "^$1 " "$work/walls" | cut -d' ' -f2 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

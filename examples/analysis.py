@@ -1,13 +1,14 @@
 """What a marketing analyst does with the released dataset, in DuckDB SQL.
 
 - people by macro-region and age band (users);
-- weekly active people by device (activity);
-- purchases and revenue by carrier (activity).
+- purchases and revenue by age band and year (activity joined to users on the pseudonym);
+- page views by section and month (page_views).
 
-In the shipped job, activity's pseudonyms have a key of their own (`scope = "table"`): the two
-tables do not join, and each holds k on its own. A job that links them (`link = "users"`, on
-enough people) lets the weekly figures be broken down by region and age band with a join on
-`user_id` within a run date. The latest run date is analysed unless one is given.
+activity is linked to users in the shipped job: the join on `user_id` within one run date is
+protected (every class of the join, and every two of a person's facts, hold k people). People
+users does not write (suppressed there) have no users row: a LEFT JOIN shows them as `-`.
+Each run date is a whole snapshot, so every query reads one run date: the latest, unless one
+is given.
 
     python examples/analysis.py [OUTPUT_DIR] [RUN_DATE]
     # OUTPUT_DIR defaults to out/marketing_research (where the README's first command writes)
@@ -23,7 +24,7 @@ import duckdb
 
 def main(out: Path, run_date: str | None) -> None:
     con = duckdb.connect()
-    for table in ("users", "activity"):
+    for table in ("users", "activity", "page_views"):
         con.execute(
             f"""CREATE VIEW {table} AS SELECT * FROM read_parquet(
                 '{out / table}/run_date=*/*.parquet', hive_partitioning = true)"""
@@ -46,35 +47,34 @@ def main(out: Path, run_date: str | None) -> None:
     for region, age, n in people:
         print(f"{region or '-':<14}{age or '-':<8}{n:>8}")
 
-    weekly = con.execute(
-        """SELECT date_trunc('week', day)::DATE AS week, device,
-                  count(DISTINCT user_id) AS active_people
-           FROM activity
-           WHERE run_date = ?::DATE
+    purchases = con.execute(
+        """SELECT coalesce(u.age_band, '-') AS age_band, year(a.year) AS year,
+                  count(*) AS purchases, round(sum(a.amount_kzt)) AS revenue_kzt
+           FROM activity a LEFT JOIN users u
+             ON a.user_id = u.user_id AND a.run_date = u.run_date
+           WHERE a.run_date = ?::DATE AND a.event_type = 'purchase'
            GROUP BY ALL
-           ORDER BY week DESC, active_people DESC
+           ORDER BY age_band, year""",
+        [run_date],
+    ).fetchall()
+    print("\npurchases by age band and year")
+    print(f"{'age':<8}{'year':<8}{'purchases':>10}{'revenue, KZT':>16}")
+    for age, year, n, revenue in purchases:
+        print(f"{age:<8}{year:<8}{n:>10}{revenue or 0:>16,.0f}")
+
+    views = con.execute(
+        """SELECT month, section, count(*) AS views
+           FROM page_views
+           WHERE run_date = ?::DATE AND event_type = 'page_view'
+           GROUP BY ALL
+           ORDER BY month DESC, views DESC
            LIMIT 12""",
         [run_date],
     ).fetchall()
-    print("\nweekly active people by device (latest weeks)")
-    print(f"{'week':<12}{'device':<40}{'people':>8}")
-    for week, device, n in weekly:
-        print(f"{week!s:<12}{device or '-':<40}{n:>8}")
-
-    purchases = con.execute(
-        """SELECT coalesce(carrier, '(none)') AS carrier, count(*) AS purchases,
-                  round(sum(amount_kzt)) AS revenue_kzt
-           FROM activity
-           WHERE run_date = ?::DATE AND event_type = 'purchase'
-           GROUP BY ALL
-           ORDER BY revenue_kzt DESC""",
-        [run_date],
-    ).fetchall()
-    print("\npurchases by carrier")
-    print(f"{'carrier':<16}{'purchases':>10}{'revenue, KZT':>16}")
-    for carrier, n, revenue in purchases:
-        print(f"{carrier:<16}{n:>10}{revenue:>16,.0f}")
-
+    print("\npage views by section (latest months)")
+    print(f"{'month':<12}{'section':<36}{'views':>8}")
+    for month, section, n in views:
+        print(f"{month!s:<12}{section or '-':<36}{n:>8}")
 
 if __name__ == "__main__":
     args = sys.argv[1:]

@@ -74,7 +74,7 @@ fn smallest_linked_class(users: &std::path::Path, activity: &std::path::Path) ->
 
 #[test]
 fn a_linked_release_holds_k_on_the_join() {
-    let p = Project::new(20_000, 200_000, 3);
+    let p = Project::unlinked(20_000, 200_000, 3);
     linked(&p);
     let out = p.check().assert().success().get_output().stdout.clone();
     assert!(String::from_utf8_lossy(&out).contains("linked to users"));
@@ -111,7 +111,7 @@ fn a_linked_release_holds_k_on_the_join() {
 /// table, join on the pseudonym into classes of fewer than k people. The check above would fail.
 #[test]
 fn per_table_k_under_one_key_does_not_hold_on_the_join() {
-    let p = Project::new(20_000, 200_000, 3);
+    let p = Project::unlinked(20_000, 200_000, 3);
     linked(&p);
     let job = std::fs::read_to_string(p.job()).unwrap();
     let at = job.find("[tables.activity]").unwrap();
@@ -162,7 +162,7 @@ fn per_table_k_under_one_key_does_not_hold_on_the_join() {
 
 #[test]
 fn tables_whose_pseudonyms_join_are_refused_without_a_link() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.edit_job(|j| j.replace(", scope = \"table\" }", " }"));
     for mut c in [p.check(), p.run(KEY)] {
         let out = c.assert().code(2).get_output().stderr.clone();
@@ -216,7 +216,7 @@ fn links_that_cannot_hold_are_refused() {
         ),
     ];
     for (what, edit, message) in cases {
-        let p = Project::small();
+        let p = Project::small_unlinked();
         p.edit_job(edit);
         let out = p.check().assert().code(2).get_output().stderr.clone();
         let err = String::from_utf8_lossy(&out);
@@ -228,7 +228,7 @@ fn links_that_cannot_hold_are_refused() {
 /// (computed here independently), so no activity pseudonym is a users pseudonym.
 #[test]
 fn table_scoped_pseudonyms_join_nothing() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.run(KEY).assert().success();
     let users = read_parquet(&p.output_file("users"));
     let activity = read_parquet(&p.output_file("activity"));
@@ -257,7 +257,7 @@ fn table_scoped_pseudonyms_join_nothing() {
 /// A linked table must hold one row a person: two rows would put one person in two classes.
 #[test]
 fn a_linked_table_with_repeated_people_is_an_input_error() {
-    let p = Project::new(2_000, 4_000, 5);
+    let p = Project::unlinked(2_000, 4_000, 5);
     linked(&p);
     p.edit_job(|j| {
         j.replace("k = 10", "k = 1")
@@ -278,7 +278,7 @@ fn a_linked_table_with_repeated_people_is_an_input_error() {
 /// many-rows-a-person history, which per-class k does not stop; the page shows it in red.
 #[test]
 fn the_report_says_what_known_facts_single_out() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.run(KEY).assert().success();
     let report = p.report();
     for table in ["users", "activity"] {
@@ -384,7 +384,7 @@ fn fewest_sharing(histories: &[HashSet<Vec<Option<String>>>]) -> (usize, usize) 
 /// job finds them (exit 4): both checks can fail.
 #[test]
 fn a_k_m_release_holds_on_every_pair_of_a_persons_facts() {
-    let p = Project::new(20_000, 200_000, 3);
+    let p = Project::unlinked(20_000, 200_000, 3);
     linked_history(&p, 2);
     p.run(KEY).assert().success();
     let (users, activity) = (p.output_file("users"), p.output_file("activity"));
@@ -409,7 +409,7 @@ fn a_k_m_release_holds_on_every_pair_of_a_persons_facts() {
     assert!(said.contains("k^2 holds"), "{said}");
 
     // The same release without k^m: k holds on the join, not on pairs of facts.
-    let q = Project::new(20_000, 200_000, 3);
+    let q = Project::unlinked(20_000, 200_000, 3);
     linked_history(&q, 1);
     q.run(KEY).assert().success();
     let (one, two) = fewest_sharing(&written_histories(
@@ -459,7 +459,7 @@ fn known_events_that_cannot_hold_are_refused() {
         ),
     ];
     for (what, edit, message) in cases {
-        let p = Project::small();
+        let p = Project::small_unlinked();
         p.edit_job(edit);
         let out = p.check().assert().code(2).get_output().stderr.clone();
         let err = String::from_utf8_lossy(&out);

@@ -526,3 +526,37 @@ fn back_fill(p: &Project) -> assert_cmd::Command {
         .args(["run", "jobs/marketing_research.toml"]);
     c
 }
+
+/// Regression: rows were written in the input's order, so `activity` and `page_views`, read
+/// from one input, lined up row by row and gave each page view its person's pseudonym. A
+/// table's rows are now sorted by what they hold: the input's order does not reach the output.
+#[test]
+fn the_inputs_row_order_does_not_reach_the_output() {
+    let p = Project::new(2000, 20000, 13);
+    p.run(KEY).assert().success();
+    let before: Vec<Table> = ["users", "activity", "page_views"]
+        .iter()
+        .map(|t| read_parquet(&p.output_file(t)))
+        .collect();
+    // The same rows, each file's lines reversed (the header kept first).
+    for dir in ["users", "activity"] {
+        for f in std::fs::read_dir(p.path().join("sample_data").join(dir)).unwrap() {
+            let f = f.unwrap().path();
+            let text = std::fs::read_to_string(&f).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines[1..].reverse();
+            std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+        }
+    }
+    p.run(KEY).assert().success();
+    for (t, before) in ["users", "activity", "page_views"].iter().zip(&before) {
+        let after = read_parquet(&p.output_file(t));
+        assert!(after.rows > 0 && after.rows == before.rows, "{t}");
+        assert!(after.values == before.values, "{t}: the rows moved with the input");
+    }
+    // activity is grouped by person (sorted by pseudonym first), page_views by month.
+    let ids = before[1].column("user_id");
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]));
+    let months = before[2].column("month");
+    assert!(months.windows(2).all(|w| w[0] <= w[1]));
+}

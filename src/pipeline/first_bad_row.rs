@@ -53,6 +53,7 @@ pub(super) fn first_bad_row(p: &Planned, ctx: &Context) -> Result<Error> {
             source: p.source.only(i),
             erase: p.erase.clone(),
             malformed: read::Malformed::default(),
+            released_elsewhere: p.released_elsewhere.clone(),
         };
         let found = scan_with_state(&one, ctx, true)?
             .with_row_index(ROW, None)

@@ -13,6 +13,12 @@ pub struct Planned<'a> {
     pub erase: Option<Vec<String>>,
     /// Malformed rows left out (`on_bad_row = "skip"`), once [`validate_rows`] has run.
     pub malformed: read::Malformed,
+    /// Columns this table drops or pseudonymizes that another table of the job, reading the
+    /// same input, generalizes (`url` dropped from a linked `activity`, released by section in
+    /// `page_views`). The leak scan does not remember their values: the job releases them,
+    /// generalized, on purpose, and they would match the other table's coarse values (the
+    /// host page `https://shop.kz/`). Kept elsewhere, they are still remembered.
+    pub released_elsewhere: Vec<String>,
 }
 
 /// Finds and checks every table's input files (the part of a run that `check` shares).
@@ -60,9 +66,44 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
                 source,
                 erase,
                 malformed: read::Malformed::default(),
+                released_elsewhere: Vec::new(),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .map(released_elsewhere)
+}
+
+/// Fills [`Planned::released_elsewhere`]: the same input is the same resolved pattern.
+fn released_elsewhere(mut planned: Vec<Planned<'_>>) -> Vec<Planned<'_>> {
+    let generalized: Vec<(String, Vec<String>)> = planned
+        .iter()
+        .map(|p| {
+            let names = p.table.columns.iter().filter(|c| {
+                matches!(c.action, ColumnAction::Generalize(_))
+            });
+            (p.pattern.clone(), names.map(|c| c.name.clone()).collect())
+        })
+        .collect();
+    for (i, p) in planned.iter_mut().enumerate() {
+        p.released_elsewhere = p
+            .table
+            .columns
+            .iter()
+            .filter(|c| {
+                matches!(c.action, ColumnAction::Drop | ColumnAction::Pseudonymize { .. })
+            })
+            .filter(|c| {
+                generalized
+                    .iter()
+                    .enumerate()
+                    .any(|(j, (pattern, names))| {
+                        j != i && *pattern == p.pattern && names.contains(&c.name)
+                    })
+            })
+            .map(|c| c.name.clone())
+            .collect();
+    }
+    planned
 }
 
 /// Checks every row of every table's files (see [`read::validate`]) before the engine reads

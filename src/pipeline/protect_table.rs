@@ -294,7 +294,8 @@ fn stage_columns(
             }
         }
     }
-    // The leak scan remembers the values of dropped and pseudonymized columns in this pass.
+    // The leak scan remembers the values of dropped and pseudonymized columns in this pass
+    // (not those another table releases generalized: see `Planned::released_elsewhere`).
     let side: Vec<Expr> = t
         .columns
         .iter()
@@ -302,7 +303,7 @@ fn stage_columns(
             matches!(
                 c.action,
                 ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
-            )
+            ) && !p.released_elsewhere.contains(&c.name)
         })
         .map(|c| remembered.remember(col(c.name.as_str())))
         .collect();

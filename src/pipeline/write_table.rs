@@ -32,9 +32,16 @@ pub(super) fn write_table(
             }
         })
         .collect();
+    // Rows in the input's order would be a channel of their own: two tables read from one
+    // input (a linked `activity` and a `page_views` without pseudonyms) would line up row by
+    // row, and a sequential id's order would survive its pseudonym. Sorted by every written
+    // column, a table's order is a function of what it holds, nothing else (and the same
+    // whatever order the input files come in).
+    let order: Vec<Expr> = protected.tallies.keys().map(|c| col(c.as_str())).collect();
     let lf = decision
         .kept(stage::scan(&protected.staged, &t.name)?)
-        .select(exprs);
+        .select(exprs)
+        .sort_by_exprs(order, SortMultipleOptions::default().with_nulls_last(true));
     let (file, path) = step(t, "sink", "writing", || {
         staging.write_table(lf, &t.name, metadata(job, ctx, t))
     })?;

@@ -53,14 +53,22 @@ impl Project {
     }
 
     pub fn with_format(users: u64, events: u64, seed: u64, format: &str) -> Project {
+        Project::with_job("jobs/marketing_research.toml", users, events, seed, format)
+    }
+
+    /// Like [`Project::new`], with `tests/jobs/unlinked.toml` (the shipped job before activity
+    /// was linked: per-table k, events by day, URL, network, device and carrier) as the job.
+    pub fn unlinked(users: u64, events: u64, seed: u64) -> Project {
+        Project::with_job("tests/jobs/unlinked.toml", users, events, seed, "csv")
+    }
+
+    /// A project whose `jobs/marketing_research.toml` is a copy of `job` (relative to the
+    /// repository).
+    pub fn with_job(job: &str, users: u64, events: u64, seed: u64, format: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         let jobs = dir.path().join("jobs");
         std::fs::create_dir_all(jobs.join("hierarchies")).unwrap();
-        std::fs::copy(
-            repo().join("jobs/marketing_research.toml"),
-            jobs.join("marketing_research.toml"),
-        )
-        .unwrap();
+        std::fs::copy(repo().join(job), jobs.join("marketing_research.toml")).unwrap();
         std::fs::copy(
             repo().join("jobs/hierarchies/kz_cities.csv"),
             jobs.join("hierarchies/kz_cities.csv"),
@@ -89,15 +97,25 @@ impl Project {
         Project { dir }
     }
 
-    /// The shipped job on a small sample, with k = 3 and up to 30% suppressed: small enough
+    /// The shipped job on a small sample, with k = 3 in every table and up to 30% suppressed
+    /// (k^2 on activity suppresses 16% of its events at this size): small enough
     /// to be quick, large enough to meet k.
     pub fn small() -> Project {
-        let p = Project::new(1500, 6000, 11);
-        p.edit_job(|j| {
+        Project::new(1500, 6000, 11).shrunk()
+    }
+
+    /// [`Project::small`] with the unlinked job of [`Project::unlinked`].
+    pub fn small_unlinked() -> Project {
+        Project::unlinked(1500, 6000, 11).shrunk()
+    }
+
+    fn shrunk(self) -> Project {
+        self.edit_job(|j| {
             j.replace("k = 10", "k = 3")
+                .replace("k = 5\n", "k = 3\n")
                 .replace("max_suppression = 0.05", "max_suppression = 0.3")
         });
-        p
+        self
     }
 
     pub fn path(&self) -> &Path {

@@ -106,7 +106,8 @@ pub fn enforce(
             done.rows,
             done.rows_of_people,
             pct(done.rows),
-            pct(limit),
+            // The share the job allows, not the rows it rounds down to (29.99% of 4,998).
+            format!("{:.2}%", 100.0 * privacy.max_suppression),
             privacy.max_suppression,
             facts
                 .iter()
