@@ -29,7 +29,7 @@ fn keygen_prints_a_fresh_64_hex_key() {
 
 #[test]
 fn check_prints_the_plan_and_writes_nothing() {
-    let p = Project::new(300, 1000, 5);
+    let p = Project::unlinked(300, 1000, 5);
     let mut c = bin();
     c.current_dir(p.path())
         .env("ANONYMIZE_KEY", KEY)
@@ -56,7 +56,7 @@ fn check_prints_the_plan_and_writes_nothing() {
 /// alone make classes under k (full IP addresses here), naming counts, never values.
 #[test]
 fn check_warns_about_a_quasi_identifier_with_too_many_distinct_values() {
-    let p = Project::new(1500, 6000, 11);
+    let p = Project::unlinked(1500, 6000, 11);
     let check = |p: &Project| {
         let mut c = bin();
         c.current_dir(p.path())
@@ -96,7 +96,7 @@ fn check_warns_about_a_quasi_identifier_with_too_many_distinct_values() {
 
 #[test]
 fn check_without_a_key_fails_like_run() {
-    let p = Project::new(100, 300, 5);
+    let p = Project::unlinked(100, 300, 5);
     bin()
         .current_dir(p.path())
         .args(["check", "jobs/marketing_research.toml"])
@@ -155,7 +155,7 @@ fn bad_arguments_are_usage_errors() {
 #[test]
 fn a_key_file_others_can_read_gives_a_warning() {
     use std::os::unix::fs::PermissionsExt;
-    let p = Project::new(200, 800, 5);
+    let p = Project::unlinked(200, 800, 5);
     let key = p.path().join("jobs/key.txt");
     std::fs::write(&key, KEY).unwrap();
     p.edit_job(|j| j.replace("env = \"ANONYMIZE_KEY\"", "file = \"key.txt\""));
@@ -212,7 +212,7 @@ fn a_terminal_sees_the_steps_and_a_pipe_does_not() {
     if missing("script") {
         return;
     }
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let binary = assert_cmd::cargo::cargo_bin("anonymize");
     // `script` runs the command on a pseudo-terminal and copies what it shows to stdout.
     let on_terminal = |extra: &str| {

@@ -36,7 +36,7 @@ fn key_file(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn the_nightly_script_runs_with_the_key_from_systemds_credential() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let credentials = p.path().join("credentials");
     key_file(&credentials);
     let out = nightly(&p)
@@ -69,7 +69,7 @@ fn the_nightly_script_runs_with_the_key_from_systemds_credential() {
 
 #[test]
 fn the_nightly_script_under_cron_reads_its_key_file_and_refuses_without_one() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let key = key_file(&p.path().join("etc"));
     nightly(&p)
         .env("ANONYMIZE_KEY_FILE", &key)
@@ -77,7 +77,7 @@ fn the_nightly_script_under_cron_reads_its_key_file_and_refuses_without_one() {
         .success();
     assert!(p.out().join(format!("users/run_date={RUN_DATE}")).exists());
 
-    let fresh = Project::small();
+    let fresh = Project::small_unlinked();
     nightly(&fresh)
         .env("ANONYMIZE_KEY_FILE", fresh.path().join("missing"))
         .assert()

@@ -11,7 +11,7 @@ fn project_with_output() -> (
     Project,
     std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
 ) {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.run(KEY).assert().success();
     let snap = p.snapshot();
     assert!(snap.len() >= 3);
@@ -187,7 +187,7 @@ fn a_glob_that_matches_nothing_is_an_input_error() {
 
 #[test]
 fn json_logs_are_one_object_a_line_without_the_key() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let out = p
         .run(KEY)
         .arg("--log-format")
@@ -297,7 +297,7 @@ fn the_next_run_removes_what_a_killed_run_left() {
 /// it was, and the next run cleans up and succeeds.
 #[test]
 fn killing_a_run_at_any_moment_leaves_the_previous_output() {
-    let p = Project::new(5000, 50000, 7);
+    let p = Project::unlinked(5000, 50000, 7);
     p.run(KEY).assert().success();
     p.run_on(KEY, "2026-11-19").assert().success();
     let visible = |p: &Project| {
@@ -412,7 +412,7 @@ fn the_leak_scan_finds_dropped_values_in_kept_columns() {
 /// silently misread there. It now stops like `run`.
 #[test]
 fn explore_checks_rows_like_run() {
-    let p = Project::new(300, 1000, 11);
+    let p = Project::unlinked(300, 1000, 11);
     let f = p.path().join("sample_data/users/users.csv");
     let mut lines: Vec<String> = std::fs::read_to_string(&f)
         .unwrap()
@@ -478,7 +478,7 @@ fn a_full_disk_leaves_the_previous_output() {
         eprintln!("skipped: no user and mount namespaces here (unshare -rm)");
         return;
     }
-    let p = Project::new(3000, 30000, 5);
+    let p = Project::unlinked(3000, 30000, 5);
     p.edit_job(|j| {
         j.replace("k = 10", "k = 2")
             .replace("max_suppression = 0.05", "max_suppression = 0.5")
@@ -537,7 +537,7 @@ fn a_full_disk_leaves_the_previous_output() {
 /// process gone) is removed by the next run.
 #[test]
 fn staged_tables_leave_no_trace_in_tmpdir() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let tmp = tempfile::tempdir().unwrap();
     let orphan = tmp.path().join("anonymize-work-4000000-abcdef");
     std::fs::create_dir(&orphan).unwrap();

@@ -7,7 +7,7 @@ use common::*;
 use predicates::prelude::*;
 
 fn small_project() -> Project {
-    let p = Project::new(600, 3000, 13);
+    let p = Project::unlinked(600, 3000, 13);
     p.edit_job(|j| {
         j.replace("k = 10", "k = 2")
             .replace("max_suppression = 0.05", "max_suppression = 0.5")
@@ -90,7 +90,7 @@ fn a_header_only_file_is_a_table_with_no_rows() {
 }
 
 fn ndjson_project() -> Project {
-    let p = Project::with_format(300, 1500, 17, "ndjson");
+    let p = Project::with_job("tests/jobs/unlinked.toml", 300, 1500, 17, "ndjson");
     p.edit_job(|j| {
         j.replace("format = \"csv\"", "")
             .replace("*.csv", "*.ndjson")
@@ -186,7 +186,7 @@ fn typed_ndjson_values_give_the_same_output_as_csv_text() {
 #[test]
 fn parquet_files_that_disagree_on_a_column_type_are_an_input_error() {
     use polars::prelude::*;
-    let p = Project::with_format(200, 1000, 19, "parquet");
+    let p = Project::with_job("tests/jobs/unlinked.toml", 200, 1000, 19, "parquet");
     p.edit_job(|j| {
         j.replace("format = \"csv\"", "")
             .replace("*.csv", "*.parquet")

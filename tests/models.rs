@@ -11,7 +11,7 @@ use predicates::prelude::*;
 /// The small sample project with `event_type` made a sensitive column of `activity` and the
 /// given model lines added to its privacy settings.
 fn project(models: &str) -> Project {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.edit_job(|j| {
         let j = j.replace(
             "event_type = { action = \"keep\" }",
@@ -65,7 +65,7 @@ fn distinct_l_diversity_is_enforced_reported_and_verified() {
     assert!(page.contains("breaking l-diversity or t-closeness"));
 
     // The same data without the model keeps those rows.
-    let plain = Project::small();
+    let plain = Project::small_unlinked();
     plain.run(KEY).assert().success();
     let before = plain.report()["tables"]["activity"]["rows_suppressed"]
         .as_u64()
@@ -121,7 +121,7 @@ fn verify_catches_a_dataset_that_breaks_the_model() {
 
 #[test]
 fn models_without_a_sensitive_column_or_out_of_range_are_job_errors() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.edit_job(|j| j.replace("k = 3\n", "k = 3\nt_closeness = { t = 0.2 }\n"));
     p.run(KEY)
         .assert()

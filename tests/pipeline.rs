@@ -30,8 +30,9 @@ fn dropped_values_and_identifiers_never_reach_the_output() {
     let p = project_after_run();
     let users = read_parquet(&p.output_file("users"));
     let activity = read_parquet(&p.output_file("activity"));
+    let page_views = read_parquet(&p.output_file("page_views"));
     let mut cells: HashSet<String> = HashSet::new();
-    for t in [&users, &activity] {
+    for t in [&users, &activity, &page_views] {
         for v in t.values.values() {
             cells.extend(v.iter().flatten().cloned());
         }
@@ -45,6 +46,7 @@ fn dropped_values_and_identifiers_never_reach_the_output() {
         }
     }
     for row in p.input_rows("activity") {
+        // (Not `url`: page_views writes its section, which for the home page is the URL.)
         for c in ["event_id", "cookie_id", "ip", "user_agent"] {
             secrets.push(row[c].clone());
         }
@@ -82,8 +84,31 @@ fn dropped_values_and_identifiers_never_reach_the_output() {
     for c in ["full_name", "email", "phone", "birth_date", "city"] {
         assert!(!users.values.contains_key(c), "{c} in users output");
     }
-    for c in ["event_id", "cookie_id", "ip", "user_agent", "ts"] {
+    for c in [
+        "event_id",
+        "cookie_id",
+        "ip",
+        "user_agent",
+        "ts",
+        "url",
+        "carrier",
+    ] {
         assert!(!activity.values.contains_key(c), "{c} in activity output");
+    }
+    for c in [
+        "event_id",
+        "user_id",
+        "cookie_id",
+        "ip",
+        "user_agent",
+        "ts",
+        "url",
+        "amount_kzt",
+    ] {
+        assert!(
+            !page_views.values.contains_key(c),
+            "{c} in page_views output"
+        );
     }
     // The key is nowhere: not in the data, not in the report.
     assert!(!cells.iter().any(|c| c.contains(KEY)));
@@ -94,7 +119,7 @@ fn dropped_values_and_identifiers_never_reach_the_output() {
 }
 
 #[test]
-fn pseudonyms_are_keyed_hmacs_and_activity_has_its_own() {
+fn pseudonyms_are_keyed_hmacs_and_join_users_and_activity() {
     let p = project_after_run();
     let expected: HashMap<String, String> = p
         .input_rows("users")
@@ -110,20 +135,30 @@ fn pseudonyms_are_keyed_hmacs_and_activity_has_its_own() {
             "a users pseudonym is not HMAC(key, user_id)"
         );
     }
-    // The shipped job's activity has `scope = "table"`: its pseudonyms are HMACs under the
-    // table's key, and none joins users (tests/linked.rs covers a linked job).
-    let own: HashSet<String> = p
+    // The shipped job links activity to users: the same key, so the same person has the same
+    // pseudonym in both, and most events join their person's users row (the rest are of
+    // people users suppressed). tests/jobs/unlinked.toml covers `scope = "table"`.
+    let everyone: HashSet<String> = p
         .input_rows("activity")
         .iter()
-        .map(|r| common::table_pseudonym(KEY, "activity", &r["user_id"]))
+        .map(|r| pseudonym(KEY, &r["user_id"]))
         .collect();
-    for a in activity.column("user_id").iter().flatten() {
+    let ids = activity.column("user_id");
+    for a in ids.iter().flatten() {
         assert!(
-            own.contains(a),
-            "an activity pseudonym is not HMAC(table key, user_id)"
+            everyone.contains(a),
+            "an activity pseudonym is not HMAC(key, user_id)"
         );
-        assert!(!user_ids.contains(a), "an activity pseudonym joins users");
     }
+    let joined = ids
+        .iter()
+        .flatten()
+        .filter(|a| user_ids.contains(a))
+        .count();
+    assert!(
+        joined > ids.len() * 9 / 10 && joined < ids.len(),
+        "{joined}"
+    );
 
     // Another key, other pseudonyms: none in common.
     let other = tempfile::tempdir().unwrap();
@@ -162,13 +197,16 @@ fn retention_removes_exactly_the_old_rows() {
     );
     let activity = read_parquet(&p.output_file("activity"));
     assert_eq!(activity.rows as u64, a["rows_out"].as_u64().unwrap());
-    let cutoff_day = cutoff.date_naive().to_string();
-    for d in activity.column("day").iter().flatten() {
+    // Events are written by year: none before the cut-off's year.
+    let cutoff_year = format!("{}-01-01", &cutoff.date_naive().to_string()[..4]);
+    for d in activity.column("year").iter().flatten() {
         assert!(
-            *d >= cutoff_day,
-            "{d} is older than the cut-off {cutoff_day}"
+            *d >= cutoff_year,
+            "{d} is older than the cut-off's year {cutoff_year}"
         );
     }
+    let p_rows = &report["tables"]["page_views"];
+    assert_eq!(p_rows["rows_expired"], expired);
 }
 
 /// k holds on the written files, read back with another reader, counting distinct people.
@@ -176,20 +214,47 @@ fn retention_removes_exactly_the_old_rows() {
 fn k_holds_on_the_written_parquet_in_distinct_subjects() {
     let p = project_after_run();
     let report = p.report();
-    for table in ["users", "activity"] {
-        let r = &report["tables"][table];
-        let k = r["k"].as_u64().unwrap() as usize;
-        let qis: Vec<String> = r["quasi_identifiers"]
+    let users = read_parquet(&p.output_file("users"));
+    let qis_of = |table: &str| -> Vec<String> {
+        report["tables"][table]["quasi_identifiers"]
             .as_array()
             .unwrap()
             .iter()
             .map(|v| v.as_str().unwrap().to_string())
-            .collect();
+            .collect()
+    };
+    // Each person's users values, as written, for activity's linked classes.
+    let user_qis = qis_of("users");
+    let linked: HashMap<String, Vec<Option<String>>> = (0..users.rows)
+        .map(|i| {
+            let id = users.column("user_id")[i].clone().unwrap();
+            (
+                id,
+                user_qis
+                    .iter()
+                    .map(|q| users.column(q)[i].clone())
+                    .collect(),
+            )
+        })
+        .collect();
+    for table in ["users", "activity"] {
+        let r = &report["tables"][table];
+        let k = r["k"].as_u64().unwrap() as usize;
+        let qis = qis_of(table);
         assert!(!qis.is_empty());
         let t = read_parquet(&p.output_file(table));
         let mut classes: BTreeMap<Vec<Option<String>>, HashSet<String>> = BTreeMap::new();
         for i in 0..t.rows {
-            let key = qis.iter().map(|q| t.column(q)[i].clone()).collect();
+            let mut key: Vec<Option<String>> = qis.iter().map(|q| t.column(q)[i].clone()).collect();
+            // activity links users: a class is its own values and its person's users values
+            // (unknown, all None, for a person users does not write).
+            if table == "activity" {
+                let person = t.column("user_id")[i].as_ref().unwrap();
+                match linked.get(person) {
+                    Some(v) => key.extend(v.iter().cloned()),
+                    None => key.extend(user_qis.iter().map(|_| None)),
+                }
+            }
             let subject = t.column("user_id")[i]
                 .clone()
                 .expect("every row has a subject");
@@ -241,20 +306,24 @@ fn output_has_proper_types_and_describes_itself() {
         D::Utf8 | D::LargeUtf8 | D::Utf8View
     ));
     let activity = read_parquet(&p.output_file("activity"));
-    assert_eq!(activity.dtype("day"), &D::Date32);
+    assert_eq!(activity.dtype("year"), &D::Date32);
     assert_eq!(activity.dtype("amount_kzt"), &D::Float64);
-    for c in [
-        "user_id",
-        "url",
-        "network",
-        "device",
-        "carrier",
-        "event_type",
-    ] {
+    for c in ["user_id", "event_type"] {
         assert!(
             matches!(activity.dtype(c), D::Utf8 | D::LargeUtf8 | D::Utf8View),
             "{c}: {:?}",
             activity.dtype(c)
+        );
+    }
+    let page_views = read_parquet(&p.output_file("page_views"));
+    let names: Vec<&str> = page_views.columns.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["month", "event_type", "section"]);
+    assert_eq!(page_views.dtype("month"), &D::Date32);
+    // Sections: scheme, host and the first path segment, nothing after.
+    for v in page_views.column("section").iter().flatten() {
+        assert!(
+            v.starts_with("https://") && v.matches('/').count() <= 3,
+            "{v}"
         );
     }
     // Purchases have amounts, other events none.
@@ -289,7 +358,7 @@ fn report_has_the_documented_fields() {
         assert!(!r[f].is_null(), "report lacks {f}");
     }
     assert_eq!(r["run_date"], RUN_DATE);
-    for t in ["users", "activity"] {
+    for t in ["users", "activity", "page_views"] {
         let t = &r["tables"][t];
         for f in [
             "input_files",
@@ -323,10 +392,12 @@ fn report_has_the_documented_fields() {
     );
 }
 
-/// Invalid values are counted once each: the sample's bad IP addresses, counted here by hand.
+/// Invalid values are counted once each: the sample's bad IP addresses, counted here by hand
+/// (with the unlinked fixture job, whose activity writes the network).
 #[test]
 fn invalid_values_are_counted_exactly() {
-    let p = project_after_run();
+    let p = Project::unlinked(USERS, EVENTS, 7);
+    p.run(KEY).assert().success();
     let cutoff = retention_cutoff();
     let bad_ips = p
         .input_rows("activity")
@@ -378,15 +449,24 @@ fn csv_ndjson_and_parquet_inputs_give_the_same_output() {
                 .replace("users/*.csv", &format!("users/*.{format}"))
                 .replace("activity/*.csv", &format!("activity/*.{format}"))
                 .replace("k = 10", "k = 2")
+                .replace("k = 5\n", "k = 2\n")
                 .replace("max_suppression = 0.05", "max_suppression = 0.5")
         });
         p.run(KEY).assert().success();
         let users = read_parquet(&p.output_file("users"));
         let activity = read_parquet(&p.output_file("activity"));
-        assert!(users.rows > 0 && activity.rows > 0, "{format}");
-        outputs.push((format, users.values, activity.values));
+        let views = read_parquet(&p.output_file("page_views"));
+        assert!(
+            users.rows > 0 && activity.rows > 0 && views.rows > 0,
+            "{format}"
+        );
+        outputs.push((format, users.values, activity.values, views.values));
     }
-    for (format, users, activity) in &outputs[1..] {
+    for (format, users, activity, views) in &outputs[1..] {
+        assert!(
+            views == &outputs[0].3,
+            "page_views from {format} differ from csv"
+        );
         assert!(
             users == &outputs[0].1,
             "users from {format} differ from csv"
@@ -532,7 +612,7 @@ fn back_fill(p: &Project) -> assert_cmd::Command {
 /// table's rows are now sorted by what they hold: the input's order does not reach the output.
 #[test]
 fn the_inputs_row_order_does_not_reach_the_output() {
-    let p = Project::new(2000, 20000, 13);
+    let p = Project::new(USERS, EVENTS, 7);
     p.run(KEY).assert().success();
     let before: Vec<Table> = ["users", "activity", "page_views"]
         .iter()
@@ -552,7 +632,10 @@ fn the_inputs_row_order_does_not_reach_the_output() {
     for (t, before) in ["users", "activity", "page_views"].iter().zip(&before) {
         let after = read_parquet(&p.output_file(t));
         assert!(after.rows > 0 && after.rows == before.rows, "{t}");
-        assert!(after.values == before.values, "{t}: the rows moved with the input");
+        assert!(
+            after.values == before.values,
+            "{t}: the rows moved with the input"
+        );
     }
     // activity is grouped by person (sorted by pseudonym first), page_views by month.
     let ids = before[1].column("user_id");

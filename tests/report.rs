@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 fn project() -> Project {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     // Free text from the job reaches the page: it must arrive as text, not markup.
     p.edit_job(|j| {
         j.replace(

@@ -31,7 +31,7 @@ fn stderr(o: &std::process::Output) -> String {
 
 /// A project whose output holds one good run.
 fn with_output() -> Project {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.run(KEY).assert().success();
     p
 }
@@ -183,7 +183,7 @@ fn a_users_staging_like_folder_or_file_is_left_alone() {
 /// dataset.
 #[test]
 fn outputs_that_are_not_the_datasets_own_are_refused() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let home = tempfile::tempdir().unwrap();
     for output in ["/", "/etc", "/usr/", "/tmp", "/proc/self"] {
         p.run(KEY)
@@ -299,7 +299,7 @@ const SPELLINGS: [&str; 6] = [" {} ", "{} ", "\t{}", " {}", "{}\u{a0}", "\u{feff
 /// person's rows is written, under any pseudonym.
 #[test]
 fn an_erasure_request_holds_for_every_spelling_of_the_id() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let id = "1000003";
     let events = respell(&p, "activity", id, |i, v| SPELLINGS[i % 6].replace("{}", v));
     assert!(events > 0);
@@ -337,7 +337,7 @@ fn an_erasure_request_holds_for_every_spelling_of_the_id() {
 /// spellings counted as six people would have met k = 3).
 #[test]
 fn whitespace_variants_of_an_id_are_one_person() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     // The person with the most events, all of them put in one class of their own.
     let mut counts = std::collections::HashMap::<String, usize>::new();
     for row in p.input_rows("activity") {
@@ -403,7 +403,7 @@ fn an_erasure_request_is_read_as_the_subject_column_reads_ids() {
 /// once; a link that leads nowhere or loops is an input error (exit 3).
 #[test]
 fn every_input_file_is_read_once_and_broken_links_are_errors() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.run(KEY).assert().success();
     let rows_in = p.report()["tables"]["users"]["rows_in"].as_u64().unwrap();
     let users = p.path().join("sample_data/users");
@@ -466,7 +466,7 @@ fn mode(path: &Path) -> u32 {
 /// skips a malformed row) are in 0700 folders, every file 0600, even under umask 0000.
 #[test]
 fn scratch_folders_are_0700_and_their_files_0600() {
-    let p = Project::new(3000, 60000, 5);
+    let p = Project::unlinked(3000, 60000, 5);
     p.edit_job(|j| {
         j.replacen(
             "unlisted = \"error\"",
@@ -554,7 +554,7 @@ fn scratch_folders_are_0700_and_their_files_0600() {
 /// What is published takes the operator's umask: 0644/0755 under 022, 0640/0750 under 027.
 #[test]
 fn the_output_follows_the_operators_umask() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     for (umask, file, dir) in [("022", 0o644, 0o755), ("027", 0o640, 0o750)] {
         let out = p.path().join(format!("out-{umask}"));
         let o = sh(
@@ -644,7 +644,7 @@ fn plant_activity(p: &Project, column: &str, values: &[&str]) {
 /// `*` in the written data.
 #[test]
 fn urls_are_written_as_templates() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let urls = [
         "https://shop.kz/users/1000001/profile?x=1",
         "https://shop.kz/c/0f3a9b2c4d5e6f708192a3b4c5d6e7f8/view",
@@ -685,7 +685,7 @@ fn urls_are_written_as_templates() {
 #[test]
 fn identifiers_in_numeric_columns_stop_the_run() {
     for (value, pattern) in [("77011234567", "phone number"), ("900101300017", "IIN/BIN")] {
-        let p = Project::small();
+        let p = Project::small_unlinked();
         plant_activity(&p, "amount_kzt", &[value; 200]);
         p.run(KEY)
             .assert()
@@ -982,7 +982,7 @@ fn verify_checks_the_whole_dataset() {
 /// DuckDB's hive read replaces a column named `run_date` in any case with the partition's date.
 #[test]
 fn an_output_named_run_date_in_any_case_is_refused() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     for name in ["RUN_DATE", "Run_Date"] {
         p.edit_job(|j| j.replace("as = \"age_band\"", &format!("as = \"{name}\"")));
         p.run(KEY)
@@ -1005,7 +1005,7 @@ fn a_table_name_that_is_no_plain_folder_name_is_a_job_error() {
         "\"..\"",
         "_users",
     ] {
-        let p = Project::small();
+        let p = Project::small_unlinked();
         p.edit_job(|j| j.replace("tables.users", &format!("tables.{name}")));
         p.run(KEY)
             .assert()
@@ -1020,7 +1020,7 @@ fn a_table_name_that_is_no_plain_folder_name_is_a_job_error() {
 /// regular files are read, and no more than a bound.
 #[test]
 fn a_hierarchy_that_is_no_regular_file_is_refused() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.edit_job(|j| j.replace("hierarchies/kz_cities.csv", "/dev/zero"));
     let t0 = std::time::Instant::now();
     p.run(KEY)
@@ -1038,7 +1038,7 @@ fn stdout_to_a_full_device_is_an_io_error_not_a_panic() {
     if !Path::new("/dev/full").exists() {
         return;
     }
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let o = sh(&p, "\"$A\" keygen > /dev/full");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
@@ -1050,7 +1050,7 @@ fn stdout_to_a_full_device_is_an_io_error_not_a_panic() {
 /// A reader that goes away early (`| head -1`) ends the printing quietly.
 #[test]
 fn a_closed_pipe_ends_the_printing_quietly() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     // The reader closes its end at once; the writer finds no reader (unless it was quicker).
     let o = sh(&p, "\"$A\" schema | (exec 0<&-; sleep 1)");
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
@@ -1061,7 +1061,7 @@ fn a_closed_pipe_ends_the_printing_quietly() {
 /// exits with its own code.
 #[test]
 fn an_unwritable_or_closed_stderr_does_not_panic() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     let o = sh(
         &p,
         "\"$A\" run jobs/marketing_research.toml --run-date 2026-11-20 2>/dev/full",
@@ -1088,7 +1088,7 @@ fn an_unwritable_or_closed_stderr_does_not_panic() {
 /// JSON logs when an erasure list was used.
 #[test]
 fn json_logs_hold_only_json_with_an_erasure_list() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     std::fs::write(p.path().join("jobs/erased.txt"), "1000003\n1000004\n").unwrap();
     p.edit_job(|j| {
         j.replacen(
@@ -1111,7 +1111,7 @@ fn json_logs_hold_only_json_with_an_erasure_list() {
 /// k = 1 protects no one: allowed, never silently.
 #[test]
 fn k_of_one_is_warned_about() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.edit_job(|j| j.replacen("k = 3", "k = 1", 1));
     p.check()
         .assert()

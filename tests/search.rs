@@ -9,7 +9,7 @@ use common::*;
 use predicates::prelude::*;
 
 fn searching_project() -> Project {
-    let p = Project::new(3000, 20000, 23);
+    let p = Project::unlinked(3000, 20000, 23);
     p.edit_job(|j| {
         j.replace(
             "method = \"age\", band = 10, top = 70, role = \"quasi\"",

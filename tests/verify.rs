@@ -34,7 +34,7 @@ fn rewrite(file: &Path, f: impl FnOnce(RecordBatch) -> RecordBatch) {
 
 #[test]
 fn a_released_dataset_verifies_and_a_tampered_one_does_not() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.run(KEY).assert().success();
     let report = report_in(&p.out());
     let classes = report["tables"]["activity"]["equivalence_classes"]
@@ -60,7 +60,7 @@ fn a_released_dataset_verifies_and_a_tampered_one_does_not() {
 
 #[test]
 fn a_column_the_job_does_not_write_is_a_violation() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.run(KEY).assert().success();
     rewrite(&part(&p, "users"), |b| {
         let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| (**f).clone()).collect();
@@ -82,7 +82,7 @@ fn a_column_the_job_does_not_write_is_a_violation() {
 
 #[test]
 fn nothing_to_verify_is_an_input_error() {
-    let p = Project::small();
+    let p = Project::small_unlinked();
     p.verify()
         .assert()
         .code(3)

@@ -112,6 +112,23 @@ impl Key {
         Key(mac.finalize().into_bytes().to_vec())
     }
 
+    /// The seeds of a run's class fingerprints (see `protect::kanon::ClassKey`): secret like
+    /// the key (an input crafted to collide needs them), and the same for the same key, so that
+    /// what breaks ties by fingerprint (which fact k^m removes) comes out the same on a re-run,
+    /// from CSV or Parquet, in any row order.
+    pub fn class_seeds(&self) -> [u64; 2] {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC takes keys of any length");
+        mac.update(b"anonymize class fingerprints v1");
+        let bytes = mac.finalize().into_bytes();
+        let seed = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(b)
+        };
+        [seed(0), seed(1)]
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.0
     }

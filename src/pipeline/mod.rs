@@ -104,7 +104,12 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         "anonymize-work-",
         "cannot create a private directory for the staged tables",
     )?;
-    let key = kanon::ClassKey::random();
+    // Seeded by the job's key when it has one: secret, and the same decisions for the same
+    // data whatever its order or format (k^m breaks ties between facts by fingerprint).
+    let key = match &ctx.key {
+        Some(k) => kanon::ClassKey::with_seeds(k.class_seeds()),
+        None => kanon::ClassKey::random(),
+    };
     let mut decided: Vec<Protected> = Vec::with_capacity(planned.len());
     // The people of each table another links to, as it releases them (see `protect::link`).
     let mut people: HashMap<String, DataFrame> = HashMap::new();

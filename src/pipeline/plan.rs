@@ -78,9 +78,11 @@ fn released_elsewhere(mut planned: Vec<Planned<'_>>) -> Vec<Planned<'_>> {
     let generalized: Vec<(String, Vec<String>)> = planned
         .iter()
         .map(|p| {
-            let names = p.table.columns.iter().filter(|c| {
-                matches!(c.action, ColumnAction::Generalize(_))
-            });
+            let names = p
+                .table
+                .columns
+                .iter()
+                .filter(|c| matches!(c.action, ColumnAction::Generalize(_)));
             (p.pattern.clone(), names.map(|c| c.name.clone()).collect())
         })
         .collect();
@@ -90,15 +92,15 @@ fn released_elsewhere(mut planned: Vec<Planned<'_>>) -> Vec<Planned<'_>> {
             .columns
             .iter()
             .filter(|c| {
-                matches!(c.action, ColumnAction::Drop | ColumnAction::Pseudonymize { .. })
+                matches!(
+                    c.action,
+                    ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
+                )
             })
             .filter(|c| {
-                generalized
-                    .iter()
-                    .enumerate()
-                    .any(|(j, (pattern, names))| {
-                        j != i && *pattern == p.pattern && names.contains(&c.name)
-                    })
+                generalized.iter().enumerate().any(|(j, (pattern, names))| {
+                    j != i && *pattern == p.pattern && names.contains(&c.name)
+                })
             })
             .map(|c| c.name.clone())
             .collect();

@@ -21,8 +21,9 @@ impl ClassKey {
         }
     }
 
-    /// A key with given seeds, for figures that must come out the same on a re-run (the
-    /// exposure estimate); never for what the decision counts, whose seeds nobody may know.
+    /// A key with given seeds: fixed ones for figures that must come out the same on a re-run
+    /// (the exposure estimate); for what the decision counts, only seeds nobody may know (derived
+    /// from the job's key: `Key::class_seeds`).
     pub fn with_seeds(seeds: [u64; 2]) -> ClassKey {
         ClassKey { seeds }
     }
