@@ -146,6 +146,14 @@ fn table(out: &mut String, p: &Planned) {
                     "  linked to {l}: classes are counted over the join on the pseudonym"
                 );
             }
+            if pr.known_events > 1 {
+                let _ = writeln!(
+                    out,
+                    "  known events: every {} of a person's facts are shared by k people \
+                     (k^{})",
+                    pr.known_events, pr.known_events
+                );
+            }
             if !pr.models.is_empty() {
                 let sensitive: Vec<String> =
                     t.sensitive().map(|c| format!("`{}`", c.output)).collect();
