@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use common::{KEY, Project, bin, read_parquet};
+use common::{KEY, Project, RUN_DATE, bin, read_parquet};
 
 /// The shipped job's activity, linked to users: its pseudonyms under the job's key, k = 5 over
 /// the join, with coarse facts (an /8 network and the carrier; the user agent dropped), which
@@ -36,9 +36,8 @@ type UsersValues = (Option<String>, Option<String>, Option<String>);
 /// A job edit, and what `check` must say about it.
 type Case = (&'static str, fn(String) -> String, &'static str);
 
-/// The smallest class of activity joined to users on `user_id`, over both tables'
-/// quasi-identifiers, in distinct people; a person without a users row has unknown users values.
-fn smallest_linked_class(users: &std::path::Path, activity: &std::path::Path) -> usize {
+/// Each person's users values as written, by pseudonym (one users row a person).
+fn users_values(users: &std::path::Path) -> HashMap<String, UsersValues> {
     let u = read_parquet(users);
     let people: HashMap<String, UsersValues> = (0..u.rows)
         .filter_map(|i| {
@@ -52,6 +51,13 @@ fn smallest_linked_class(users: &std::path::Path, activity: &std::path::Path) ->
         })
         .collect();
     assert_eq!(people.len(), u.rows, "one users row a person");
+    people
+}
+
+/// The smallest class of activity joined to users on `user_id`, over both tables'
+/// quasi-identifiers, in distinct people; a person without a users row has unknown users values.
+fn smallest_linked_class(users: &std::path::Path, activity: &std::path::Path) -> usize {
+    let people = users_values(users);
     let a = read_parquet(activity);
     let mut classes: BTreeMap<Vec<Option<String>>, HashSet<String>> = BTreeMap::new();
     for i in 0..a.rows {
@@ -331,18 +337,7 @@ fn written_histories(
     users: &std::path::Path,
     activity: &std::path::Path,
 ) -> Vec<HashSet<Vec<Option<String>>>> {
-    let u = read_parquet(users);
-    let people: HashMap<String, UsersValues> = (0..u.rows)
-        .filter_map(|i| {
-            let id = u.column("user_id")[i].clone()?;
-            let qis = (
-                u.column("age_band")[i].clone(),
-                u.column("gender")[i].clone(),
-                u.column("macro_region")[i].clone(),
-            );
-            Some((id, qis))
-        })
-        .collect();
+    let people = users_values(users);
     let a = read_parquet(activity);
     let mut facts: HashMap<String, HashSet<Vec<Option<String>>>> = HashMap::new();
     for i in 0..a.rows {
@@ -404,6 +399,14 @@ fn a_k_m_release_holds_on_every_pair_of_a_persons_facts() {
     // The facts' rows are counted among the suppressed rows, within the limit.
     let t = &report["tables"]["activity"];
     assert!(t["rows_suppressed"].as_u64() >= facts["rows"].as_u64());
+    // The page shows the facts' rows apart from the classes' (not as suppressed classes).
+    let page = std::fs::read_to_string(p.out().join(format!("_reports/run_date={RUN_DATE}.html")))
+        .unwrap();
+    let row = format!(
+        "<td>facts too rare</td><td class=\"num\">{}</td>",
+        thousands(facts["rows"].as_u64().unwrap())
+    );
+    assert!(page.contains(&row), "{row}");
     let out = p.verify().assert().success().get_output().stdout.clone();
     let said = String::from_utf8_lossy(&out);
     assert!(said.contains("k^2 holds"), "{said}");
@@ -465,4 +468,17 @@ fn known_events_that_cannot_hold_are_refused() {
         let err = String::from_utf8_lossy(&out);
         assert!(err.contains(message), "{what}: {err}");
     }
+}
+
+/// A count as the page writes it: thin spaces between thousands (`8 491`).
+fn thousands(v: u64) -> String {
+    let digits = v.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
 }

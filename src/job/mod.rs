@@ -245,6 +245,15 @@ impl Table {
 }
 
 impl Column {
+    /// Whether none of the column's input values reach the output as they are (dropped, or
+    /// replaced by a pseudonym): the values the leak scan looks for in the output.
+    pub fn withheld(&self) -> bool {
+        matches!(
+            self.action,
+            ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
+        )
+    }
+
     /// `action` and `method` as the report and `check` show them.
     pub fn describe(&self) -> (&'static str, Option<&'static str>) {
         match &self.action {

@@ -91,12 +91,7 @@ fn released_elsewhere(mut planned: Vec<Planned<'_>>) -> Vec<Planned<'_>> {
             .table
             .columns
             .iter()
-            .filter(|c| {
-                matches!(
-                    c.action,
-                    ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
-                )
-            })
+            .filter(|c| c.withheld())
             .filter(|c| {
                 generalized.iter().enumerate().any(|(j, (pattern, names))| {
                     j != i && *pattern == p.pattern && names.contains(&c.name)

@@ -299,12 +299,7 @@ fn stage_columns(
     let side: Vec<Expr> = t
         .columns
         .iter()
-        .filter(|c| {
-            matches!(
-                c.action,
-                ColumnAction::Drop | ColumnAction::Pseudonymize { .. }
-            ) && !p.released_elsewhere.contains(&c.name)
-        })
+        .filter(|c| c.withheld() && !p.released_elsewhere.contains(&c.name))
         .map(|c| remembered.remember(col(c.name.as_str())))
         .collect();
     (columns, side, tallies)

@@ -119,7 +119,9 @@ pub fn estimate(pairs: &[(u64, u64)], sample: usize, seed: u64) -> Option<Exposu
     })
 }
 
-/// How many people hold every one of `known` facts.
+/// How many people hold every one of `known` facts, counted up to 2: whether the person is
+/// alone is all the estimate needs, and common facts (a year) have hundreds of thousands of
+/// holders, whose full intersection took 135 s at 10 M events.
 fn holders(known: &[u64], people: &HashMap<u64, Vec<u64>>) -> usize {
     let mut lists: Vec<&Vec<u64>> = known.iter().filter_map(|f| people.get(f)).collect();
     if lists.len() < known.len() {
@@ -132,6 +134,7 @@ fn holders(known: &[u64], people: &HashMap<u64, Vec<u64>>) -> usize {
     first
         .iter()
         .filter(|p| rest.iter().all(|l| l.binary_search(p).is_ok()))
+        .take(2)
         .count()
 }
 

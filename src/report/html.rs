@@ -138,9 +138,15 @@ fn rows(h: &mut String, t: &TableReport) {
         t.rows_skipped,
         "malformed or unreadable (on_bad_row = \"skip\")",
     );
+    // k^m's facts count in `rows_suppressed`; shown apart, with the people who lost them.
+    let facts = t
+        .release
+        .as_ref()
+        .and_then(|r| r.facts_suppressed.as_ref().map(|f| (r, f)));
+    let facts_rows = facts.map_or(0, |(_, f)| f.rows);
     removed(
         "suppressed",
-        t.rows_suppressed,
+        t.rows_suppressed.saturating_sub(facts_rows),
         &if t.rows_failing_models > 0 {
             format!(
                 "in classes of fewer than k people, or breaking l-diversity or t-closeness \
@@ -156,6 +162,23 @@ fn rows(h: &mut String, t: &TableReport) {
             )
         },
     );
+    if let Some((r, f)) = facts {
+        removed(
+            "facts too rare",
+            f.rows,
+            &format!(
+                "a person's facts that fewer than k people share, alone or with {} \
+                 (known_events = {}; {} facts of {} people)",
+                match r.known_events {
+                    2 => "another of theirs".to_string(),
+                    m => format!("up to {} others of theirs", m.saturating_sub(1)),
+                },
+                r.known_events,
+                n(f.facts),
+                n(f.people)
+            ),
+        );
+    }
     h.push_str("</table>\n");
 }
 
