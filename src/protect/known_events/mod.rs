@@ -98,7 +98,7 @@ pub fn enforce(
         };
         return Err(Error::Privacy(format!(
             "tables.{table}: known_events = {m} (k = {k}) would suppress {} of {} rows ({}) as \
-             facts too rare, over the limit of {} (max_suppression = {}). A person's facts are \
+             facts too rare, over the limit of {:.2}% (max_suppression = {}). A person's facts are \
              their rows' values of {}, and {} people hold sets of up to {m} of them that fewer \
              than {k} people share. Coarsen those columns (a year rather than a month, wider bands, \
              a higher level), leave one out, lower known_events, or raise max_suppression. \
@@ -107,7 +107,7 @@ pub fn enforce(
             done.rows_of_people,
             pct(done.rows),
             // The share the job allows, not the rows it rounds down to (29.99% of 4,998).
-            format!("{:.2}%", 100.0 * privacy.max_suppression),
+            100.0 * privacy.max_suppression,
             privacy.max_suppression,
             facts
                 .iter()
