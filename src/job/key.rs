@@ -105,11 +105,9 @@ impl Key {
     /// (`scope = "table"`): the HMAC of the table's name under the job's key. One-way, so a
     /// table's key tells nothing of the job's or of another table's.
     pub fn for_table(&self, table: &str) -> Key {
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
-            .expect("HMAC takes keys of any length");
-        mac.update(b"anonymize table key v1\0");
-        mac.update(table.as_bytes());
-        Key(mac.finalize().into_bytes().to_vec())
+        Key(self
+            .derive(&[b"anonymize table key v1\0", table.as_bytes()])
+            .to_vec())
     }
 
     /// The seeds of a run's class fingerprints (see `protect::kanon::ClassKey`): secret like
@@ -117,10 +115,7 @@ impl Key {
     /// what breaks ties by fingerprint (which fact k^m removes) comes out the same on a re-run,
     /// from CSV or Parquet, in any row order.
     pub fn class_seeds(&self) -> [u64; 2] {
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
-            .expect("HMAC takes keys of any length");
-        mac.update(b"anonymize class fingerprints v1");
-        let bytes = mac.finalize().into_bytes();
+        let bytes = self.derive(&[b"anonymize class fingerprints v1"]);
         let seed = |i: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
@@ -136,10 +131,19 @@ impl Key {
     /// A fingerprint that tells keys apart without revealing anything of them: the HMAC of a
     /// fixed label. Two datasets with the same `key_id` have joinable pseudonyms.
     pub fn id(&self) -> String {
+        hex::encode(&self.derive(&[b"anonymize key id v1"])[..8])
+    }
+
+    /// The HMAC of a label (its parts in order) under the key: every value derived from the key
+    /// (a table's key, the key id, the class seeds) is one, each with its own label, so none
+    /// tells anything of the key or of another.
+    fn derive(&self, label: &[&[u8]]) -> [u8; 32] {
         let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
             .expect("HMAC takes keys of any length");
-        mac.update(b"anonymize key id v1");
-        hex::encode(&mac.finalize().into_bytes()[..8])
+        for part in label {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 
