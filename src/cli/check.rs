@@ -145,6 +145,12 @@ fn table(out: &mut String, p: &Planned) {
                     out,
                     "  linked to {l}: classes are counted over the join on the pseudonym"
                 );
+                if pr.recoding == crate::job::Recoding::Optimal {
+                    let _ = writeln!(
+                        out,
+                        "  levels: searched together with {l}'s (one lattice over both tables)"
+                    );
+                }
             }
             if pr.known_events > 1 {
                 let _ = writeln!(

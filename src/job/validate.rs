@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use super::key::KeySource;
 use super::models::{LDiversity, Models};
 use super::spec::{
-    Action, ColumnSpec, Invalid, JobSpec, LVariant, OnBadRow, PrivacySpec, RetentionSpec, Role,
+    Action, ColumnSpec, Invalid, JobSpec, LVariant, MetricName, OnBadRow, PrivacySpec, RetentionSpec, Role,
     Search, TableSpec,
 };
 use super::{
@@ -203,6 +203,88 @@ fn models(p: &PrivacySpec, fail: &Fail<'_>) -> Result<Models> {
     })
 }
 
+/// The recoding of a linked pair: the levels of both tables are chosen together (one lattice,
+/// see `protect::joint`), so both search or neither does; Mondrian's per-table partitions do not
+/// see the join and are refused; the joint search minimizes the loss metric, without models.
+fn check_linked_search(
+    t: &Table,
+    linked: &Table,
+    tables: &[Table],
+    at: &str,
+    fail: &Fail<'_>,
+) -> Result<()> {
+    let recoding = |u: &Table| u.privacy.map_or(Recoding::Fixed, |p| p.recoding);
+    for u in [t, linked] {
+        if recoding(u) == Recoding::Mondrian {
+            return Err(fail(
+                at,
+                format!(
+                    "Mondrian (`search = \"mondrian\"` in tables.{}) cuts each table's classes \
+                     on its own, and the join would cut them finer: linked tables use levels, \
+                     fixed or searched together (`search = \"optimal\"` in both)",
+                    u.name
+                ),
+            ));
+        }
+    }
+    let (mine, theirs) = (recoding(t), recoding(linked));
+    if mine != theirs {
+        let (searching, fixed) = if mine == Recoding::Optimal {
+            (t, linked)
+        } else {
+            (linked, t)
+        };
+        return Err(fail(
+            at,
+            format!(
+                "linked tables choose their levels together: tables.{} has `search = \
+                 \"optimal\"` and tables.{} does not; set it in both (the search then covers \
+                 both tables' level ranges) or in neither",
+                searching.name, fixed.name
+            ),
+        ));
+    }
+    if mine != Recoding::Optimal {
+        return Ok(());
+    }
+    for u in [t, linked] {
+        let Some(p) = u.privacy else { continue };
+        if p.metric != MetricName::Loss {
+            return Err(fail(
+                at,
+                format!(
+                    "the search over linked tables minimizes the loss metric (the mean of both \
+                     tables'); tables.{} asks for another `metric`: remove it",
+                    u.name
+                ),
+            ));
+        }
+        if !p.models.is_empty() {
+            return Err(fail(
+                at,
+                format!(
+                    "l_diversity and t_closeness are not yet supported in a search over linked \
+                     tables (tables.{}); fix the levels with `level` to use them",
+                    u.name
+                ),
+            ));
+        }
+    }
+    if let Some(other) = tables.iter().find(|o| {
+        o.name != t.name && o.link.as_ref() == Some(&linked.name) && recoding(o) == Recoding::Optimal
+    }) {
+        return Err(fail(
+            at,
+            format!(
+                "tables.{} also links tables.{} and searches: one table may search together \
+                 with a linked table; fix the levels of one of them",
+                other.name, linked.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Tables whose pseudonyms join must be protected together. A table's `link` names an earlier
 /// table with a subject pseudonymized under the job's key, like its own; and two tables that
 /// both hold pseudonyms under the job's key must be linked, one to the other: otherwise the
@@ -276,15 +358,7 @@ fn check_links(tables: &[Table], fail: &Fail<'_>) -> Result<()> {
                 ));
             }
         }
-        if t.privacy.is_some_and(|p| p.recoding != Recoding::Fixed) {
-            return Err(fail(
-                &at,
-                "a linked table's levels are fixed in the job for now: `search` (optimal or \
-                 mondrian) is not yet supported with `link`; pin the levels with `level` (or \
-                 `anonymize run --pin` on the unlinked job, then link)"
-                    .into(),
-            ));
-        }
+        check_linked_search(t, linked, tables, &at, fail)?;
     }
     for (i, a) in tables.iter().enumerate() {
         for b in &tables[i + 1..] {
@@ -658,13 +732,18 @@ fn check_known_events(
                 .into(),
         ));
     }
-    if p.recoding != Recoding::Fixed {
+    if p.recoding == Recoding::Mondrian {
         return Err(fail(
             at,
-            "k^m works on levels fixed in the job for now: `search` (optimal or mondrian) is not \
-             yet supported with `known_events` above 1; pin the levels with `level` (or \
-             `anonymize run --pin` with known_events = 1, then raise it)"
+            "k^m works on levels, fixed or searched (`search = \"optimal\"`): Mondrian's \
+             classes are cut per row, not per person's facts"
                 .into(),
+        ));
+    }
+    if p.recoding == Recoding::Optimal && p.metric != MetricName::Loss {
+        return Err(fail(
+            at,
+            "the search for k^m minimizes the loss metric; remove `metric`".into(),
         ));
     }
     if !p.models.is_empty() {

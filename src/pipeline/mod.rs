@@ -110,6 +110,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         Some(k) => kanon::ClassKey::with_seeds(k.class_seeds()),
         None => kanon::ClassKey::random(),
     };
+    let joint = joint_searches(&planned, &ctx)?;
     let mut decided: Vec<Protected> = Vec::with_capacity(planned.len());
     // The people of each table another links to, as it releases them (see `protect::link`).
     let mut people: HashMap<String, DataFrame> = HashMap::new();
@@ -124,7 +125,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
                     .ok_or_else(|| unlinked(&p.table.name, l))?,
             ),
         };
-        let protected = protect(p, &ctx, &remembered, staged, key, link)?;
+        let joint = joint.get(&p.table.name);
+        let protected = protect(p, &ctx, &remembered, staged, key, link, joint)?;
         if planned
             .iter()
             .any(|o| o.table.link.as_ref() == Some(&p.table.name))
@@ -274,6 +276,72 @@ fn exposure(
         protect::exposure::SAMPLE,
         seed,
     ))
+}
+
+/// The levels searched together (see [`protect::joint`]), by table: for each table that links
+/// another, or holds k^m, and searches, when it or its linked table has a searched column.
+fn joint_searches(
+    planned: &[Planned],
+    ctx: &Context,
+) -> Result<HashMap<String, optimize::Chosen>> {
+    let mut out = HashMap::new();
+    let searched = |p: &Planned| p.table.quasi_identifiers().any(transform::levels::searched);
+    for q in planned {
+        let Some(privacy) = q.table.privacy.filter(|p| p.recoding == Recoding::Optimal) else {
+            continue;
+        };
+        let linked = match &q.table.link {
+            Some(l) => Some(
+                planned
+                    .iter()
+                    .find(|o| &o.table.name == l)
+                    .ok_or_else(|| unlinked(&q.table.name, l))?,
+            ),
+            None if privacy.known_events > 1 => None,
+            None => continue,
+        };
+        if !searched(q) && !linked.is_some_and(searched) {
+            continue;
+        }
+        let t0 = Instant::now();
+        let counts = |p: &Planned| search_counts(p, ctx);
+        let linked_counts = linked.map(counts).transpose()?;
+        let linking_counts = counts(q)?;
+        let (linked_base, base) = optimize::joint_bases(
+            linked.zip(linked_counts.as_ref()).map(|(p, c)| (p.table, c)),
+            (q.table, &linking_counts),
+        )?;
+        drop((linked_counts, linking_counts));
+        let linked_privacy = linked.map(|p| p.table.privacy.unwrap_or_else(Privacy::none));
+        let (linked_choice, choice) = step(
+            q.table,
+            "search",
+            "searching the levels of linked tables together",
+            || {
+                optimize::choose_joint(
+                    linked
+                        .zip(linked_base.as_ref())
+                        .zip(linked_privacy.as_ref())
+                        .map(|((p, b), lp)| (p.table, b, lp)),
+                    (q.table, &base, &privacy),
+                )
+            },
+        )?;
+        info!(
+            table = %q.table.name,
+            stage = "search",
+            linked = linked.map(|p| p.table.name.as_str()),
+            nodes_checked = choice.2.nodes_checked,
+            lattice_nodes = choice.2.lattice_nodes,
+            seconds = t0.elapsed().as_secs_f64(),
+            "chose the levels of linked tables together"
+        );
+        if let (Some(l), Some(c)) = (linked, linked_choice) {
+            out.insert(l.table.name.clone(), c);
+        }
+        out.insert(q.table.name.clone(), choice);
+    }
+    Ok(out)
 }
 
 /// A linked table that did not come first: validation orders them, so this is a defect.

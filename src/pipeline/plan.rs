@@ -166,6 +166,12 @@ pub fn search_base_with_values(
     p: &Planned,
     ctx: &Context,
 ) -> Result<(Base, optimize::FinestValues)> {
+    optimize::base_with_values(p.table, &search_counts(p, ctx)?)
+}
+
+/// The first pass of a searching table: its quasi-identifiers' finest values counted by
+/// (values, person), which [`optimize`] turns into a search's base.
+pub fn search_counts(p: &Planned, ctx: &Context) -> Result<kanon::Counts> {
     let t = p.table;
     let subject = table_subject(t, ctx);
     let mut finest: Vec<(String, Expr)> = t
@@ -189,7 +195,7 @@ pub fn search_base_with_values(
     )?;
     drop(step);
     settle_bad_rows(p, ctx, &counts, false)?;
-    optimize::base_with_values(t, &counts)
+    Ok(counts)
 }
 
 /// The table's subject expression, if it has a subject column.

@@ -46,6 +46,7 @@ pub(super) fn protect(
     staged: PathBuf,
     key: kanon::ClassKey,
     link: Option<(&Table, &DataFrame)>,
+    joint: Option<&optimize::Chosen>,
 ) -> Result<Protected> {
     let t = p.table;
     let subject = table_subject(t, ctx);
@@ -57,7 +58,7 @@ pub(super) fn protect(
         search,
         recoding,
         mondrian,
-    } = choose_levels(p, ctx, &privacy)?;
+    } = choose_levels(p, ctx, &privacy, joint)?;
     let (columns, side, tallies) = stage_columns(p, ctx, remembered, &levels, recoding.is_some());
     // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
     // are (they cost nothing extra): the methods count every other unreadable value anyway,
@@ -200,9 +201,15 @@ struct Chosen {
     mondrian: Option<MondrianSummary>,
 }
 
-/// The quasi-identifiers' levels: the job's, a level search's optimum, or (Mondrian) the finest,
-/// with the partitions that relabel the staged rows.
-fn choose_levels(p: &Planned, ctx: &Context, privacy: &Privacy) -> Result<Chosen> {
+/// The quasi-identifiers' levels: the job's, a level search's optimum (this table's, or the one
+/// searched with linked tables: `joint`), or (Mondrian) the finest, with the partitions that
+/// relabel the staged rows.
+fn choose_levels(
+    p: &Planned,
+    ctx: &Context,
+    privacy: &Privacy,
+    joint: Option<&optimize::Chosen>,
+) -> Result<Chosen> {
     let t = p.table;
     let mut levels: HashMap<String, usize> = t
         .quasi_identifiers()
@@ -211,7 +218,12 @@ fn choose_levels(p: &Planned, ctx: &Context, privacy: &Privacy) -> Result<Chosen
     let mut search = None;
     let mut recoding = None;
     let mut mondrian = None;
-    if privacy.recoding == Recoding::Mondrian {
+    if let Some((chosen, best, outcome)) = joint {
+        for (c, l) in t.quasi_identifiers().zip(chosen) {
+            levels.insert(c.name.clone(), *l);
+        }
+        search = Some((best.clone(), outcome.clone()));
+    } else if privacy.recoding == Recoding::Mondrian {
         let (base, finest) = search_base_with_values(p, ctx)?;
         let goal = Goal::of(privacy);
         let part = step(t, "partition", "partitioning (Mondrian)", || {

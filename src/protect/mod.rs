@@ -20,6 +20,7 @@ pub mod bad_rows;
 pub mod base;
 pub mod erasure;
 pub mod exposure;
+pub mod joint;
 pub mod kanon;
 pub mod known_events;
 pub mod leaks;

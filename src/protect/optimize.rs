@@ -28,6 +28,13 @@ pub type FinestValues = Vec<Vec<(Option<String>, u32)>>;
 
 /// [`base`], with the finest values of each quasi-identifier and their codes.
 pub fn base_with_values(t: &Table, counts: &Counts) -> Result<(Base, FinestValues)> {
+    let (base, finest, _) = base_with_people(t, counts)?;
+    Ok((base, finest))
+}
+
+/// [`base_with_values`], with each subject code's person (the subject's fingerprint), which
+/// lines up the people of two tables.
+fn base_with_people(t: &Table, counts: &Counts) -> Result<(Base, FinestValues, Vec<u64>)> {
     let engine = |e| Error::Engine {
         context: format!("tables.{}: preparing the level search", t.name),
         source: e,
@@ -71,6 +78,7 @@ pub fn base_with_values(t: &Table, counts: &Counts) -> Result<(Base, FinestValue
         finest.push(values.into_iter().zip(code_of_value).collect());
         dims.push(dim);
     }
+    let mut people: Vec<u64> = Vec::new();
     let subjects = match kept.column(SUBJECT) {
         Ok(s) => {
             let s = s.u64().map_err(engine)?;
@@ -81,7 +89,10 @@ pub fn base_with_values(t: &Table, counts: &Counts) -> Result<(Base, FinestValue
                     .map(|v| match v {
                         Some(v) => {
                             let next = index.len() as u32;
-                            *index.entry(v).or_insert(next)
+                            *index.entry(v).or_insert_with(|| {
+                                people.push(v);
+                                next
+                            })
                         }
                         None => NO_SUBJECT,
                     })
@@ -124,6 +135,108 @@ pub fn base_with_values(t: &Table, counts: &Counts) -> Result<(Base, FinestValue
             sensitive,
         },
         finest,
+        people,
+    ))
+}
+
+/// The bases of a linked table and of the table that links it (or of a k^m table alone), their
+/// people lined up: the linking base's subject codes are the linked base's for the people both
+/// hold, and codes past the linked base's people for the others.
+pub fn joint_bases(
+    linked: Option<(&Table, &Counts)>,
+    linking: (&Table, &Counts),
+) -> Result<(Option<Base>, Base)> {
+    let (mut base, _, people) = base_with_people(linking.0, linking.1)?;
+    let Some((t, counts)) = linked else {
+        return Ok((None, base));
+    };
+    let (linked, _, linked_people) = base_with_people(t, counts)?;
+    let code: HashMap<u64, u32> = linked_people
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (p, i as u32))
+        .collect();
+    let mut next = linked_people.len() as u32;
+    let remap: Vec<u32> = people
+        .iter()
+        .map(|p| {
+            code.get(p).copied().unwrap_or_else(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect();
+    if let Some(subjects) = base.subjects.as_mut() {
+        for s in subjects.iter_mut().filter(|s| **s != NO_SUBJECT) {
+            *s = remap[*s as usize];
+        }
+    }
+    Ok((Some(linked), base))
+}
+
+/// One table's part of a joint optimum: its levels (absolute, per quasi-identifier), figures
+/// and the search's outcome.
+pub type Chosen = (Vec<usize>, NodeReport, Outcome);
+
+/// The levels of a linked table and the table linking it (or of a k^m table alone) with the
+/// least mean loss at which the release holds (see [`super::joint`]).
+pub fn choose_joint(
+    linked: Option<(&Table, &Base, &Privacy)>,
+    linking: (&Table, &Base, &Privacy),
+) -> Result<(Option<Chosen>, Chosen)> {
+    use super::joint::{Joint, Side, search};
+    let (t, base, privacy) = linking;
+    let joint = Joint {
+        linked: linked.map(|(_, base, p)| Side {
+            base,
+            goal: Goal::of(p),
+        }),
+        linking: Side {
+            base,
+            goal: Goal::of(privacy),
+        },
+        known_events: privacy.known_events as usize,
+    };
+    let outcome = search(&joint).map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;
+    let Some(best) = outcome.best.clone() else {
+        let with = linked.map_or(String::new(), |(l, _, lp)| {
+            format!(
+                " and tables.{} k = {} within {}%",
+                l.name,
+                lp.k,
+                lp.max_suppression * 100.0
+            )
+        });
+        return Err(Error::Privacy(format!(
+            "tables.{}: no combination of generalization levels meets k = {}{} with at most {}%              of rows suppressed{with} (of {} level combinations, {} were evaluated). Widen the              levels the search may use, coarsen the facts, lower known_events, or raise              max_suppression. Nothing was written.",
+            t.name,
+            privacy.k,
+            if privacy.known_events > 1 {
+                format!(" for every {} known facts", privacy.known_events)
+            } else {
+                String::new()
+            },
+            privacy.max_suppression * 100.0,
+            outcome.lattice_nodes,
+            outcome.nodes_checked
+        )));
+    };
+    let absolute = |t: &Table, r: &NodeReport| -> Vec<usize> {
+        t.quasi_identifiers()
+            .zip(&r.levels)
+            .map(|(c, l)| c.levels.min + l)
+            .collect()
+    };
+    let linked = linked.zip(best.linked.as_ref()).map(|((lt, _, _), r)| {
+        (absolute(lt, r), r.clone(), outcome.outcome(r))
+    });
+    Ok((
+        linked,
+        (
+            absolute(t, &best.linking),
+            best.linking.clone(),
+            outcome.outcome(&best.linking),
+        ),
     ))
 }
 

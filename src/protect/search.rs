@@ -525,6 +525,16 @@ impl<'a> Searcher<'a> {
         failing
     }
 
+    /// The loss-metric term of one cell holding `code` (a code at `level`) in dimension `d`.
+    pub(crate) fn cell_loss(&self, d: usize, level: usize, code: u32) -> f64 {
+        self.pre.lm_cell[d][level][code as usize]
+    }
+
+    /// The loss metric at `levels` with nothing suppressed: a lower bound of the node's loss.
+    pub(crate) fn loss_floor(&self, levels: &[usize]) -> f64 {
+        self.lower_bound(levels, MetricName::Loss)
+    }
+
     fn entropy(&self, levels: &[usize]) -> f64 {
         levels
             .iter()
