@@ -30,8 +30,8 @@ cp -r jobs "$work/jobs"
 key="$("$bin" keygen)"
 for search in optimal mondrian; do
   # users only; its quasi-identifiers unpinned; the search mode set.
-  sed -e 's/band = 10, //; s/level = 2, //' \
-    -e "s|^# search = \"optimal\".*|search = \"$search\"|" \
+  sed -e 's/levels = \[[0-9], [0-9]\], //' \
+    -e "s|^search = \"optimal\".*|search = \"$search\"|" \
     -e "s|\.\./sample_data/users/\*\.csv|$PWD/$data/users/*.csv|" \
     jobs/marketing_research.toml | awk '/^\[tables.activity\]/ {exit} {print}' \
     > "$work/jobs/$search.toml"

@@ -188,7 +188,7 @@ fn tables_whose_pseudonyms_join_are_refused_without_a_link() {
 
 #[test]
 fn links_that_cannot_hold_are_refused() {
-    let cases: [Case; 4] = [
+    let cases: [Case; 6] = [
         (
             "no such table",
             |j| j.replace("# link = \"users\"", "link = \"people\""),
@@ -210,7 +210,7 @@ fn links_that_cannot_hold_are_refused() {
             "needs `subject` set to a column with action `pseudonymize`",
         ),
         (
-            "a search",
+            "a search in one table only",
             |j| {
                 j.replace(
                     "# link = \"users\"",
@@ -218,7 +218,30 @@ fn links_that_cannot_hold_are_refused() {
                 )
                 .replace(", scope = \"table\" }", " }")
             },
-            "not yet supported with `link`",
+            "tables.activity has `search = \"optimal\"` and tables.users does not",
+        ),
+        (
+            "Mondrian",
+            |j| {
+                j.replace(
+                    "# link = \"users\"",
+                    "link = \"users\"\nsearch = \"mondrian\"",
+                )
+                .replace(", scope = \"table\" }", " }")
+            },
+            "Mondrian (`search = \"mondrian\"` in tables.activity)",
+        ),
+        (
+            "another metric",
+            |j| {
+                j.replace(
+                    "# link = \"users\"",
+                    "link = \"users\"\nsearch = \"optimal\"\nmetric = \"entropy\"",
+                )
+                .replace("# search = \"optimal\" ", "search = \"optimal\" ")
+                .replace(", scope = \"table\" }", " }")
+            },
+            "minimizes the loss metric",
         ),
     ];
     for (what, edit, message) in cases {
@@ -441,14 +464,14 @@ fn known_events_that_cannot_hold_are_refused() {
             "from 1 to 4",
         ),
         (
-            "a search",
+            "Mondrian",
             |j| {
                 j.replace(
                     "# link = \"users\"",
-                    "known_events = 2\nsearch = \"optimal\"",
+                    "known_events = 2\nsearch = \"mondrian\"",
                 )
             },
-            "not yet supported with `known_events`",
+            "Mondrian's classes are cut per row",
         ),
         (
             "no written subject",
@@ -481,4 +504,60 @@ fn thousands(v: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// The shipped job searches the levels of users and activity together (one lattice, k^2 on
+/// the linked view), and pins them for both tables in one lock. Without its lock it searches:
+/// the release holds on the join and on every pair of a person's facts, counted here by value;
+/// the lock names both tables' columns, and the next night uses it.
+#[test]
+fn linked_levels_are_searched_together_and_pinned() {
+    let p = Project::new(3000, 24_000, 17);
+    let lock = p.path().join("jobs/marketing_research.lock.toml");
+    assert!(lock.exists(), "the shipped job's lock is copied with it");
+    let pinned = std::fs::read_to_string(&lock).unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    let out = p.check().assert().success().get_output().stdout.clone();
+    assert!(
+        String::from_utf8_lossy(&out).contains("searched together with tables.users"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    p.run(KEY).arg("--pin").assert().success();
+    let report = p.report();
+    let (u, a) = (&report["tables"]["users"], &report["tables"]["activity"]);
+    // One lattice: age band (3 levels) × macro-region (2); both tables report it.
+    assert_eq!(u["lattice_nodes"].as_u64(), Some(6), "{u}");
+    assert_eq!(a["lattice_nodes"], u["lattice_nodes"]);
+    assert_eq!(a["nodes_checked"], u["nodes_checked"]);
+    let (users, activity) = (p.output_file("users"), p.output_file("activity"));
+    let (one, two) = fewest_sharing(&written_histories(&users, &activity));
+    assert!(
+        one >= 5 && two >= 5,
+        "fewest sharing: 1 fact {one}, 2 facts {two}"
+    );
+    let written = std::fs::read_to_string(&lock).unwrap();
+    for column in ["[tables.users.birth_date]", "[tables.users.city]"] {
+        assert!(written.contains(column), "{written}");
+        assert!(pinned.contains(column), "{pinned}");
+    }
+    let out = p.verify().assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&out).contains("k^2 holds"));
+    // The next night: the lock's levels, no search.
+    p.run_on(KEY, "2026-11-27").assert().success();
+    let next: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(p.out().join("_reports/run_date=2026-11-27.json")).unwrap(),
+    )
+    .unwrap();
+    for t in ["users", "activity"] {
+        assert_eq!(
+            next["tables"][t]["levels"], report["tables"][t]["levels"],
+            "{t}"
+        );
+        assert!(
+            next["tables"][t]["nodes_checked"].is_null(),
+            "{t} searched again"
+        );
+    }
+    assert!(next["levels_pinned_by"].is_string());
 }

@@ -148,7 +148,7 @@ fn table(out: &mut String, p: &Planned) {
                 if pr.recoding == crate::job::Recoding::Optimal {
                     let _ = writeln!(
                         out,
-                        "  levels: searched together with {l}'s (one lattice over both tables)"
+                        "  levels: searched together with tables.{l} (one lattice over both tables)"
                     );
                 }
             }

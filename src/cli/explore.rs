@@ -17,8 +17,11 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::job::{Job, MetricName};
-use crate::pipeline::{RunOptions, context, plan, search_base, validate_rows};
+use crate::pipeline::{
+    Planned, RunOptions, context, plan, search_base, search_counts, validate_rows,
+};
 use crate::protect::search::{Goal, Searcher};
+use crate::protect::{joint, optimize};
 
 /// Show, for several k and suppression limits, the least-loss levels and what they cost.
 #[derive(Debug, clap::Args)]
@@ -76,7 +79,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
     let ctx = context(&job, opts.run_date)?;
     let mut planned = plan(&job, &opts)?;
     validate_rows(&mut planned)?;
-    for p in planned {
+    for p in &planned {
         let t = p.table;
         if a.table.as_ref().is_some_and(|name| *name != t.name) {
             continue;
@@ -88,13 +91,18 @@ pub fn execute(a: Args) -> Result<(), Error> {
             )?;
             continue;
         }
+        let known_events = t.privacy.map_or(1, |p| p.known_events);
+        if t.link.is_some() || known_events > 1 {
+            explore_joint(p, &planned, &ctx, &a.k, &a.suppression)?;
+            continue;
+        }
         let metric = match a.metric {
             Some(Metric::Loss) => MetricName::Loss,
             Some(Metric::Entropy) => MetricName::Entropy,
             Some(Metric::Discernibility) => MetricName::Discernibility,
             None => t.privacy.map(|p| p.metric).unwrap_or_default(),
         };
-        let base = search_base(&p, &ctx)?;
+        let base = search_base(p, &ctx)?;
         let rows: u64 = base.rows.iter().sum();
         let combos: usize = base.dims.iter().map(|d| d.levels()).product();
         let mut searcher = Searcher::new(&base);
@@ -168,6 +176,114 @@ pub fn execute(a: Args) -> Result<(), Error> {
         }
         crate::say!("{out}")?;
     }
+    Ok(())
+}
+
+/// A linked (or k^m) table: its levels and its linked table's searched together for each k and
+/// limit asked (the linked table keeps the job's k and limit), as the run would search them.
+fn explore_joint(
+    p: &Planned,
+    planned: &[Planned],
+    ctx: &crate::transform::Context,
+    ks: &[u32],
+    limits: &[f64],
+) -> Result<(), Error> {
+    let t = p.table;
+    let linked = t
+        .link
+        .as_ref()
+        .and_then(|l| planned.iter().find(|o| &o.table.name == l));
+    let linked_counts = linked.map(|l| search_counts(l, ctx)).transpose()?;
+    let counts = search_counts(p, ctx)?;
+    let (linked_base, base) = optimize::joint_bases(
+        linked
+            .zip(linked_counts.as_ref())
+            .map(|(l, c)| (l.table, c)),
+        (t, &counts),
+    )?;
+    let linked_privacy = linked.map(|l| l.table.privacy.unwrap_or_else(crate::job::Privacy::none));
+    let privacy = t.privacy.unwrap_or_else(crate::job::Privacy::none);
+    let rows: u64 = base.rows.iter().sum();
+    let mut out = String::new();
+    let with = match (linked, &linked_privacy) {
+        (Some(l), Some(lp)) => format!(
+            ", linked to {} (k = {} there, at most {}% suppressed), levels of both searched together",
+            l.table.name,
+            lp.k,
+            lp.max_suppression * 100.0
+        ),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "table {}: {rows} rows{with}; known_events = {} (metric: loss, the mean of the tables')",
+        t.name, privacy.known_events
+    );
+    let _ = writeln!(
+        out,
+        "  {:>5}  {:>7}  {:<64}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}",
+        "k", "suppr.", "levels", "suppressed", "loss", "classes", "checked", "seconds"
+    );
+    let names = |u: &crate::job::Table, levels: &[usize], prefix: bool| -> Vec<String> {
+        u.quasi_identifiers()
+            .zip(levels)
+            .map(|(c, l)| {
+                let name = if prefix {
+                    format!("{}.{}", u.name, c.output)
+                } else {
+                    c.output.clone()
+                };
+                format!("{name}={}", c.levels.min + l)
+            })
+            .collect()
+    };
+    for &k in ks {
+        for &s in limits {
+            let goal = Goal {
+                k,
+                max_suppression: s,
+                metric: MetricName::Loss,
+                models: Default::default(),
+            };
+            let outcome = joint::search(&joint::Joint {
+                linked: linked_base
+                    .as_ref()
+                    .zip(linked_privacy.as_ref())
+                    .map(|(b, lp)| joint::Side {
+                        base: b,
+                        goal: Goal::of(lp),
+                    }),
+                linking: joint::Side { base: &base, goal },
+                known_events: privacy.known_events as usize,
+            })
+            .map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;
+            let line = match &outcome.best {
+                None => format!("{:<64}  {:>10}", "no combination holds", "-"),
+                Some(b) => {
+                    let mut levels = Vec::new();
+                    if let (Some(l), Some(r)) = (linked, &b.linked) {
+                        levels.extend(names(l.table, &r.levels, true));
+                    }
+                    levels.extend(names(t, &b.linking.levels, false));
+                    format!(
+                        "{:<64}  {:>9.2}%  {:>8.4}  {:>8}",
+                        levels.join(" "),
+                        100.0 * b.linking.rows_suppressed as f64 / rows.max(1) as f64,
+                        b.loss,
+                        b.linking.equivalence_classes,
+                    )
+                }
+            };
+            let _ = writeln!(
+                out,
+                "  {k:>5}  {:>6.2}%  {line}  {:>8}  {:>8.3}",
+                s * 100.0,
+                outcome.nodes_checked,
+                outcome.seconds
+            );
+        }
+    }
+    crate::say!("{out}")?;
     Ok(())
 }
 

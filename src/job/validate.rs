@@ -10,8 +10,8 @@ use indexmap::IndexMap;
 use super::key::KeySource;
 use super::models::{LDiversity, Models};
 use super::spec::{
-    Action, ColumnSpec, Invalid, JobSpec, LVariant, MetricName, OnBadRow, PrivacySpec, RetentionSpec, Role,
-    Search, TableSpec,
+    Action, ColumnSpec, Invalid, JobSpec, LVariant, MetricName, OnBadRow, PrivacySpec,
+    RetentionSpec, Role, Search, TableSpec,
 };
 use super::{
     BadRows, Column, ColumnAction, DEFAULT_RISK_THRESHOLD, Generalizer, Job, KeyScope, LevelRange,
@@ -271,7 +271,9 @@ fn check_linked_search(
         }
     }
     if let Some(other) = tables.iter().find(|o| {
-        o.name != t.name && o.link.as_ref() == Some(&linked.name) && recoding(o) == Recoding::Optimal
+        o.name != t.name
+            && o.link.as_ref() == Some(&linked.name)
+            && recoding(o) == Recoding::Optimal
     }) {
         return Err(fail(
             at,

@@ -41,7 +41,7 @@ use crate::stage;
 use crate::transform::{self, ColumnTallies, Context};
 use crate::write::{OutputClaim, Staging};
 
-pub use plan::{Planned, plan, search_base, search_base_with_values, validate_rows};
+pub use plan::{Planned, plan, search_base, search_base_with_values, search_counts, validate_rows};
 // The stages' own items, for one another (each child imports `super::*`).
 use first_bad_row::*;
 use plan::*;
@@ -280,10 +280,7 @@ fn exposure(
 
 /// The levels searched together (see [`protect::joint`]), by table: for each table that links
 /// another, or holds k^m, and searches, when it or its linked table has a searched column.
-fn joint_searches(
-    planned: &[Planned],
-    ctx: &Context,
-) -> Result<HashMap<String, optimize::Chosen>> {
+fn joint_searches(planned: &[Planned], ctx: &Context) -> Result<HashMap<String, optimize::Chosen>> {
     let mut out = HashMap::new();
     let searched = |p: &Planned| p.table.quasi_identifiers().any(transform::levels::searched);
     for q in planned {
@@ -308,7 +305,9 @@ fn joint_searches(
         let linked_counts = linked.map(counts).transpose()?;
         let linking_counts = counts(q)?;
         let (linked_base, base) = optimize::joint_bases(
-            linked.zip(linked_counts.as_ref()).map(|(p, c)| (p.table, c)),
+            linked
+                .zip(linked_counts.as_ref())
+                .map(|(p, c)| (p.table, c)),
             (q.table, &linking_counts),
         )?;
         drop((linked_counts, linking_counts));

@@ -415,8 +415,7 @@ pub fn search(j: &Joint<'_>) -> Result<JointOutcome, String> {
     let tables = if linked.is_some() { 2.0 } else { 1.0 };
     let floor = |node: &[usize], linked: &Option<Prepared<'_>>, linking: &Prepared<'_>| {
         let (u, a) = node.split_at(split);
-        (linked.as_ref().map_or(0.0, |l| l.searcher.loss_floor(u))
-            + linking.searcher.loss_floor(a))
+        (linked.as_ref().map_or(0.0, |l| l.searcher.loss_floor(u)) + linking.searcher.loss_floor(a))
             / tables
     };
     let mut order: Vec<(f64, usize)> = nodes
@@ -444,10 +443,7 @@ pub fn search(j: &Joint<'_>) -> Result<JointOutcome, String> {
             break;
         }
         let (u, a) = nodes[i].split_at(split);
-        if failed
-            .iter()
-            .any(|f| u.iter().zip(f).all(|(x, y)| x <= y))
-        {
+        if failed.iter().any(|f| u.iter().zip(f).all(|(x, y)| x <= y)) {
             continue;
         }
         checked += 1;
@@ -740,7 +736,11 @@ mod tests {
             base: &users,
             goal: g,
         });
-        let lu = two.linked.as_ref().map(|r| r.levels.clone()).unwrap_or_default();
+        let lu = two
+            .linked
+            .as_ref()
+            .map(|r| r.levels.clone())
+            .unwrap_or_default();
         let (_, person_class) = linked_at(&p, &lu);
         let la = &two.linking.levels;
         let mut facts: HashMap<u32, HashSet<(u32, u32)>> = HashMap::new();

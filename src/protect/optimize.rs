@@ -227,9 +227,9 @@ pub fn choose_joint(
             .map(|(c, l)| c.levels.min + l)
             .collect()
     };
-    let linked = linked.zip(best.linked.as_ref()).map(|((lt, _, _), r)| {
-        (absolute(lt, r), r.clone(), outcome.outcome(r))
-    });
+    let linked = linked
+        .zip(best.linked.as_ref())
+        .map(|((lt, _, _), r)| (absolute(lt, r), r.clone(), outcome.outcome(r)));
     Ok((
         linked,
         (

@@ -69,6 +69,11 @@ impl Project {
         let jobs = dir.path().join("jobs");
         std::fs::create_dir_all(jobs.join("hierarchies")).unwrap();
         std::fs::copy(repo().join(job), jobs.join("marketing_research.toml")).unwrap();
+        // The levels the job's search pinned (the shipped job has them), as the repository has.
+        let lock = repo().join(job).with_extension("lock.toml");
+        if lock.exists() {
+            std::fs::copy(lock, jobs.join("marketing_research.lock.toml")).unwrap();
+        }
         std::fs::copy(
             repo().join("jobs/hierarchies/kz_cities.csv"),
             jobs.join("hierarchies/kz_cities.csv"),
