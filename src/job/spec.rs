@@ -180,7 +180,8 @@ pub struct PrivacySpec {
     #[serde(default)]
     pub known_events: Option<u32>,
     /// `optimal`: search the generalization levels of the quasi-identifiers that are not pinned
-    /// for the least loss (see `metric`). Default: every level is given in the job file.
+    /// for the least loss (see `metric`); in linked tables, set in both, the levels of both are
+    /// searched together (loss metric, no models). Default: every level is given in the job file.
     #[serde(default)]
     pub search: Option<Search>,
     /// What the search minimizes: `loss` (default), `entropy` or `discernibility`.
