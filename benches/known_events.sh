@@ -28,6 +28,8 @@ cp -r jobs "$work/jobs"
 key="$("$bin" keygen)"
 sed 's/^known_events = 2.*$//' "$work/jobs/marketing_research.toml" \
   > "$work/jobs/marketing_research_k1.toml"
+# The same pinned levels for both, so that only known_events differs.
+cp "$work/jobs/marketing_research.lock.toml" "$work/jobs/marketing_research_k1.lock.toml"
 for m in k1 km; do
   job="$work/jobs/marketing_research.toml"
   [ "$m" = k1 ] && job="$work/jobs/marketing_research_k1.toml"

@@ -83,3 +83,20 @@ echo "the job's steps, last run (seconds; -v --log-format json):"
 grep -o '"table":"[^"]*","stage":"[^"]*","seconds":[0-9.]*' "$work/log-job" |
   sed -E 's/"table":"([^"]*)","stage":"([^"]*)","seconds":([0-9.]*)/\1 \2 \3/' |
   awk '{ printf "  %-9s %-9s %6.2f\n", $1, $2, $3 }'
+
+# The levels the shipped job pins were searched: once more without its lock (`--pin`, into a
+# copy), to time the search of users' and activity's levels together at this size.
+echo
+cp -r "$work/jobs" "$work/jobs-search"
+rm -f "$work/jobs-search/marketing_research.lock.toml"
+rm -rf "$work/out-search"
+measure search env ANONYMIZE_KEY="$key" "$bin" -v --log-format json run \
+  "$work/jobs-search/marketing_research.toml" --pin --run-date "$until_date" \
+  --output "$work/out-search" --input "users=$data/users/*.csv" \
+  --input "activity=$data/activity/*.csv" --input "page_views=$data/activity/*.csv"
+echo "the run that searched (--pin): its search, and the levels it pinned:"
+grep -o '"message":"chose the levels of linked tables together"[^}]*' "$work/log-search" |
+  grep -o '"\(nodes_checked\|lattice_nodes\|seconds\)":[0-9.]*' | tr '\n' ' '
+echo
+grep -A1 '^\[tables\.users\.' "$work/jobs-search/marketing_research.lock.toml" | grep -v '^--' |
+  paste - - | sed 's/^/  /'

@@ -195,7 +195,11 @@ fn explore_joint(
         .and_then(|l| planned.iter().find(|o| &o.table.name == l));
     let linked_counts = linked.map(|l| search_counts(l, ctx)).transpose()?;
     let counts = search_counts(p, ctx)?;
-    let (linked_base, base) = optimize::joint_bases(
+    let optimize::JointBases {
+        linked: linked_base,
+        linking: base,
+        people,
+    } = optimize::joint_bases(
         linked
             .zip(linked_counts.as_ref())
             .map(|(l, c)| (l.table, c)),
@@ -254,6 +258,7 @@ fn explore_joint(
                         goal: Goal::of(lp),
                     }),
                 linking: joint::Side { base: &base, goal },
+                people: &people,
                 known_events: privacy.known_events as usize,
             })
             .map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;

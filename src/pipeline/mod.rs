@@ -304,7 +304,7 @@ fn joint_searches(planned: &[Planned], ctx: &Context) -> Result<HashMap<String, 
         let counts = |p: &Planned| search_counts(p, ctx);
         let linked_counts = linked.map(counts).transpose()?;
         let linking_counts = counts(q)?;
-        let (linked_base, base) = optimize::joint_bases(
+        let bases = optimize::joint_bases(
             linked
                 .zip(linked_counts.as_ref())
                 .map(|(p, c)| (p.table, c)),
@@ -319,10 +319,11 @@ fn joint_searches(planned: &[Planned], ctx: &Context) -> Result<HashMap<String, 
             || {
                 optimize::choose_joint(
                     linked
-                        .zip(linked_base.as_ref())
+                        .zip(bases.linked.as_ref())
                         .zip(linked_privacy.as_ref())
                         .map(|((p, b), lp)| (p.table, b, lp)),
-                    (q.table, &base, &privacy),
+                    (q.table, &bases.linking, &privacy),
+                    &bases.people,
                 )
             },
         )?;

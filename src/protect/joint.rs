@@ -35,8 +35,25 @@ use super::search::{NodeReport, Outcome, Searcher};
 /// The largest lattice searched; beyond it the job must pin or bound levels.
 pub const MAX_NODES: usize = 200_000;
 
-/// A person's linked class when the linked table does not write them.
+/// The linked table's evaluations kept for reuse: each holds a class a person (16 bytes: 16 MB
+/// a million people).
+const SEEN: usize = 8;
+
+/// An entry's class when it has none: a fact k^m removed.
 const UNKNOWN: u32 = u32::MAX;
+
+/// A person's linked class (the hash of its labels) when the linked table does not write them.
+const NOBODY: u128 = u128::MAX;
+
+/// A class's labels (and its linked class) as 128 bits, the same whatever the order the data
+/// came in: k^m's choice between a person's overlapping rare facts follows the facts' order,
+/// and the search must choose the same way every run.
+fn labels_hash(labels: &[&str], linked: u128) -> u128 {
+    use std::hash::BuildHasher;
+    let a = FixedState::with_seed(0x243f_6a88_85a3_08d3).hash_one((labels, linked));
+    let b = FixedState::with_seed(0x1319_8a2e_0370_7344).hash_one((labels, linked));
+    (u128::from(a) << 64) | u128::from(b)
+}
 
 /// One table of the search and what it must hold.
 pub struct Side<'a> {
@@ -50,6 +67,9 @@ pub struct Side<'a> {
 pub struct Joint<'a> {
     pub linked: Option<Side<'a>>,
     pub linking: Side<'a>,
+    /// Each person's fingerprint, by the linking base's subject codes: k^m visits people in
+    /// their order, as the run does.
+    pub people: &'a [u64],
     /// `known_events` of the linking table (1: k on the linked view).
     pub known_events: usize,
 }
@@ -190,6 +210,30 @@ struct Classes {
 }
 
 impl Classes {
+    /// Each class's [`labels_hash`]: its codes' labels at `levels` in `p`'s dimensions, and the
+    /// linked class's hash from the key's last four codes when `linked`.
+    fn hashes(&self, p: &Prepared<'_>, levels: &[usize], linked: bool) -> Vec<u128> {
+        let mut out = vec![0u128; self.len()];
+        for (key, &id) in &self.ids {
+            let labels: Vec<&str> = (0..p.dims())
+                .map(|d| {
+                    p.base.dims[d].labels[levels[d]]
+                        .get(key[d] as usize)
+                        .map_or("", String::as_str)
+                })
+                .collect();
+            let linked = if linked {
+                key[p.dims()..]
+                    .iter()
+                    .fold(0u128, |h, &c| (h << 32) | u128::from(c))
+            } else {
+                0
+            };
+            out[id as usize] = labels_hash(&labels, linked);
+        }
+        out
+    }
+
     fn id(&mut self, key: &[u32]) -> u32 {
         if let Some(&id) = self.ids.get(key) {
             return id;
@@ -203,9 +247,9 @@ impl Classes {
     }
 }
 
-/// The linked table at `levels`: its figures, and each person's class (or [`UNKNOWN`] when
-/// suppressed).
-fn linked_at(p: &Prepared<'_>, levels: &[usize]) -> (Figures, Vec<u32>) {
+/// The linked table at `levels`: its figures, and each person's class as the hash of its labels
+/// (or [`NOBODY`] when suppressed).
+fn linked_at(p: &Prepared<'_>, levels: &[usize]) -> (Figures, Vec<u128>) {
     let n = p.base.rows.len();
     let mut classes = Classes::default();
     let mut key = vec![0u32; p.dims()];
@@ -240,13 +284,14 @@ fn linked_at(p: &Prepared<'_>, levels: &[usize]) -> (Figures, Vec<u32>) {
             .max()
             .map_or(0, |m| *m as usize + 1)
     });
-    let mut person_class = vec![UNKNOWN; people_count];
+    let hashes = classes.hashes(p, levels, false);
+    let mut person_class = vec![NOBODY; people_count];
     for (i, &c) in class_of.iter().enumerate() {
         if people[c as usize] >= k {
             lm_kept += p.base.rows[i] as f64 * p.cell_loss(i, levels);
             let s = p.subject(i);
             if s != NO_SUBJECT {
-                person_class[s as usize] = c;
+                person_class[s as usize] = hashes[c as usize];
             }
         }
     }
@@ -290,19 +335,25 @@ fn tally(
 fn linking_at(
     p: &Prepared<'_>,
     levels: &[usize],
-    person_class: &[u32],
+    person_class: &[u128],
+    people_keys: &[u64],
     known_events: usize,
 ) -> Figures {
     let n = p.base.rows.len();
     let mut classes = Classes::default();
-    let mut key = vec![0u32; p.dims() + 1];
+    let dims = p.dims();
+    // The codes, then the linked class's 128 bits as four codes.
+    let mut key = vec![0u32; dims + 4];
     let mut class_of = Vec::with_capacity(n);
     for i in 0..n {
-        for d in 0..p.dims() {
+        for d in 0..dims {
             key[d] = p.code(i, d, levels[d]);
         }
         let s = p.subject(i);
-        key[p.dims()] = person_class.get(s as usize).copied().unwrap_or(UNKNOWN);
+        let linked = person_class.get(s as usize).copied().unwrap_or(NOBODY);
+        for (j, k) in key[dims..].iter_mut().enumerate() {
+            *k = (linked >> (96 - 32 * j)) as u32;
+        }
         class_of.push(classes.id(&key));
     }
     let k = p.goal.k;
@@ -313,11 +364,19 @@ fn linking_at(
     };
     // k^m: the rare facts (a person's rows of one class) leave first.
     if known_events > 1 {
+        let facts = classes.hashes(p, levels, true);
+        let person = |i: usize| {
+            let s = p.subject(i);
+            people_keys
+                .get(s as usize)
+                .copied()
+                .unwrap_or(u64::from(s))
+        };
         let entries: Vec<Entry> = (0..n)
             .filter(|&i| p.subject(i) != NO_SUBJECT)
             .map(|i| Entry {
-                person: u64::from(p.subject(i)),
-                fact: u128::from(class_of[i]),
+                person: person(i),
+                fact: facts[class_of[i] as usize],
                 rows: p.base.rows[i],
             })
             .collect();
@@ -329,14 +388,13 @@ fn linking_at(
             return f;
         }
         f.facts_rows = done.rows;
-        let removed: std::collections::HashSet<(u32, u32), FixedState> = done
+        let removed: std::collections::HashSet<(u64, u128), FixedState> = done
             .removed
             .iter()
-            .map(|e| (e.person as u32, e.fact as u32))
+            .map(|e| (e.person, e.fact))
             .collect();
         for (i, c) in class_of.iter_mut().enumerate() {
-            let s = p.subject(i);
-            if s != NO_SUBJECT && removed.contains(&(s, *c)) {
+            if p.subject(i) != NO_SUBJECT && removed.contains(&(person(i), facts[*c as usize])) {
                 *c = UNKNOWN;
             }
         }
@@ -437,7 +495,10 @@ pub fn search(j: &Joint<'_>) -> Result<JointOutcome, String> {
     let mut failed: Vec<Vec<usize>> = Vec::new();
     let mut best: Option<(f64, usize, Figures, Figures)> = None;
     let mut checked = 0u64;
-    let everyone: Vec<u32> = Vec::new();
+    let everyone: Vec<u128> = Vec::new();
+    // The linked table's figures at recently seen levels (each node of a column of the
+    // lattice shares them).
+    let mut seen: HashMap<Vec<usize>, (Figures, std::rc::Rc<Vec<u128>>)> = HashMap::new();
     for (bound, i) in order {
         if best.as_ref().is_some_and(|b| bound >= b.0) {
             break;
@@ -449,7 +510,17 @@ pub fn search(j: &Joint<'_>) -> Result<JointOutcome, String> {
         checked += 1;
         let (fu, person_class) = match &linked {
             Some(l) => {
-                let (fu, classes) = linked_at(l, u);
+                let (fu, classes) = match seen.get(u) {
+                    Some((f, c)) => (f.clone(), c.clone()),
+                    None => {
+                        let (f, c) = linked_at(l, u);
+                        let c = std::rc::Rc::new(c);
+                        if seen.len() < SEEN {
+                            seen.insert(u.to_vec(), (f.clone(), c.clone()));
+                        }
+                        (f, c)
+                    }
+                };
                 if !fu.feasible {
                     failed.push(u.to_vec());
                     continue;
@@ -457,9 +528,9 @@ pub fn search(j: &Joint<'_>) -> Result<JointOutcome, String> {
                 (Some(fu), classes)
             }
             // Without a linked table everyone's linked class is the same: unknown.
-            None => (None, everyone.clone()),
+            None => (None, std::rc::Rc::new(everyone.clone())),
         };
-        let fa = linking_at(&linking, a, &person_class, j.known_events);
+        let fa = linking_at(&linking, a, &person_class, j.people, j.known_events);
         if !fa.feasible {
             continue;
         }
@@ -514,6 +585,13 @@ mod tests {
         })
         .map(|(d, _)| d)
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// People's fingerprints, in no particular order of their codes.
+    fn keys() -> Vec<u64> {
+        (0..10_000u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17))
+            .collect()
     }
 
     fn goal(k: u32, max_suppression: f64) -> Goal {
@@ -648,6 +726,7 @@ mod tests {
                         base: &activity,
                         goal: ga,
                     },
+                    people: &keys(),
                     known_events: 1,
                 };
                 let out = search(&joint).unwrap_or_else(|e| panic!("{e}"));
@@ -690,6 +769,7 @@ mod tests {
                 base: &activity,
                 goal: g,
             },
+            people: &keys(),
             known_events: 1,
         })
         .unwrap_or_else(|e| panic!("{e}"));
@@ -707,6 +787,7 @@ mod tests {
     fn with_known_events_every_pair_holds_at_the_chosen_levels() {
         let (users, activity) = bases(5, 300, 3000);
         let g = goal(4, 0.1);
+        let people = keys();
         let joint = Joint {
             linked: Some(Side {
                 base: &users,
@@ -716,6 +797,7 @@ mod tests {
                 base: &activity,
                 goal: g,
             },
+            people: &people,
             known_events: 2,
         };
         let two = search(&joint).unwrap_or_else(|e| panic!("{e}"));
@@ -743,26 +825,29 @@ mod tests {
             .unwrap_or_default();
         let (_, person_class) = linked_at(&p, &lu);
         let la = &two.linking.levels;
-        let mut facts: HashMap<u32, HashSet<(u32, u32)>> = HashMap::new();
+        let mut facts: HashMap<u32, HashSet<(u32, u128)>> = HashMap::new();
         for i in 0..activity.rows.len() {
             let s = activity.subjects.as_ref().map_or(NO_SUBJECT, |s| s[i]);
             if s == NO_SUBJECT {
                 continue;
             }
             let month = activity.dims[0].map[la[0]][activity.codes[i] as usize];
-            let linked = person_class.get(s as usize).copied().unwrap_or(UNKNOWN);
+            let linked = person_class.get(s as usize).copied().unwrap_or(NOBODY);
             facts.entry(s).or_default().insert((month, linked));
         }
-        let entries: Vec<Entry> = facts
-            .iter()
-            .flat_map(|(&s, f)| {
-                f.iter().map(move |&(m, l)| Entry {
+        let mut ids: HashMap<(u32, u128), u128> = HashMap::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        for (&s, f) in &facts {
+            for fact in f {
+                let next = ids.len() as u128;
+                let id = *ids.entry(*fact).or_insert(next);
+                entries.push(Entry {
                     person: u64::from(s),
-                    fact: (u128::from(m) << 32) | u128::from(l),
+                    fact: id,
                     rows: 1,
-                })
-            })
-            .collect();
+                });
+            }
+        }
         let done = Histories::new(entries.clone())
             .enforce(4, 2)
             .unwrap_or_else(|e| panic!("{e:?}"));
@@ -794,10 +879,61 @@ mod tests {
                 base: &base,
                 goal: goal(2, 0.0),
             },
+            people: &keys(),
             known_events: 2,
         })
         .err()
         .unwrap_or_default();
         assert!(err.contains("combinations"), "{err}");
+    }
+
+    /// The data's order does not choose: the same entries, shuffled (as a parallel group-by
+    /// returns them), give the same optimum and the same k^m removals.
+    #[test]
+    fn the_order_of_the_entries_does_not_change_the_choice() {
+        for seed in 0..6 {
+            shuffled_gives_the_same(seed);
+        }
+    }
+
+    fn shuffled_gives_the_same(seed: u64) {
+        use rand::seq::SliceRandom;
+        let (users, activity) = bases(seed, 250, 2500);
+        let people = keys();
+        let g = goal(3, 0.3);
+        let run = |activity: &Base| {
+            let out = search(&Joint {
+                linked: Some(Side {
+                    base: &users,
+                    goal: g,
+                }),
+                linking: Side {
+                    base: activity,
+                    goal: g,
+                },
+                people: &people,
+                known_events: 2,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+            out.best.map(|b| (b.linking.levels, b.facts_rows, b.linking.rows_suppressed))
+        };
+        let first = run(&activity);
+        assert!(first.as_ref().is_some_and(|f| f.1 > 0), "{first:?}");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        for _ in 0..5 {
+            let mut order: Vec<usize> = (0..activity.rows.len()).collect();
+            order.shuffle(&mut rng);
+            let shuffled = Base {
+                dims: activity.dims.clone(),
+                codes: order.iter().map(|&i| activity.codes[i]).collect(),
+                subjects: activity
+                    .subjects
+                    .as_ref()
+                    .map(|s| order.iter().map(|&i| s[i]).collect()),
+                rows: order.iter().map(|&i| activity.rows[i]).collect(),
+                sensitive: Vec::new(),
+            };
+            assert_eq!(run(&shuffled), first);
+        }
     }
 }

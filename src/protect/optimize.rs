@@ -142,27 +142,37 @@ fn base_with_people(t: &Table, counts: &Counts) -> Result<(Base, FinestValues, V
 /// The bases of a linked table and of the table that links it (or of a k^m table alone), their
 /// people lined up: the linking base's subject codes are the linked base's for the people both
 /// hold, and codes past the linked base's people for the others.
+pub struct JointBases {
+    pub linked: Option<Base>,
+    pub linking: Base,
+    /// Each person's fingerprint, by the linking base's subject codes.
+    pub people: Vec<u64>,
+}
+
 pub fn joint_bases(
     linked: Option<(&Table, &Counts)>,
     linking: (&Table, &Counts),
-) -> Result<(Option<Base>, Base)> {
+) -> Result<JointBases> {
     let (mut base, _, people) = base_with_people(linking.0, linking.1)?;
     let Some((t, counts)) = linked else {
-        return Ok((None, base));
+        return Ok(JointBases {
+            linked: None,
+            linking: base,
+            people,
+        });
     };
-    let (linked, _, linked_people) = base_with_people(t, counts)?;
-    let code: HashMap<u64, u32> = linked_people
+    let (linked, _, mut all_people) = base_with_people(t, counts)?;
+    let code: HashMap<u64, u32> = all_people
         .iter()
         .enumerate()
         .map(|(i, &p)| (p, i as u32))
         .collect();
-    let mut next = linked_people.len() as u32;
     let remap: Vec<u32> = people
         .iter()
-        .map(|p| {
-            code.get(p).copied().unwrap_or_else(|| {
-                next += 1;
-                next - 1
+        .map(|&p| {
+            code.get(&p).copied().unwrap_or_else(|| {
+                all_people.push(p);
+                all_people.len() as u32 - 1
             })
         })
         .collect();
@@ -171,7 +181,11 @@ pub fn joint_bases(
             *s = remap[*s as usize];
         }
     }
-    Ok((Some(linked), base))
+    Ok(JointBases {
+        linked: Some(linked),
+        linking: base,
+        people: all_people,
+    })
 }
 
 /// One table's part of a joint optimum: its levels (absolute, per quasi-identifier), figures
@@ -183,6 +197,7 @@ pub type Chosen = (Vec<usize>, NodeReport, Outcome);
 pub fn choose_joint(
     linked: Option<(&Table, &Base, &Privacy)>,
     linking: (&Table, &Base, &Privacy),
+    people: &[u64],
 ) -> Result<(Option<Chosen>, Chosen)> {
     use super::joint::{Joint, Side, search};
     let (t, base, privacy) = linking;
@@ -195,6 +210,7 @@ pub fn choose_joint(
             base,
             goal: Goal::of(privacy),
         },
+        people,
         known_events: privacy.known_events as usize,
     };
     let outcome = search(&joint).map_err(|e| Error::Job(format!("tables.{}: {e}", t.name)))?;
