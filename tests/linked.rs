@@ -188,7 +188,7 @@ fn tables_whose_pseudonyms_join_are_refused_without_a_link() {
 
 #[test]
 fn links_that_cannot_hold_are_refused() {
-    let cases: [Case; 6] = [
+    let cases: [Case; 7] = [
         (
             "no such table",
             |j| j.replace("# link = \"users\"", "link = \"people\""),
@@ -230,6 +230,18 @@ fn links_that_cannot_hold_are_refused() {
                 .replace(", scope = \"table\" }", " }")
             },
             "Mondrian (`search = \"mondrian\"` in tables.activity)",
+        ),
+        (
+            "k^m on the linked table",
+            |j| {
+                j.replace("# link = \"users\"", "link = \"users\"")
+                    .replace(
+                        "[tables.users.privacy]\n",
+                        "[tables.users.privacy]\nknown_events = 2\n",
+                    )
+                    .replace(", scope = \"table\" }", " }")
+            },
+            "set it on this table instead",
         ),
         (
             "another metric",

@@ -85,7 +85,8 @@ pub fn execute(a: Args) -> Result<(), Error> {
         let _ = writeln!(out, "levels pinned by {}", lock_path.display());
     }
     for p in &planned {
-        table(&mut out, p);
+        let linked = p.table.link.as_deref().and_then(|l| job.table(l));
+        table(&mut out, p, linked);
         columns(&mut out, p);
         if a.sample > 0 {
             for w in warnings(p, &ctx, a.sample) {
@@ -97,7 +98,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
 }
 
 /// A table's files and its policies: retention, bad rows, k and the models.
-fn table(out: &mut String, p: &Planned) {
+fn table(out: &mut String, p: &Planned, linked: Option<&crate::job::Table>) {
     let t = p.table;
     let n = p.source.files.len();
     let _ = writeln!(
@@ -145,7 +146,13 @@ fn table(out: &mut String, p: &Planned) {
                     out,
                     "  linked to {l}: classes are counted over the join on the pseudonym"
                 );
-                if pr.recoding == crate::job::Recoding::Optimal {
+                let searched = |t: &crate::job::Table| {
+                    t.quasi_identifiers()
+                        .any(crate::transform::levels::searched)
+                };
+                if pr.recoding == crate::job::Recoding::Optimal
+                    && (searched(t) || linked.is_some_and(searched))
+                {
                     let _ = writeln!(
                         out,
                         "  levels: searched together with tables.{l} (one lattice over both tables)"

@@ -341,6 +341,15 @@ fn check_links(tables: &[Table], fail: &Fail<'_>) -> Result<()> {
                 ),
             ));
         }
+        if linked.privacy.is_some_and(|p| p.known_events > 1) {
+            return Err(fail(
+                &at,
+                format!(
+                    "`{target}` is linked, so it holds one row a person, and `known_events` \
+                     there counts nothing k does not: set it on this table instead"
+                ),
+            ));
+        }
         if linked.link.is_some() {
             return Err(fail(
                 &at,

@@ -13,11 +13,16 @@
 //! The node's loss is the mean of the two tables' loss metrics (Iyengar's: a suppressed row
 //! costs 1 in every column), each over its own columns. Nodes are visited in increasing order of
 //! that loss with nothing suppressed, a lower bound, until the bound reaches the best found.
-//! There is no pruning by monotonicity: a coarser linked table keeps people whose rows then
-//! join a class of their own, so a coarser node can fail where a finer one held. The run
-//! re-decides at the chosen levels from the data, so the search's figures are what the report
-//! shows only when both agree; they do, but for ties between equally rare facts, which k^m breaks
-//! by fingerprint in the run and by code here.
+//! The linking table is not monotone: a coarser linked table keeps people whose rows then join
+//! a class of their own, so a coarser node can fail where a finer one held. Only the linked
+//! table's own failures prune (a node finer than a failed one fails on its own).
+//!
+//! The run re-decides at the chosen levels from the data. With k on the linked view (m = 1)
+//! the search's figures are the run's. With k^m a person who holds several overlapping rare sets
+//! loses facts in the order of the facts' identities: the run uses class fingerprints, the
+//! search a hash of the labels (never the order the counts came in, so the choice is the same
+//! every run), and the two may remove a few different facts. The run never exceeds the limit:
+//! if its own removals do, it stops with exit 4.
 //!
 //! Without a linked table the same search serves k^m on one table: every person's linked class
 //! is the same.
@@ -437,8 +442,9 @@ fn lattice(bases: &[&Base]) -> Result<Vec<Vec<usize>>, String> {
         .filter(|&n| n <= MAX_NODES)
         .ok_or_else(|| {
             format!(
-                "the linked tables' levels make more than {MAX_NODES} combinations to search \
-                 together: pin some columns with `level`, or bound them with `levels = [a, b]`"
+                "the levels to search (with a linked table's, or for known_events) make more \
+                 than {MAX_NODES} combinations: pin some columns with `level`, or bound them \
+                 with `levels = [a, b]`"
             )
         })?;
     let mut nodes = Vec::with_capacity(total);

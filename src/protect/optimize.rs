@@ -217,14 +217,17 @@ pub fn choose_joint(
     let Some(best) = outcome.best.clone() else {
         let with = linked.map_or(String::new(), |(l, _, lp)| {
             format!(
-                " and tables.{} k = {} within {}%",
+                " while tables.{} holds k = {} with at most {}% suppressed",
                 l.name,
                 lp.k,
                 lp.max_suppression * 100.0
             )
         });
         return Err(Error::Privacy(format!(
-            "tables.{}: no combination of generalization levels meets k = {}{} with at most {}%              of rows suppressed{with} (of {} level combinations, {} were evaluated). Widen the              levels the search may use, coarsen the facts, lower known_events, or raise              max_suppression. Nothing was written.",
+            "tables.{}: no combination of generalization levels meets k = {}{} with at most {}% \
+             of its rows suppressed{with} (of {} level combinations, {} were evaluated). Widen \
+             the levels the search may use, coarsen the facts, lower known_events, or raise \
+             max_suppression. Nothing was written.",
             t.name,
             privacy.k,
             if privacy.known_events > 1 {
