@@ -38,33 +38,57 @@ pub struct Plan {
     pub side: Vec<Expr>,
 }
 
-/// Streams the kept rows of `input` (which carries [`STATE`]) into `file` and returns the rows
-/// of every other state (expired, undated, erased, bad), counted on the way.
-pub fn stage(input: LazyFrame, plan: Plan, file: &Path, table: &str) -> Result<BTreeMap<i32, u64>> {
-    let states = StateTally::default();
-    // The side computations are added to the state, which they leave as it is (they yield
-    // zeros): that way the engine evaluates them on every row, before the filter, and cannot
-    // optimize them away.
-    let mut state = states.observe(col(STATE));
-    for e in plan.side {
-        state = state + e.cast(DataType::Int32);
+/// One table to stage: its input (which carries [`STATE`]), what to stage, and where.
+pub struct Staged {
+    pub input: LazyFrame,
+    pub plan: Plan,
+    pub file: std::path::PathBuf,
+}
+
+/// Streams the kept rows of each table's input into its file, all in one query, and returns,
+/// for each, the rows of every other state (expired, undated, erased, bad), counted on the way.
+/// Tables that read the same input (`activity` and `page_views` of one export) parse it once:
+/// the engine runs the scan their plans share once for all of them. `tables` names them in
+/// an error.
+pub fn stage(staged: Vec<Staged>, tables: &str) -> Result<Vec<BTreeMap<i32, u64>>> {
+    let mut tallies = Vec::with_capacity(staged.len());
+    let mut sinks = Vec::with_capacity(staged.len());
+    for s in staged {
+        let states = StateTally::default();
+        // The side computations are added to the state, which they leave as it is (they yield
+        // zeros): that way the engine evaluates them on every row, before the filter, and
+        // cannot optimize them away.
+        let mut state = states.observe(col(STATE));
+        for e in s.plan.side {
+            state = state + e.cast(DataType::Int32);
+        }
+        let mut select = s.plan.columns;
+        if let Some(subject) = s.plan.subject {
+            select.push(kanon::subject_key(subject).alias(SUBJECT));
+        }
+        let mut lf = s
+            .input
+            .with_column(state.alias(STATE))
+            .filter(col(STATE).eq(lit(KEPT)))
+            .select(select);
+        if !s.plan.class.is_empty() {
+            lf = lf.with_columns(s.plan.class);
+        }
+        sinks.push(
+            write::parquet_sink(lf, &s.file, write::scratch_options())
+                .map_err(Error::engine(format!("{tables}: reading the input")))?,
+        );
+        tallies.push(states);
     }
-    let mut select = plan.columns;
-    if let Some(s) = plan.subject {
-        select.push(kanon::subject_key(s).alias(SUBJECT));
-    }
-    let mut lf = input
-        .with_column(state.alias(STATE))
-        .filter(col(STATE).eq(lit(KEPT)))
-        .select(select);
-    if !plan.class.is_empty() {
-        lf = lf.with_columns(plan.class);
-    }
-    write::sink_parquet(lf, file, write::scratch_options())
-        .map_err(Error::engine(format!("tables.{table}: reading the input")))?;
-    let mut others = states.get();
-    others.remove(&KEPT);
-    Ok(others)
+    write::run_sinks(sinks).map_err(Error::engine(format!("{tables}: reading the input")))?;
+    Ok(tallies
+        .into_iter()
+        .map(|states| {
+            let mut others = states.get();
+            others.remove(&KEPT);
+            others
+        })
+        .collect())
 }
 
 /// The staged file, to be read by the later passes.

@@ -59,6 +59,18 @@ pub fn scratch_options() -> ParquetWriteOptions {
 
 /// Streams `lf` into one Parquet file.
 pub fn sink_parquet(lf: LazyFrame, file: &Path, options: ParquetWriteOptions) -> PolarsResult<()> {
+    parquet_sink(lf, file, options)
+        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+        .map(|_| ())
+}
+
+/// `lf` ending in a sink into one Parquet file, not yet run: several run as one query with
+/// [`run_sinks`].
+pub fn parquet_sink(
+    lf: LazyFrame,
+    file: &Path,
+    options: ParquetWriteOptions,
+) -> PolarsResult<LazyFrame> {
     lf.sink(
         SinkDestination::File {
             target: SinkTarget::Path(PlRefPath::new(file.to_string_lossy().as_ref())),
@@ -69,8 +81,16 @@ pub fn sink_parquet(lf: LazyFrame, file: &Path, options: ParquetWriteOptions) ->
             ..Default::default()
         },
     )
-    .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
-    .map(|_| ())
+}
+
+/// Runs several sinks as one streaming query: the parts their plans share, such as the scan of
+/// one input, run once for all of them.
+pub fn run_sinks(sinks: Vec<LazyFrame>) -> PolarsResult<()> {
+    let Some(opt) = sinks.first().map(LazyFrame::get_current_optimizations) else {
+        return Ok(());
+    };
+    let plans = sinks.into_iter().map(|lf| lf.logical_plan).collect();
+    LazyFrame::collect_all_with_engine(plans, Engine::Streaming, opt).map(|_| ())
 }
 
 pub struct Staging {

@@ -111,12 +111,19 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         None => kanon::ClassKey::random(),
     };
     let joint = joint_searches(&planned, &ctx)?;
+    let mut prepared = Vec::with_capacity(planned.len());
+    for (i, p) in planned.iter().enumerate() {
+        let staged = scratch.path().join(format!("table-{i}.parquet"));
+        let joint = joint.get(&p.table.name);
+        prepared.push(prepare(p, &ctx, &remembered, staged, key, joint)?);
+    }
+    let mut others = stage_all(&planned, &mut prepared)?.into_iter();
     let mut decided: Vec<Protected> = Vec::with_capacity(planned.len());
     // The people of each table another links to, as it releases them (see `protect::link`).
     let mut people: HashMap<String, DataFrame> = HashMap::new();
-    for (i, p) in planned.iter().enumerate() {
+    for (p, prepared) in planned.iter().zip(prepared) {
         let t0 = Instant::now();
-        let staged = scratch.path().join(format!("table-{i}.parquet"));
+        let others = others.next().unwrap_or_default();
         let link = match &p.table.link {
             None => None,
             Some(l) => Some(
@@ -125,8 +132,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
                     .ok_or_else(|| unlinked(&p.table.name, l))?,
             ),
         };
-        let joint = joint.get(&p.table.name);
-        let protected = protect(p, &ctx, &remembered, staged, key, link, joint)?;
+        let protected = protect(p, &ctx, prepared, others, key, link)?;
         if planned
             .iter()
             .any(|o| o.table.link.as_ref() == Some(&p.table.name))

@@ -36,49 +36,137 @@ impl Protected {
     }
 }
 
-/// Pass 1 and the k-anonymity decision for one table. When the table searches its levels, a
-/// first counting pass over the finest values feeds the search, and the decision is then taken
-/// at the chosen levels.
-pub(super) fn protect(
+/// A table ready to stage: its levels chosen, its staging planned (see [`stage_all`]).
+pub(super) struct ToStage {
+    chosen: Chosen,
+    tallies: IndexMap<String, ColumnTallies>,
+    subject: Option<Expr>,
+    /// Taken by [`stage_all`].
+    stage: Option<(LazyFrame, stage::Plan)>,
+    staged: PathBuf,
+}
+
+/// The levels of one table and its staging plan. When the table searches its levels on its
+/// own, a first counting pass over the finest values feeds the search (a joint search has
+/// already chosen: `joint`).
+pub(super) fn prepare(
     p: &Planned,
     ctx: &Context,
     remembered: &Remembered,
     staged: PathBuf,
     key: kanon::ClassKey,
-    link: Option<(&Table, &DataFrame)>,
     joint: Option<&optimize::Chosen>,
-) -> Result<Protected> {
+) -> Result<ToStage> {
     let t = p.table;
     let subject = table_subject(t, ctx);
     // A table without privacy settings has no quasi-identifiers (validation sees to it):
     // k = 1 suppresses nothing and still yields the subject counts.
     let privacy = t.privacy.unwrap_or_else(Privacy::none);
-    let Chosen {
-        levels,
-        search,
-        recoding,
-        mondrian,
-    } = choose_levels(p, ctx, &privacy, joint)?;
-    let (columns, side, tallies) = stage_columns(p, ctx, remembered, &levels, recoding.is_some());
+    let chosen = choose_levels(p, ctx, &privacy, joint)?;
+    let (columns, side, tallies) = stage_columns(
+        p,
+        ctx,
+        remembered,
+        &chosen.levels,
+        chosen.recoding.is_some(),
+    );
     // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
     // are (they cost nothing extra): the methods count every other unreadable value anyway,
     // and a count above zero stops the run here, so a good night pays nothing for the check.
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
-    let sensitive: Vec<String> = t.sensitive().map(|c| c.output.clone()).collect();
     let plan = stage::Plan {
         columns,
         subject: subject.clone(),
         class: key.exprs(&qis),
         side,
     };
-    let others = step(t, "stage", "reading and transforming", || {
-        stage::stage(
-            scan_with_state(p, ctx, bad_rows::skips(t))?,
-            plan,
-            &staged,
-            &t.name,
-        )
-    })?;
+    let input = scan_with_state(p, ctx, bad_rows::skips(t))?;
+    Ok(ToStage {
+        chosen,
+        tallies,
+        subject,
+        stage: Some((input, plan)),
+        staged,
+    })
+}
+
+/// Stages every table in one query per input: tables that read the same files parse them once.
+/// Returns each table's rows of every state but kept, in `planned`'s order.
+pub(super) fn stage_all(
+    planned: &[Planned],
+    prepared: &mut [ToStage],
+) -> Result<Vec<std::collections::BTreeMap<i32, u64>>> {
+    let mut others = vec![Default::default(); planned.len()];
+    // Groups of tables by what they read, in the job's order of their first table.
+    let mut groups: Vec<(&Source, Vec<usize>)> = Vec::new();
+    for (i, p) in planned.iter().enumerate() {
+        let same = |s: &Source| s.read == p.source.read && s.format == p.source.format;
+        match groups.iter_mut().find(|(s, _)| same(s)) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((&p.source, vec![i])),
+        }
+    }
+    for (_, members) in groups {
+        let names: Vec<String> = members
+            .iter()
+            .map(|&i| format!("tables.{}", planned[i].table.name))
+            .collect();
+        let _shown = progress::step(&names.join(", "), "reading and transforming");
+        let t0 = Instant::now();
+        let mut staged = Vec::with_capacity(members.len());
+        for &i in &members {
+            let t = &mut prepared[i];
+            let (input, plan) = t.stage.take().ok_or_else(|| {
+                Error::Job(format!("{}: staged twice", names.join(", ")))
+            })?;
+            staged.push(stage::Staged {
+                input,
+                plan,
+                file: t.staged.clone(),
+            });
+        }
+        let counted = stage::stage(staged, &names.join(", "))?;
+        for (&i, c) in members.iter().zip(counted) {
+            others[i] = c;
+            tracing::debug!(
+                table = %planned[i].table.name,
+                stage = "stage",
+                tables_sharing_the_scan = members.len(),
+                seconds = t0.elapsed().as_secs_f64(),
+                "step done"
+            );
+        }
+    }
+    Ok(others)
+}
+
+/// The k-anonymity decision for one staged table (see [`stage_all`]): Mondrian's relabelling,
+/// the link, k^m, the counts and what to suppress.
+pub(super) fn protect(
+    p: &Planned,
+    ctx: &Context,
+    prepared: ToStage,
+    others: std::collections::BTreeMap<i32, u64>,
+    key: kanon::ClassKey,
+    link: Option<(&Table, &DataFrame)>,
+) -> Result<Protected> {
+    let t = p.table;
+    let privacy = t.privacy.unwrap_or_else(Privacy::none);
+    let ToStage {
+        chosen:
+            Chosen {
+                levels,
+                search,
+                recoding,
+                mondrian,
+            },
+        tallies,
+        subject,
+        staged,
+        ..
+    } = prepared;
+    let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    let sensitive: Vec<String> = t.sensitive().map(|c| c.output.clone()).collect();
     let unread = |c: &crate::job::Column| {
         tallies
             .get(&c.output)
@@ -102,26 +190,37 @@ pub(super) fn protect(
             relabelled
         }
     };
-    // A linking table's classes take in its people's classes in the linked table.
-    let (staged, qis) = match link {
-        None => (staged, qis),
+    let known_events = privacy.known_events > 1 && !qis.is_empty();
+    // A linking table's classes take in its people's classes in the linked table. With k^m
+    // next, the join stays lazy: k^m reads it twice (its counts, then the rows it keeps) and
+    // writes it once.
+    let (staged, qis, joined) = match link {
+        None => (staged, qis, None),
         Some((_, people)) => {
-            let linked = staged.with_extension("linked.parquet");
             let (lf, linked_qis) =
                 protect::link::join(stage::scan(&staged, &t.name)?, people, key, &qis);
-            step(t, "link", "joining the linked table's classes", || {
-                crate::write::sink_parquet(lf, &linked, crate::write::scratch_options())
-                    .map_err(Error::engine(format!("tables.{}: linking", t.name)))
-            })?;
-            let _ = std::fs::remove_file(&staged);
-            (linked, linked_qis)
+            if known_events {
+                (staged, linked_qis, Some(lf))
+            } else {
+                let linked = staged.with_extension("linked.parquet");
+                step(t, "link", "joining the linked table's classes", || {
+                    crate::write::sink_parquet(lf, &linked, crate::write::scratch_options())
+                        .map_err(Error::engine(format!("tables.{}: linking", t.name)))
+                })?;
+                let _ = std::fs::remove_file(&staged);
+                (linked, linked_qis, None)
+            }
         }
     };
+    let rows = |staged: &PathBuf| match &joined {
+        Some(lf) => Ok(lf.clone()),
+        None => stage::scan(staged, &t.name),
+    };
     // k^m: facts too rare leave the staged rows first; the counts then see what remains.
-    let (staged, facts) = if privacy.known_events > 1 && !qis.is_empty() {
+    let (staged, facts) = if known_events {
         let (removed, facts) = step(t, "known_events", "counting sets of known facts", || {
             protect::known_events::enforce(
-                stage::scan(&staged, &t.name)?,
+                rows(&staged)?,
                 &privacy,
                 &fact_columns(t, link.map(|(l, _)| l)),
                 &t.name,
@@ -138,7 +237,7 @@ pub(super) fn protect(
             "suppressed facts too rare for k^m"
         );
         let kept = staged.with_extension("facts.parquet");
-        let lf = protect::known_events::without(stage::scan(&staged, &t.name)?, &removed);
+        let lf = protect::known_events::without(rows(&staged)?, &removed);
         step(t, "known_events", "leaving out the rare facts", || {
             crate::write::sink_parquet(lf, &kept, crate::write::scratch_options())
                 .map_err(Error::engine(format!("tables.{}: k^m", t.name)))
