@@ -80,8 +80,8 @@ f="$(median floor)"; j="$(median job)"
 awk -v f="$f" -v j="$j" 'BEGIN { printf "median wall: floor %.2f s, job %.2f s; job / floor = %.2f\n", f, j, j / f }'
 echo
 echo "the job's steps, last run (seconds; -v --log-format json):"
-grep -o '"table":"[^"]*","stage":"[^"]*","seconds":[0-9.]*' "$work/log-job" |
-  sed -E 's/"table":"([^"]*)","stage":"([^"]*)","seconds":([0-9.]*)/\1 \2 \3/' |
+grep -o '"table":"[^"]*","stage":"[^"]*","seconds":[0-9.e-]*' "$work/log-job" |
+  sed -E 's/"table":"([^"]*)","stage":"([^"]*)","seconds":([0-9.e-]*)/\1 \2 \3/' |
   awk '{ printf "  %-9s %-9s %6.2f\n", $1, $2, $3 }'
 
 # The levels the shipped job pins were searched: once more without its lock (`--pin`, into a

@@ -144,7 +144,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
                 .map(|o| o.table.name.as_str())
                 .collect();
             let found = protect::link::people(
-                stage::scan(&protected.staged, &p.table.name)?,
+                protected.rows(&p.table.name)?,
                 &protected.decision,
                 has_qis,
                 &p.table.name,

@@ -22,8 +22,11 @@ pub(super) struct Protected {
     pub(super) mondrian: Option<MondrianSummary>,
     /// Bad rows left out.
     pub(super) skipped: Skipped,
-    /// The kept rows, transformed, as the first pass staged them (see [`crate::stage`]).
+    /// The kept rows, transformed, as the first pass staged them (see [`crate::stage`]); read
+    /// them with [`Protected::rows`].
     pub(super) staged: PathBuf,
+    /// The (class, person) pairs k^m removed, left out whenever the staged rows are read.
+    pub(super) removed: Option<DataFrame>,
     /// Invalid and unmapped values of the kept rows, by output column.
     pub(super) tallies: IndexMap<String, ColumnTallies>,
     /// What k^m removed before the counts (`known_events` above 1).
@@ -31,6 +34,15 @@ pub(super) struct Protected {
 }
 
 impl Protected {
+    /// The staged rows without what k^m removed.
+    pub(super) fn rows(&self, table: &str) -> Result<LazyFrame> {
+        let lf = stage::scan(&self.staged, table)?;
+        Ok(match &self.removed {
+            Some(r) => protect::known_events::without(lf, r),
+            None => lf,
+        })
+    }
+
     pub(super) fn level(&self, c: &crate::job::Column) -> usize {
         self.levels.get(&c.name).copied().unwrap_or(c.levels.min)
     }
@@ -116,9 +128,10 @@ pub(super) fn stage_all(
         let mut staged = Vec::with_capacity(members.len());
         for &i in &members {
             let t = &mut prepared[i];
-            let (input, plan) = t.stage.take().ok_or_else(|| {
-                Error::Job(format!("{}: staged twice", names.join(", ")))
-            })?;
+            let (input, plan) = t
+                .stage
+                .take()
+                .ok_or_else(|| Error::Job(format!("{}: staged twice", names.join(", "))))?;
             staged.push(stage::Staged {
                 input,
                 plan,
@@ -131,8 +144,8 @@ pub(super) fn stage_all(
             tracing::debug!(
                 table = %planned[i].table.name,
                 stage = "stage",
-                tables_sharing_the_scan = members.len(),
                 seconds = t0.elapsed().as_secs_f64(),
+                tables_sharing_the_scan = members.len(),
                 "step done"
             );
         }
@@ -190,37 +203,27 @@ pub(super) fn protect(
             relabelled
         }
     };
-    let known_events = privacy.known_events > 1 && !qis.is_empty();
-    // A linking table's classes take in its people's classes in the linked table. With k^m
-    // next, the join stays lazy: k^m reads it twice (its counts, then the rows it keeps) and
-    // writes it once.
-    let (staged, qis, joined) = match link {
-        None => (staged, qis, None),
+    // A linking table's classes take in its people's classes in the linked table.
+    let (staged, qis) = match link {
+        None => (staged, qis),
         Some((_, people)) => {
+            let linked = staged.with_extension("linked.parquet");
             let (lf, linked_qis) =
                 protect::link::join(stage::scan(&staged, &t.name)?, people, key, &qis);
-            if known_events {
-                (staged, linked_qis, Some(lf))
-            } else {
-                let linked = staged.with_extension("linked.parquet");
-                step(t, "link", "joining the linked table's classes", || {
-                    crate::write::sink_parquet(lf, &linked, crate::write::scratch_options())
-                        .map_err(Error::engine(format!("tables.{}: linking", t.name)))
-                })?;
-                let _ = std::fs::remove_file(&staged);
-                (linked, linked_qis, None)
-            }
+            step(t, "link", "joining the linked table's classes", || {
+                crate::write::sink_parquet(lf, &linked, crate::write::scratch_options())
+                    .map_err(Error::engine(format!("tables.{}: linking", t.name)))
+            })?;
+            let _ = std::fs::remove_file(&staged);
+            (linked, linked_qis)
         }
     };
-    let rows = |staged: &PathBuf| match &joined {
-        Some(lf) => Ok(lf.clone()),
-        None => stage::scan(staged, &t.name),
-    };
-    // k^m: facts too rare leave the staged rows first; the counts then see what remains.
-    let (staged, facts) = if known_events {
+    // k^m: facts too rare leave first; the counts then see what remains. They are few, so they
+    // are left out as the staged rows are read (`Protected::rows`), not written out again.
+    let (removed, facts) = if privacy.known_events > 1 && !qis.is_empty() {
         let (removed, facts) = step(t, "known_events", "counting sets of known facts", || {
             protect::known_events::enforce(
-                rows(&staged)?,
+                stage::scan(&staged, &t.name)?,
                 &privacy,
                 &fact_columns(t, link.map(|(l, _)| l)),
                 &t.name,
@@ -236,20 +239,20 @@ pub(super) fn protect(
             seconds = facts.seconds,
             "suppressed facts too rare for k^m"
         );
-        let kept = staged.with_extension("facts.parquet");
-        let lf = protect::known_events::without(rows(&staged)?, &removed);
-        step(t, "known_events", "leaving out the rare facts", || {
-            crate::write::sink_parquet(lf, &kept, crate::write::scratch_options())
-                .map_err(Error::engine(format!("tables.{}: k^m", t.name)))
-        })?;
-        let _ = std::fs::remove_file(&staged);
-        (kept, Some(facts))
+        (Some(removed), Some(facts))
     } else {
-        (staged, None)
+        (None, None)
+    };
+    let rows = || -> Result<LazyFrame> {
+        let lf = stage::scan(&staged, &t.name)?;
+        Ok(match &removed {
+            Some(r) => protect::known_events::without(lf, r),
+            None => lf,
+        })
     };
     let mut counts = step(t, "count", "counting classes", || {
         kanon::count_staged(
-            stage::scan(&staged, &t.name)?,
+            rows()?,
             &qis,
             &sensitive,
             key,
@@ -274,6 +277,7 @@ pub(super) fn protect(
         mondrian,
         skipped,
         staged,
+        removed,
         tallies,
         facts,
     })

@@ -39,7 +39,7 @@ pub(super) fn write_table(
     // whatever order the input files come in).
     let order: Vec<Expr> = protected.tallies.keys().map(|c| col(c.as_str())).collect();
     let lf = decision
-        .kept(stage::scan(&protected.staged, &t.name)?)
+        .kept(protected.rows(&t.name)?)
         .select(exprs)
         .sort_by_exprs(order, SortMultipleOptions::default().with_nulls_last(true));
     let (file, path) = step(t, "sink", "writing", || {

@@ -372,10 +372,7 @@ fn linking_at(
         let facts = classes.hashes(p, levels, true);
         let person = |i: usize| {
             let s = p.subject(i);
-            people_keys
-                .get(s as usize)
-                .copied()
-                .unwrap_or(u64::from(s))
+            people_keys.get(s as usize).copied().unwrap_or(u64::from(s))
         };
         let entries: Vec<Entry> = (0..n)
             .filter(|&i| p.subject(i) != NO_SUBJECT)
@@ -393,11 +390,8 @@ fn linking_at(
             return f;
         }
         f.facts_rows = done.rows;
-        let removed: std::collections::HashSet<(u64, u128), FixedState> = done
-            .removed
-            .iter()
-            .map(|e| (e.person, e.fact))
-            .collect();
+        let removed: std::collections::HashSet<(u64, u128), FixedState> =
+            done.removed.iter().map(|e| (e.person, e.fact)).collect();
         for (i, c) in class_of.iter_mut().enumerate() {
             if p.subject(i) != NO_SUBJECT && removed.contains(&(person(i), facts[*c as usize])) {
                 *c = UNKNOWN;
@@ -921,7 +915,8 @@ mod tests {
                 known_events: 2,
             })
             .unwrap_or_else(|e| panic!("{e}"));
-            out.best.map(|b| (b.linking.levels, b.facts_rows, b.linking.rows_suppressed))
+            out.best
+                .map(|b| (b.linking.levels, b.facts_rows, b.linking.rows_suppressed))
         };
         let first = run(&activity);
         assert!(first.as_ref().is_some_and(|f| f.1 > 0), "{first:?}");

@@ -51,32 +51,53 @@ impl ClassKey {
 }
 
 /// One hash a row over the columns' values as text (injective: each value is written with its
-/// length, a null as a marker of its own).
+/// length, a null as a marker of its own). 64-bit unsigned columns (a linked table's class
+/// fingerprints) are written as their eight bytes: casting them to text cost more than the rest.
 pub(super) fn class_hashes(columns: &[Column], seed: u64) -> PolarsResult<Column> {
     use std::hash::BuildHasher;
+    enum Values<'a> {
+        Text(Box<dyn Iterator<Item = Option<&'a str>> + 'a>),
+        Int(Box<dyn Iterator<Item = Option<u64>> + 'a>),
+    }
     let hasher = foldhash::quality::FixedState::with_seed(seed);
     let text = columns
         .iter()
-        .map(|c| c.cast(&DataType::String))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let text = text
-        .iter()
-        .map(|c| c.str().cloned())
+        .map(|c| match c.dtype() {
+            DataType::UInt64 => Ok(c.clone()),
+            _ => c.cast(&DataType::String),
+        })
         .collect::<PolarsResult<Vec<_>>>()?;
     let rows = columns.first().map_or(0, |c| c.len());
-    let mut values: Vec<_> = text.iter().map(|c| c.iter()).collect();
+    let mut values = text
+        .iter()
+        .map(|c| {
+            Ok(match c.dtype() {
+                DataType::UInt64 => Values::Int(Box::new(c.u64()?.iter())),
+                _ => Values::Text(Box::new(c.str()?.iter())),
+            })
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
     let mut row = Vec::with_capacity(128);
     let mut hashes = Vec::with_capacity(rows);
     for _ in 0..rows {
         row.clear();
         for v in values.iter_mut() {
-            match v.next().flatten() {
-                Some(v) => {
-                    row.push(1);
-                    row.extend_from_slice(&(v.len() as u64).to_le_bytes());
-                    row.extend_from_slice(v.as_bytes());
-                }
-                None => row.push(0),
+            match v {
+                Values::Text(it) => match it.next().flatten() {
+                    Some(v) => {
+                        row.push(1);
+                        row.extend_from_slice(&(v.len() as u64).to_le_bytes());
+                        row.extend_from_slice(v.as_bytes());
+                    }
+                    None => row.push(0),
+                },
+                Values::Int(it) => match it.next().flatten() {
+                    Some(v) => {
+                        row.push(1);
+                        row.extend_from_slice(&v.to_le_bytes());
+                    }
+                    None => row.push(0),
+                },
             }
         }
         hashes.push(hasher.hash_one(&row[..]));
