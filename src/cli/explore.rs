@@ -165,13 +165,8 @@ pub fn execute(a: Args) -> Result<(), Error> {
                         )
                     }
                 };
-                let _ = writeln!(
-                    out,
-                    "  {k:>5}  {:>6.2}%  {line}  {:>8}  {:>8.3}",
-                    s * 100.0,
-                    outcome.nodes_checked,
-                    outcome.seconds
-                );
+                let cost = (outcome.nodes_checked, outcome.seconds);
+                result_line(&mut out, k, s, &line, cost);
             }
         }
         crate::say!("{out}")?;
@@ -279,17 +274,21 @@ fn explore_joint(
                     )
                 }
             };
-            let _ = writeln!(
-                out,
-                "  {k:>5}  {:>6.2}%  {line}  {:>8}  {:>8.3}",
-                s * 100.0,
-                outcome.nodes_checked,
-                outcome.seconds
-            );
+            let cost = (outcome.nodes_checked, outcome.seconds);
+            result_line(&mut out, k, s, &line, cost);
         }
     }
     crate::say!("{out}")?;
     Ok(())
+}
+
+/// One line of results: k, the limit, what the search found, and what it cost.
+fn result_line(out: &mut String, k: u32, limit: f64, found: &str, (checked, seconds): (u64, f64)) {
+    let _ = writeln!(
+        out,
+        "  {k:>5}  {:>6.2}%  {found}  {checked:>8}  {seconds:>8.3}",
+        limit * 100.0
+    );
 }
 
 fn metric_name(m: MetricName) -> &'static str {

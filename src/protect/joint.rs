@@ -124,6 +124,18 @@ struct Figures {
 }
 
 impl Figures {
+    /// A class of `people` and `rows`: suppressed under k, else kept.
+    fn add_class(&mut self, people: u64, rows: u64, k: u64) {
+        if people < k {
+            self.rows_suppressed += rows;
+        } else {
+            self.classes += 1;
+            self.min_people = self.min_people.min(people);
+            self.kept_people += people;
+            self.sum_sq += (rows as f64) * (rows as f64);
+        }
+    }
+
     fn report(&self, levels: &[usize], total: u64, entropy: f64) -> NodeReport {
         let kept = total - self.rows_suppressed;
         NodeReport {
@@ -273,14 +285,7 @@ fn linked_at(p: &Prepared<'_>, levels: &[usize]) -> (Figures, Vec<u128>) {
     };
     let mut lm_kept = 0.0;
     for (&people, &rows) in people.iter().zip(&rows) {
-        if people < k {
-            f.rows_suppressed += rows;
-        } else {
-            f.classes += 1;
-            f.min_people = f.min_people.min(people);
-            f.kept_people += people;
-            f.sum_sq += (rows as f64) * (rows as f64);
-        }
+        f.add_class(people, rows, k);
     }
     // Subjects are dense codes: the largest is the number of people less one.
     let people_count = p.base.subjects.as_ref().map_or(0, |s| {
@@ -401,16 +406,9 @@ fn linking_at(
     let (people, rows) = tally(&class_of, |i| p.subject(i), &p.base.rows, classes.len());
     f.rows_suppressed = f.facts_rows;
     for (&people, &rows) in people.iter().zip(&rows) {
-        if rows == 0 {
-            continue;
-        }
-        if people < u64::from(k) {
-            f.rows_suppressed += rows;
-        } else {
-            f.classes += 1;
-            f.min_people = f.min_people.min(people);
-            f.kept_people += people;
-            f.sum_sq += (rows as f64) * (rows as f64);
+        // A class whose every fact k^m removed is no class.
+        if rows > 0 {
+            f.add_class(people, rows, u64::from(k));
         }
     }
     let mut lm_kept = 0.0;
@@ -587,6 +585,28 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// users linked by activity, both held to `g`.
+    fn pair<'a>(
+        users: &'a Base,
+        activity: &'a Base,
+        g: Goal,
+        people: &'a [u64],
+        known_events: usize,
+    ) -> Joint<'a> {
+        Joint {
+            linked: Some(Side {
+                base: users,
+                goal: g,
+            }),
+            linking: Side {
+                base: activity,
+                goal: g,
+            },
+            people,
+            known_events,
+        }
+    }
+
     /// People's fingerprints, in no particular order of their codes.
     fn keys() -> Vec<u64> {
         (0..10_000u64)
@@ -760,19 +780,7 @@ mod tests {
     fn the_linked_tables_figures_are_its_own() {
         let (users, activity) = bases(3, 200, 2000);
         let g = goal(5, 0.05);
-        let out = search(&Joint {
-            linked: Some(Side {
-                base: &users,
-                goal: g,
-            }),
-            linking: Side {
-                base: &activity,
-                goal: g,
-            },
-            people: &keys(),
-            known_events: 1,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        let out = search(&pair(&users, &activity, g, &keys(), 1)).unwrap_or_else(|e| panic!("{e}"));
         let best = out.best.unwrap_or_else(|| panic!("no optimum"));
         let lu = best.linked.unwrap_or_else(|| panic!("no users figures"));
         let own = Searcher::new(&users).evaluate(&lu.levels, 5);
@@ -788,18 +796,7 @@ mod tests {
         let (users, activity) = bases(5, 300, 3000);
         let g = goal(4, 0.1);
         let people = keys();
-        let joint = Joint {
-            linked: Some(Side {
-                base: &users,
-                goal: g,
-            }),
-            linking: Side {
-                base: &activity,
-                goal: g,
-            },
-            people: &people,
-            known_events: 2,
-        };
+        let joint = pair(&users, &activity, g, &people, 2);
         let two = search(&joint).unwrap_or_else(|e| panic!("{e}"));
         let one = search(&Joint {
             known_events: 1,
@@ -902,19 +899,8 @@ mod tests {
         let people = keys();
         let g = goal(3, 0.3);
         let run = |activity: &Base| {
-            let out = search(&Joint {
-                linked: Some(Side {
-                    base: &users,
-                    goal: g,
-                }),
-                linking: Side {
-                    base: activity,
-                    goal: g,
-                },
-                people: &people,
-                known_events: 2,
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
+            let out =
+                search(&pair(&users, activity, g, &people, 2)).unwrap_or_else(|e| panic!("{e}"));
             out.best
                 .map(|b| (b.linking.levels, b.facts_rows, b.linking.rows_suppressed))
         };

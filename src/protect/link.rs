@@ -18,11 +18,9 @@
 use polars::prelude::*;
 
 use super::kanon::{ClassKey, Decision, join_args};
-use super::{CLASS_KEYS, SUBJECT};
+use super::{CLASS_KEYS, LINKED, SUBJECT};
 use crate::error::{Error, Result};
 
-/// The linked table's class fingerprint of each row's person, staged beside the row.
-pub const LINKED: [&str; 2] = ["__anonymize_linked_a", "__anonymize_linked_b"];
 
 /// The people the linked table writes, one row each: [`SUBJECT`] and their class's fingerprint
 /// under [`LINKED`]. `staged` is the linked table's staged rows (its subject fingerprints, and its

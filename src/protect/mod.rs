@@ -40,6 +40,9 @@ pub(crate) const ROWS: &str = "__anonymize_rows";
 pub(crate) const SUBJECTS: &str = "__anonymize_subjects";
 /// The two halves of a class's fingerprint (see [`kanon::ClassKey`]).
 pub(crate) const CLASS_KEYS: [&str; 2] = ["__anonymize_class_a", "__anonymize_class_b"];
+/// The linked table's class fingerprint of each row's person, staged beside the row (see
+/// [`link`]).
+pub(crate) const LINKED: [&str; 2] = ["__anonymize_linked_a", "__anonymize_linked_b"];
 
 /// Rows that may be suppressed: `share` of `rows`, rounded down. The tolerance keeps
 /// `0.29 × 100` at 29 rows, not 28 (0.29 has no exact binary form).

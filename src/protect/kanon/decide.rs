@@ -374,7 +374,7 @@ impl Counts {
         let own = self
             .qis
             .iter()
-            .filter(|q| !crate::protect::link::LINKED.contains(&q.as_str()));
+            .filter(|q| !crate::protect::LINKED.contains(&q.as_str()));
         for q in own {
             let rest: Vec<String> = self.qis.iter().filter(|o| *o != q).cloned().collect();
             without.push((q.clone(), self.rows_below_k(&rest, privacy.k, table)?));
