@@ -284,3 +284,45 @@ fn normalized_pseudonyms_join_spellings_and_count_one_person() {
     };
     assert_eq!((count("a@mail.kz"), count("b@mail.kz"), t.rows), (2, 1, 3));
 }
+
+/// `birth_year` cohorts are a function of the birth date alone: on two nights a year apart
+/// every person present in both has the same cohort (10-year age bands would move for about a
+/// tenth of them, on their birthdays, giving away the day of birth: see `method::birth_year`).
+#[test]
+fn birth_year_cohorts_do_not_move_between_nights() {
+    let p = Project::small_unlinked();
+    p.edit_job(|j| {
+        j.replace(
+            "method = \"age\", band = 10, top = 70,",
+            "method = \"birth_year\", band = 10,",
+        )
+    });
+    let mut nights = Vec::new();
+    for date in [RUN_DATE, "2027-11-20"] {
+        p.run_on(KEY, date).assert().success();
+        let users = read_parquet(
+            &p.out()
+                .join(format!("users/run_date={date}/part-00000.parquet")),
+        );
+        let cohorts: std::collections::HashMap<String, Option<String>> = (0..users.rows)
+            .filter_map(|i| {
+                let id = users.column("user_id")[i].clone()?;
+                Some((id, users.column("age_band")[i].clone()))
+            })
+            .collect();
+        nights.push(cohorts);
+    }
+    let mut compared = 0;
+    for (id, cohort) in &nights[0] {
+        if let Some(next) = nights[1].get(id) {
+            assert_eq!(next, cohort, "a band moved between nights");
+            compared += 1;
+        }
+        let Some(v) = cohort else { continue };
+        assert!(
+            v == "*" || (v.len() == 9 && v[..4].parse::<i32>().is_ok_and(|y| y % 10 == 0)),
+            "{v}"
+        );
+    }
+    assert!(compared > 1000, "{compared} people in both nights");
+}

@@ -300,7 +300,8 @@ pub struct ColumnSpec {
     /// Default 32 (128 bits: collision-free at any realistic scale, half the size of 64).
     #[serde(default)]
     pub length: Option<usize>,
-    /// With `age`: band width in years. Default 10.
+    /// With `age`: band width in years; with `birth_year`: cohort width in years (`1980-1989`).
+    /// Default 10.
     #[serde(default)]
     pub band: Option<u32>,
     /// With `age`: ages from this value up form one open band (`"80+"`). Default: none.

@@ -17,6 +17,7 @@
 
 pub mod age;
 pub mod bins;
+pub mod birth_year;
 pub mod hierarchy;
 pub mod ip_prefix;
 pub mod parse;
@@ -33,6 +34,7 @@ use chrono::NaiveDate;
 /// Every generalizing method, in the order the job-file reference lists them: the registry.
 pub static METHODS: &[&dyn Method] = &[
     &age::Age,
+    &birth_year::BirthYear,
     &truncate::Truncate,
     &ip_prefix::IpPrefix,
     &bins::Bins,

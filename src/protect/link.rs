@@ -21,7 +21,6 @@ use super::kanon::{ClassKey, Decision, join_args};
 use super::{CLASS_KEYS, LINKED, SUBJECT};
 use crate::error::{Error, Result};
 
-
 /// The people the linked table writes, one row each: [`SUBJECT`] and their class's fingerprint
 /// under [`LINKED`]. `staged` is the linked table's staged rows (its subject fingerprints, and its
 /// class fingerprints when it has quasi-identifiers). Fails when a person has several rows
