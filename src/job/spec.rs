@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use crate::method::{bins::Edges, truncate::TruncateTo};
+pub use crate::method::{age::AsOf, bins::Edges, truncate::TruncateTo};
 
 /// A whole job file (`jobs/*.toml`).
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -307,6 +307,11 @@ pub struct ColumnSpec {
     /// With `age`: ages from this value up form one open band (`"80+"`). Default: none.
     #[serde(default)]
     pub top: Option<u32>,
+    /// With `age`: the day ages are taken on: `run_date` (default; a band moves on the
+    /// person's birthday) or `year` (January 1 of the run's year: everyone's band moves on the
+    /// same night). For a nightly release prefer `method = "birth_year"`, which never moves.
+    #[serde(default)]
+    pub as_of: Option<AsOf>,
     /// With `truncate`: `hour`, `day`, `week` (Monday), `month` or `year`.
     #[serde(default)]
     pub to: Option<TruncateTo>,

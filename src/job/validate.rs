@@ -818,6 +818,7 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
     note("scope", c.scope.is_some());
     note("band", c.band.is_some());
     note("top", c.top.is_some());
+    note("as_of", c.as_of.is_some());
     note("to", c.to.is_some());
     note("v4", c.v4.is_some());
     note("v6", c.v6.is_some());
@@ -912,6 +913,7 @@ fn validate_column(
             let params = Params {
                 band: c.band,
                 top: c.top,
+                as_of: c.as_of,
                 to: c.to,
                 v4: c.v4,
                 v6: c.v6,

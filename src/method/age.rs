@@ -13,6 +13,29 @@ use super::{Env, Generalize, Generalizer, Method, Outcome, Output, Params, parse
 /// Oldest age accepted; anything older is a data error, not a person.
 const MAX_AGE: i32 = 130;
 
+/// The day an age is taken on (`as_of`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AsOf {
+    /// The run date: a person's band changes on their birthday, so two nights of one pseudonym
+    /// can give the day they were born.
+    #[default]
+    RunDate,
+    /// January 1 of the run's year: everyone's band moves on the same night (New Year), which
+    /// gives away no day, only a birth year for those who cross a band.
+    Year,
+}
+
+impl AsOf {
+    /// The day ages are taken on for a run on `run_date`.
+    pub fn day(self, run_date: NaiveDate) -> NaiveDate {
+        match self {
+            AsOf::RunDate => run_date,
+            AsOf::Year => NaiveDate::from_ymd_opt(run_date.year(), 1, 1).unwrap_or(run_date),
+        }
+    }
+}
+
 /// Whole years from `birth` to `on`; `None` for a birth after `on` or an implausible age.
 pub fn years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
     let mut age = on.year() - birth.year();
@@ -53,7 +76,7 @@ impl Method for Age {
     }
 
     fn keys(&self) -> &'static [&'static str] {
-        &["band", "top"]
+        &["band", "top", "as_of"]
     }
 
     fn build(&self, p: &Params<'_>) -> Result<Generalizer, String> {
@@ -69,12 +92,14 @@ impl Method for Age {
                 bands: vec![band],
                 top: p.top,
                 star: false,
+                as_of: p.as_of.unwrap_or_default(),
             }
         } else {
             AgeLevels {
                 bands: vec![1, 5, 10, 20],
                 top: p.top,
                 star: true,
+                as_of: p.as_of.unwrap_or_default(),
             }
         };
         Ok(Arc::new(levels))
@@ -87,11 +112,12 @@ pub struct AgeLevels {
     bands: Vec<u32>,
     top: Option<u32>,
     star: bool,
+    as_of: AsOf,
 }
 
 impl AgeLevels {
-    fn age(value: &str, env: &Env) -> Option<u32> {
-        parse::date(value).and_then(|b| years(b, env.run_date))
+    fn age(&self, value: &str, env: &Env) -> Option<u32> {
+        parse::date(value).and_then(|b| years(b, self.as_of.day(env.run_date)))
     }
 }
 
@@ -112,7 +138,14 @@ impl Generalize for AgeLevels {
     }
 
     fn shared(&self) -> Option<String> {
-        self.top.map(|t| format!("top {t}+"))
+        let as_of = (self.as_of == AsOf::Year).then(|| "as of January 1".to_string());
+        let parts: Vec<String> = self
+            .top
+            .map(|t| format!("top {t}+"))
+            .into_iter()
+            .chain(as_of)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
 
     fn output(&self, level: usize) -> Output {
@@ -124,7 +157,7 @@ impl Generalize for AgeLevels {
     }
 
     fn apply(&self, level: usize, value: &str, env: &Env, out: &mut String) -> Outcome {
-        let Some(age) = Self::age(value, env) else {
+        let Some(age) = self.age(value, env) else {
             return Outcome::Invalid;
         };
         match self.bands.get(level) {
@@ -135,7 +168,8 @@ impl Generalize for AgeLevels {
     }
 
     fn base(&self, value: &str, env: &Env, out: &mut String) -> bool {
-        Self::age(value, env).is_some_and(|years| write!(out, "{years}").is_ok())
+        self.age(value, env)
+            .is_some_and(|years| write!(out, "{years}").is_ok())
     }
 
     fn label(&self, base: Option<&str>, level: usize, out: &mut String) -> bool {
@@ -184,5 +218,29 @@ mod tests {
         assert_eq!(label(72, 10, Some(75)), "70-74");
         assert_eq!(label(33, 5, None), "30-34");
         assert_eq!(label(33, 1, None), "33");
+    }
+
+    /// `as_of = "year"`: everyone's age is taken on January 1, so a band moves on New Year's
+    /// night for all, never on a birthday.
+    #[test]
+    fn as_of_year_moves_nobody_on_their_birthday() {
+        let levels = |as_of| AgeLevels {
+            bands: vec![10],
+            top: None,
+            star: false,
+            as_of,
+        };
+        let band = |g: &AgeLevels, run: &str| {
+            let mut out = String::new();
+            let env = Env { run_date: d(run) };
+            g.apply(0, "1986-06-15", &env, &mut out);
+            out
+        };
+        let (by_day, by_year) = (levels(AsOf::RunDate), levels(AsOf::Year));
+        assert_ne!(band(&by_day, "2026-06-14"), band(&by_day, "2026-06-15"));
+        assert_eq!(band(&by_year, "2026-06-14"), band(&by_year, "2026-06-15"));
+        // On January 1 the person is 39 (their 40th birthday is in June).
+        assert_eq!(band(&by_year, "2026-12-31"), "30-39");
+        assert_eq!(band(&by_year, "2027-01-01"), "40-49");
     }
 }

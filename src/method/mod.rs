@@ -82,6 +82,7 @@ pub type Generalizer = Arc<dyn Generalize>;
 pub struct Params<'a> {
     pub band: Option<u32>,
     pub top: Option<u32>,
+    pub as_of: Option<age::AsOf>,
     pub to: Option<truncate::TruncateTo>,
     pub v4: Option<u8>,
     pub v6: Option<u8>,
