@@ -573,3 +573,66 @@ fn linked_levels_are_searched_together_and_pinned() {
     }
     assert!(next["levels_pinned_by"].is_string());
 }
+
+/// `scope = "run"`: a key derived for the night. Within a night users and activity still join
+/// (and are linked, k on the join); across nights no pseudonym is shared, so two releases
+/// cannot be lined up person by person. The report names each pseudonym's scope.
+#[test]
+fn run_scoped_pseudonyms_join_within_a_night_only() {
+    let p = Project::small();
+    p.edit_job(|j| {
+        j.replace(
+            "user_id       = { action = \"pseudonymize\" }",
+            "user_id       = { action = \"pseudonymize\", scope = \"run\" }",
+        )
+        .replace(
+            "user_id    = { action = \"pseudonymize\" }",
+            "user_id    = { action = \"pseudonymize\", scope = \"run\" }",
+        )
+    });
+    let ids = |date: &str, table: &str| -> HashSet<String> {
+        read_parquet(
+            &p.out()
+                .join(format!("{table}/run_date={date}/part-00000.parquet")),
+        )
+        .column("user_id")
+        .iter()
+        .flatten()
+        .cloned()
+        .collect()
+    };
+    let dates = [RUN_DATE, "2026-11-21"];
+    for date in dates {
+        p.run_on(KEY, date).assert().success();
+        let (users, activity) = (ids(date, "users"), ids(date, "activity"));
+        let joined = activity.iter().filter(|id| users.contains(*id)).count();
+        assert!(
+            joined * 10 > activity.len() * 9,
+            "{joined} of {}",
+            activity.len()
+        );
+    }
+    let shared = ids(dates[0], "users")
+        .intersection(&ids(dates[1], "users"))
+        .count();
+    assert_eq!(shared, 0, "a pseudonym is shared across nights");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(p.out().join(format!("_reports/run_date={RUN_DATE}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        report["tables"]["users"]["columns"]["user_id"]["scope"],
+        "run"
+    );
+
+    // One table's subject under the night's key and the other's under the job's: no join.
+    p.edit_job(|j| {
+        j.replace(
+            "user_id    = { action = \"pseudonymize\", scope = \"run\" }",
+            "user_id    = { action = \"pseudonymize\" }",
+        )
+    });
+    let out = p.check().assert().code(2).get_output().stderr.clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("the same `scope`"), "{err}");
+}

@@ -110,6 +110,16 @@ impl Key {
             .to_vec())
     }
 
+    /// The key of one run date's pseudonyms (`scope = "run"`): the HMAC of the date under the
+    /// job's key. The tables of one night share it; two nights' keys tell nothing of each
+    /// other or of the job's key.
+    pub fn for_run(&self, run_date: chrono::NaiveDate) -> Key {
+        let date = run_date.format("%Y-%m-%d").to_string();
+        Key(self
+            .derive(&[b"anonymize run key v1\0", date.as_bytes()])
+            .to_vec())
+    }
+
     /// The seeds of a run's class fingerprints (see `protect::kanon::ClassKey`): secret like
     /// the key (an input crafted to collide needs them), and the same for the same key, so that
     /// what breaks ties by fingerprint (which fact k^m removes) comes out the same on a re-run,

@@ -63,6 +63,20 @@ pub enum KeyScope {
     Job,
     /// A key derived from the job's for this table: its pseudonyms join nothing outside it.
     Table(String),
+    /// A key derived from the job's for the run date: the job's tables join within a night,
+    /// and nights do not join each other.
+    Run,
+}
+
+impl KeyScope {
+    /// Its name in the job file and the report.
+    pub fn name(&self) -> &'static str {
+        match self {
+            KeyScope::Job => "job",
+            KeyScope::Table(_) => "table",
+            KeyScope::Run => "run",
+        }
+    }
 }
 
 /// A table's answer to bad rows (`on_bad_row`, `max_bad_rows`).
@@ -296,8 +310,10 @@ impl Column {
                 if let Some(n) = normalize {
                     d.push_str(&format!(", normalized as {n:?}"));
                 }
-                if let KeyScope::Table(_) = scope {
-                    d.push_str(", this table's own key");
+                match scope {
+                    KeyScope::Table(_) => d.push_str(", this table's own key"),
+                    KeyScope::Run => d.push_str(", this night's own key"),
+                    KeyScope::Job => {}
                 }
                 d
             }

@@ -134,6 +134,9 @@ pub enum Scope {
     Job,
     /// A key derived for the table: the pseudonyms join nothing outside it.
     Table,
+    /// A key derived for the run date: the job's tables join within one night, and no night's
+    /// pseudonyms join another's.
+    Run,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
@@ -293,7 +296,9 @@ pub struct ColumnSpec {
     /// With `pseudonymize`: whose pseudonyms join. `job` (default): one key for the whole job,
     /// so the column's pseudonyms equal those of the same values in the job's other tables, and
     /// tables joined that way must be protected together (`privacy.link`); `table`: a key
-    /// derived for this table alone, so its pseudonyms join nothing outside it.
+    /// derived for this table alone, so its pseudonyms join nothing outside it; `run`: a key
+    /// derived for the run date, shared by the job's tables, so they join within a night (and
+    /// must be linked like `job`) while no night joins another.
     #[serde(default)]
     pub scope: Option<Scope>,
     /// With `pseudonymize`: hex characters of the pseudonym, an even number from 16 to 64.

@@ -292,31 +292,25 @@ fn check_linked_search(
 /// both hold pseudonyms under the job's key must be linked, one to the other: otherwise the
 /// release joins on the pseudonym and per-table k says nothing of the join.
 fn check_links(tables: &[Table], fail: &Fail<'_>) -> Result<()> {
-    let joins = |t: &Table| {
-        t.columns.iter().any(|c| {
-            matches!(
-                &c.action,
-                ColumnAction::Pseudonymize {
-                    scope: KeyScope::Job,
-                    ..
-                }
-            )
-        })
+    // The scope of a pseudonymized column whose pseudonyms other tables share: the job's key,
+    // or the night's (`scope = "run"`); a table's own key joins nothing.
+    let shared = |c: &Column| match &c.action {
+        ColumnAction::Pseudonymize { scope, .. } if !matches!(scope, KeyScope::Table(_)) => {
+            Some(scope.clone())
+        }
+        _ => None,
     };
-    // The subject, pseudonymized under the job's key: what a link joins on.
+    let scopes = |t: &Table| -> Vec<KeyScope> { t.columns.iter().filter_map(shared).collect() };
+    let join = |a: &Table, b: &Table| {
+        let theirs = scopes(b);
+        scopes(a).into_iter().find(|s| theirs.contains(s))
+    };
+    // The subject's shared scope: what a link joins on.
     let joinable_subject = |t: &Table| {
         t.subject
             .as_deref()
             .and_then(|s| t.column(s))
-            .is_some_and(|c| {
-                matches!(
-                    &c.action,
-                    ColumnAction::Pseudonymize {
-                        scope: KeyScope::Job,
-                        ..
-                    }
-                )
-            })
+            .and_then(shared)
     };
     for (i, t) in tables.iter().enumerate() {
         let Some(target) = &t.link else { continue };
@@ -357,7 +351,7 @@ fn check_links(tables: &[Table], fail: &Fail<'_>) -> Result<()> {
             ));
         }
         for (u, role) in [(t, "this table"), (linked, "the linked table")] {
-            if !joinable_subject(u) {
+            if joinable_subject(u).is_none() {
                 return Err(fail(
                     &at,
                     format!(
@@ -369,17 +363,29 @@ fn check_links(tables: &[Table], fail: &Fail<'_>) -> Result<()> {
                 ));
             }
         }
+        if joinable_subject(t) != joinable_subject(linked) {
+            return Err(fail(
+                &at,
+                "a link joins on the subject: both tables' subjects need the same `scope` \
+                 (`job` or `run`), or their pseudonyms do not match"
+                    .into(),
+            ));
+        }
         check_linked_search(t, linked, tables, &at, fail)?;
     }
     for (i, a) in tables.iter().enumerate() {
         for b in &tables[i + 1..] {
             let linked = a.link.as_deref() == Some(b.name.as_str())
                 || b.link.as_deref() == Some(a.name.as_str());
-            if joins(a) && joins(b) && !linked {
+            if let Some(scope) = join(a, b).filter(|_| !linked) {
+                let key = match scope {
+                    KeyScope::Run => "the night's key (`scope = \"run\"`)",
+                    _ => "the job's key",
+                };
                 return Err(fail(
                     &format!("tables.{}", b.name),
                     format!(
-                        "tables `{}` and `{}` both pseudonymize with the job's key, so the \
+                        "tables `{}` and `{}` both pseudonymize with {key}, so the \
                          release joins them on the pseudonym, and k per table says nothing of \
                          the join. Protect them together with `link = \"{}\"` under \
                          [tables.{}.privacy], or give one table's pseudonymized columns \
@@ -905,6 +911,7 @@ fn validate_column(
                 scope: match c.scope.unwrap_or_default() {
                     super::Scope::Job => KeyScope::Job,
                     super::Scope::Table => KeyScope::Table(table.to_string()),
+                    super::Scope::Run => KeyScope::Run,
                 },
             }
         }

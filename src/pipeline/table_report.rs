@@ -8,6 +8,10 @@ pub(super) fn column_report(c: &crate::job::Column) -> ColumnReport {
         input: c.name.clone(),
         action,
         method,
+        scope: match &c.action {
+            crate::job::ColumnAction::Pseudonymize { scope, .. } => Some(scope.name()),
+            _ => None,
+        },
         role: c.role,
     }
 }

@@ -160,5 +160,8 @@ pub struct ColumnReport {
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<&'static str>,
+    /// A pseudonymized column's key (`job`, `table` or `run`; beside the report's `key_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'static str>,
     pub role: crate::job::Role,
 }

@@ -99,6 +99,13 @@ pub fn column_expr_at(
                 *normalize,
                 tallies.normalized.clone(),
             ),
+            (Some(key), KeyScope::Run) => pseudonymize::expr(
+                input,
+                &key.for_run(ctx.run_date),
+                *length,
+                *normalize,
+                tallies.normalized.clone(),
+            ),
             (None, _) => unreachable!("validation requires a key for pseudonymized columns"),
         },
         ColumnAction::Generalize(g) => generalize::expr(g, level, input, ctx.env(), tallies),
