@@ -1023,6 +1023,7 @@ mod tests {
                normalize = "email"
                band = 5
                top = 80
+               as_of = "year"
                to = "day"
                v4 = 24
                v6 = 48

@@ -83,26 +83,27 @@ impl Method for Age {
         if p.top == Some(0) {
             return Err("`top` must be at least 1 year".into());
         }
-        let levels = if p.fixed(&[("band", p.band.is_some())])? || !p.picks_levels {
-            let band = p.band.unwrap_or(10);
-            if band == 0 {
-                return Err("`band` must be at least 1 year".into());
-            }
-            AgeLevels {
-                bands: vec![band],
-                top: p.top,
-                star: false,
-                as_of: p.as_of.unwrap_or_default(),
-            }
-        } else {
-            AgeLevels {
-                bands: vec![1, 5, 10, 20],
-                top: p.top,
-                star: true,
-                as_of: p.as_of.unwrap_or_default(),
-            }
-        };
-        Ok(Arc::new(levels))
+        let (bands, star) = year_bands(p)?;
+        Ok(Arc::new(AgeLevels {
+            bands,
+            top: p.top,
+            star,
+            as_of: p.as_of.unwrap_or_default(),
+        }))
+    }
+}
+
+/// The band widths in years of `age` and `birth_year`: `band` alone (default 10), or when the
+/// job picks levels 1, 5, 10 and 20 years, then `*` (the `bool`).
+pub(crate) fn year_bands(p: &Params<'_>) -> Result<(Vec<u32>, bool), String> {
+    if p.fixed(&[("band", p.band.is_some())])? || !p.picks_levels {
+        let band = p.band.unwrap_or(10);
+        if band == 0 {
+            return Err("`band` must be at least 1 year".into());
+        }
+        Ok((vec![band], false))
+    } else {
+        Ok((vec![1, 5, 10, 20], true))
     }
 }
 

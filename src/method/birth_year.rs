@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use std::fmt::Write;
 use std::sync::Arc;
 
-use super::age::years;
+use super::age::{year_bands, years};
 use super::{Env, Generalize, Generalizer, Method, Outcome, Output, Params, parse};
 
 /// The cohort label of a birth year: `"1980-1989"` for band 10, `"1987"` for band 1.
@@ -39,22 +39,8 @@ impl Method for BirthYear {
     }
 
     fn build(&self, p: &Params<'_>) -> Result<Generalizer, String> {
-        let levels = if p.fixed(&[("band", p.band.is_some())])? || !p.picks_levels {
-            let band = p.band.unwrap_or(10);
-            if band == 0 {
-                return Err("`band` must be at least 1 year".into());
-            }
-            Cohorts {
-                bands: vec![band],
-                star: false,
-            }
-        } else {
-            Cohorts {
-                bands: vec![1, 5, 10, 20],
-                star: true,
-            }
-        };
-        Ok(Arc::new(levels))
+        let (bands, star) = year_bands(p)?;
+        Ok(Arc::new(Cohorts { bands, star }))
     }
 }
 
