@@ -549,6 +549,8 @@ fn linked_levels_are_searched_together_and_pinned() {
         "fewest sharing: 1 fact {one}, 2 facts {two}"
     );
     let written = std::fs::read_to_string(&lock).unwrap();
+    // activity searched no column of its own: nothing of it is pinned.
+    assert!(!written.contains("[tables.activity]"), "{written}");
     for column in ["[tables.users.birth_date]", "[tables.users.city]"] {
         assert!(written.contains(column), "{written}");
         assert!(pinned.contains(column), "{pinned}");

@@ -93,6 +93,13 @@ pub fn execute(a: Args) -> Result<(), Error> {
         }
         let known_events = t.privacy.map_or(1, |p| p.known_events);
         if t.link.is_some() || known_events > 1 {
+            if a.metric.is_some_and(|m| !matches!(m, Metric::Loss)) {
+                crate::say!(
+                    "table {}: --metric is not used here: a search with a linked table or \
+                     known_events minimizes the loss\n",
+                    t.name
+                )?;
+            }
             explore_joint(p, &planned, &ctx, &a.k, &a.suppression)?;
             continue;
         }

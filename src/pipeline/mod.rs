@@ -375,7 +375,11 @@ fn pin_lock(planned: &[Planned], decided: &[Protected]) -> Option<Lock> {
                 };
                 (c.name.clone(), pin)
             })
-            .collect();
+            .collect::<std::collections::BTreeMap<_, _>>();
+        // A table searched with a linked one may have no searched column of its own.
+        if pins.is_empty() {
+            continue;
+        }
         lock.tables.insert(p.table.name.clone(), pins);
     }
     (!lock.tables.is_empty()).then_some(lock)
