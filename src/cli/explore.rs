@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use crate::error::Error;
 use crate::job::{Job, MetricName};
 use crate::pipeline::{
-    Planned, RunOptions, context, plan, search_base, search_counts, validate_rows,
+    Planned, RunOptions, context, joint_bases, plan, search_base, validate_rows,
 };
 use crate::protect::search::{Goal, Searcher};
 use crate::protect::{joint, optimize};
@@ -191,22 +191,14 @@ fn explore_joint(
     limits: &[f64],
 ) -> Result<(), Error> {
     let t = p.table;
-    let linked = t
-        .link
-        .as_ref()
-        .and_then(|l| planned.iter().find(|o| &o.table.name == l));
-    let linked_counts = linked.map(|l| search_counts(l, ctx)).transpose()?;
-    let counts = search_counts(p, ctx)?;
-    let optimize::JointBases {
-        linked: linked_base,
-        linking: base,
-        people,
-    } = optimize::joint_bases(
-        linked
-            .zip(linked_counts.as_ref())
-            .map(|(l, c)| (l.table, c)),
-        (t, &counts),
-    )?;
+    let (
+        linked,
+        optimize::JointBases {
+            linked: linked_base,
+            linking: base,
+            people,
+        },
+    ) = joint_bases(p, planned, ctx)?;
     let linked_privacy = linked.map(|l| l.table.privacy.unwrap_or_else(crate::job::Privacy::none));
     let privacy = t.privacy.unwrap_or_else(crate::job::Privacy::none);
     let rows: u64 = base.rows.iter().sum();

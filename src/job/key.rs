@@ -120,6 +120,15 @@ impl Key {
             .to_vec())
     }
 
+    /// The key a pseudonymized column of `scope` is made with on `run_date`.
+    pub fn for_scope(&self, scope: &super::KeyScope, run_date: chrono::NaiveDate) -> Key {
+        match scope {
+            super::KeyScope::Job => self.clone(),
+            super::KeyScope::Table(table) => self.for_table(table),
+            super::KeyScope::Run => self.for_run(run_date),
+        }
+    }
+
     /// The seeds of a run's class fingerprints (see `protect::kanon::ClassKey`): secret like
     /// the key (an input crafted to collide needs them), and the same for the same key, so that
     /// what breaks ties by fingerprint (which fact k^m removes) comes out the same on a re-run,

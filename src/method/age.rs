@@ -83,36 +83,61 @@ impl Method for Age {
         if p.top == Some(0) {
             return Err("`top` must be at least 1 year".into());
         }
-        let (bands, star) = year_bands(p)?;
         Ok(Arc::new(AgeLevels {
-            bands,
+            bands: YearBands::of(p)?,
             top: p.top,
-            star,
             as_of: p.as_of.unwrap_or_default(),
         }))
     }
 }
 
-/// The band widths in years of `age` and `birth_year`: `band` alone (default 10), or when the
-/// job picks levels 1, 5, 10 and 20 years, then `*` (the `bool`).
-pub(crate) fn year_bands(p: &Params<'_>) -> Result<(Vec<u32>, bool), String> {
-    if p.fixed(&[("band", p.band.is_some())])? || !p.picks_levels {
-        let band = p.band.unwrap_or(10);
-        if band == 0 {
-            return Err("`band` must be at least 1 year".into());
+/// The levels of `age` and `birth_year`: band widths in years, finest first, then `*` when the
+/// job picks levels.
+#[derive(Debug)]
+pub(crate) struct YearBands {
+    pub(crate) widths: Vec<u32>,
+    pub(crate) star: bool,
+}
+
+impl YearBands {
+    /// `band` alone (default 10), or when the job picks levels 1, 5, 10 and 20 years, then `*`.
+    pub(crate) fn of(p: &Params<'_>) -> Result<YearBands, String> {
+        if p.fixed(&[("band", p.band.is_some())])? || !p.picks_levels {
+            let band = p.band.unwrap_or(10);
+            if band == 0 {
+                return Err("`band` must be at least 1 year".into());
+            }
+            Ok(YearBands {
+                widths: vec![band],
+                star: false,
+            })
+        } else {
+            Ok(YearBands {
+                widths: vec![1, 5, 10, 20],
+                star: true,
+            })
         }
-        Ok((vec![band], false))
-    } else {
-        Ok((vec![1, 5, 10, 20], true))
+    }
+
+    pub(crate) fn levels(&self) -> usize {
+        self.widths.len() + usize::from(self.star)
+    }
+
+    /// A band's label, or `*` at the top level.
+    pub(crate) fn output(&self, level: usize) -> Output {
+        if level < self.widths.len() {
+            Output::Text
+        } else {
+            Output::Star
+        }
     }
 }
 
 /// Age bands, finest first, then `*` when the job picks levels.
 #[derive(Debug)]
 pub struct AgeLevels {
-    bands: Vec<u32>,
+    bands: YearBands,
     top: Option<u32>,
-    star: bool,
     as_of: AsOf,
 }
 
@@ -128,11 +153,11 @@ impl Generalize for AgeLevels {
     }
 
     fn levels(&self) -> usize {
-        self.bands.len() + usize::from(self.star)
+        self.bands.levels()
     }
 
     fn describe(&self, level: usize) -> String {
-        match self.bands.get(level) {
+        match self.bands.widths.get(level) {
             Some(b) => format!("band {b}"),
             None => "* (everything)".into(),
         }
@@ -150,18 +175,14 @@ impl Generalize for AgeLevels {
     }
 
     fn output(&self, level: usize) -> Output {
-        if level < self.bands.len() {
-            Output::Text
-        } else {
-            Output::Star
-        }
+        self.bands.output(level)
     }
 
     fn apply(&self, level: usize, value: &str, env: &Env, out: &mut String) -> Outcome {
         let Some(age) = self.age(value, env) else {
             return Outcome::Invalid;
         };
-        match self.bands.get(level) {
+        match self.bands.widths.get(level) {
             Some(band) => band_label(age, *band, self.top, out),
             None => out.push('*'),
         }
@@ -174,7 +195,7 @@ impl Generalize for AgeLevels {
     }
 
     fn label(&self, base: Option<&str>, level: usize, out: &mut String) -> bool {
-        match self.bands.get(level) {
+        match self.bands.widths.get(level) {
             Some(band) => match base.and_then(|b| b.parse::<u32>().ok()) {
                 Some(years) => {
                     band_label(years, *band, self.top, out);
@@ -226,9 +247,11 @@ mod tests {
     #[test]
     fn as_of_year_moves_nobody_on_their_birthday() {
         let levels = |as_of| AgeLevels {
-            bands: vec![10],
+            bands: YearBands {
+                widths: vec![10],
+                star: false,
+            },
             top: None,
-            star: false,
             as_of,
         };
         let band = |g: &AgeLevels, run: &str| {

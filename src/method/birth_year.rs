@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use std::fmt::Write;
 use std::sync::Arc;
 
-use super::age::{year_bands, years};
+use super::age::{YearBands, years};
 use super::{Env, Generalize, Generalizer, Method, Outcome, Output, Params, parse};
 
 /// The cohort label of a birth year: `"1980-1989"` for band 10, `"1987"` for band 1.
@@ -39,16 +39,16 @@ impl Method for BirthYear {
     }
 
     fn build(&self, p: &Params<'_>) -> Result<Generalizer, String> {
-        let (bands, star) = year_bands(p)?;
-        Ok(Arc::new(Cohorts { bands, star }))
+        Ok(Arc::new(Cohorts {
+            bands: YearBands::of(p)?,
+        }))
     }
 }
 
 /// Cohort bands, finest first, then `*` when the job picks levels.
 #[derive(Debug)]
 pub struct Cohorts {
-    bands: Vec<u32>,
-    star: bool,
+    bands: YearBands,
 }
 
 impl Cohorts {
@@ -68,11 +68,11 @@ impl Generalize for Cohorts {
     }
 
     fn levels(&self) -> usize {
-        self.bands.len() + usize::from(self.star)
+        self.bands.levels()
     }
 
     fn describe(&self, level: usize) -> String {
-        match self.bands.get(level) {
+        match self.bands.widths.get(level) {
             Some(1) => "the year".into(),
             Some(b) => format!("cohorts of {b} years"),
             None => "* (everything)".into(),
@@ -80,18 +80,14 @@ impl Generalize for Cohorts {
     }
 
     fn output(&self, level: usize) -> Output {
-        if level < self.bands.len() {
-            Output::Text
-        } else {
-            Output::Star
-        }
+        self.bands.output(level)
     }
 
     fn apply(&self, level: usize, value: &str, env: &Env, out: &mut String) -> Outcome {
         let Some(year) = Self::year(value, env) else {
             return Outcome::Invalid;
         };
-        match self.bands.get(level) {
+        match self.bands.widths.get(level) {
             Some(band) => cohort_label(year, *band, out),
             None => out.push('*'),
         }
@@ -103,7 +99,7 @@ impl Generalize for Cohorts {
     }
 
     fn label(&self, base: Option<&str>, level: usize, out: &mut String) -> bool {
-        match self.bands.get(level) {
+        match self.bands.widths.get(level) {
             Some(band) => match base.and_then(|b| b.parse::<i32>().ok()) {
                 Some(year) => {
                     cohort_label(year, *band, out);
@@ -160,8 +156,10 @@ mod tests {
     #[test]
     fn a_birthday_does_not_move_the_band() {
         let g = Cohorts {
-            bands: vec![10],
-            star: false,
+            bands: YearBands {
+                widths: vec![10],
+                star: false,
+            },
         };
         let before = apply(&g, 0, "1986-06-15", "2026-06-14");
         let after = apply(&g, 0, "1986-06-15", "2026-06-15");
@@ -182,8 +180,10 @@ mod tests {
     #[test]
     fn unreadable_and_implausible_dates_are_invalid() {
         let g = Cohorts {
-            bands: vec![10],
-            star: false,
+            bands: YearBands {
+                widths: vec![10],
+                star: false,
+            },
         };
         assert_eq!(apply(&g, 0, "15.06.1990", "2026-06-15"), None);
         assert_eq!(apply(&g, 0, "2027-01-01", "2026-06-15"), None);

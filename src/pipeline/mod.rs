@@ -41,7 +41,7 @@ use crate::stage;
 use crate::transform::{self, ColumnTallies, Context};
 use crate::write::{OutputClaim, Staging};
 
-pub use plan::{Planned, plan, search_base, search_base_with_values, search_counts, validate_rows};
+pub use plan::{Planned, joint_bases, plan, search_base, search_base_with_values, validate_rows};
 // The stages' own items, for one another (each child imports `super::*`).
 use first_bad_row::*;
 use plan::*;
@@ -307,16 +307,7 @@ fn joint_searches(planned: &[Planned], ctx: &Context) -> Result<HashMap<String, 
             continue;
         }
         let t0 = Instant::now();
-        let counts = |p: &Planned| search_counts(p, ctx);
-        let linked_counts = linked.map(counts).transpose()?;
-        let linking_counts = counts(q)?;
-        let bases = optimize::joint_bases(
-            linked
-                .zip(linked_counts.as_ref())
-                .map(|(p, c)| (p.table, c)),
-            (q.table, &linking_counts),
-        )?;
-        drop((linked_counts, linking_counts));
+        let (_, bases) = joint_bases(q, planned, ctx)?;
         let linked_privacy = linked.map(|p| p.table.privacy.unwrap_or_else(Privacy::none));
         let (linked_choice, choice) = step(
             q.table,

@@ -198,6 +198,33 @@ pub fn search_counts(p: &Planned, ctx: &Context) -> Result<kanon::Counts> {
     Ok(counts)
 }
 
+/// The bases a joint search works on (see [`crate::protect::joint`]): the table `q`'s and, when
+/// it links one, its linked table's, their people lined up; with the linked table.
+pub fn joint_bases<'p, 'a>(
+    q: &Planned,
+    planned: &'p [Planned<'a>],
+    ctx: &Context,
+) -> Result<(Option<&'p Planned<'a>>, optimize::JointBases)> {
+    let linked = match &q.table.link {
+        Some(l) => Some(planned.iter().find(|o| &o.table.name == l).ok_or_else(|| {
+            Error::Job(format!(
+                "tables.{}: links to tables.{l}, which the job does not have",
+                q.table.name
+            ))
+        })?),
+        None => None,
+    };
+    let linked_counts = linked.map(|p| search_counts(p, ctx)).transpose()?;
+    let counts = search_counts(q, ctx)?;
+    let bases = optimize::joint_bases(
+        linked
+            .zip(linked_counts.as_ref())
+            .map(|(p, c)| (p.table, c)),
+        (q.table, &counts),
+    )?;
+    Ok((linked, bases))
+}
+
 /// The table's subject expression, if it has a subject column.
 pub(super) fn table_subject(t: &Table, ctx: &Context) -> Option<Expr> {
     t.subject

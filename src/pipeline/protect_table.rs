@@ -36,16 +36,21 @@ pub(super) struct Protected {
 impl Protected {
     /// The staged rows without what k^m removed.
     pub(super) fn rows(&self, table: &str) -> Result<LazyFrame> {
-        let lf = stage::scan(&self.staged, table)?;
-        Ok(match &self.removed {
-            Some(r) => protect::known_events::without(lf, r),
-            None => lf,
-        })
+        staged_rows(&self.staged, self.removed.as_ref(), table)
     }
 
     pub(super) fn level(&self, c: &crate::job::Column) -> usize {
         self.levels.get(&c.name).copied().unwrap_or(c.levels.min)
     }
+}
+
+/// The staged rows of a table without the (class, person) pairs k^m `removed`.
+fn staged_rows(staged: &Path, removed: Option<&DataFrame>, table: &str) -> Result<LazyFrame> {
+    let lf = stage::scan(staged, table)?;
+    Ok(match removed {
+        Some(r) => protect::known_events::without(lf, r),
+        None => lf,
+    })
 }
 
 /// A table ready to stage: its levels chosen, its staging planned (see [`stage_all`]).
@@ -243,16 +248,9 @@ pub(super) fn protect(
     } else {
         (None, None)
     };
-    let rows = || -> Result<LazyFrame> {
-        let lf = stage::scan(&staged, &t.name)?;
-        Ok(match &removed {
-            Some(r) => protect::known_events::without(lf, r),
-            None => lf,
-        })
-    };
     let mut counts = step(t, "count", "counting classes", || {
         kanon::count_staged(
-            rows()?,
+            staged_rows(&staged, removed.as_ref(), &t.name)?,
             &qis,
             &sensitive,
             key,

@@ -35,7 +35,7 @@ use foldhash::fast::FixedState;
 use super::allowed_rows;
 use super::base::{Base, Goal, NO_SUBJECT};
 use super::known_events::sets::{Entry, Histories};
-use super::search::{NodeReport, Outcome, Searcher};
+use super::search::{Lattice, NodeReport, Outcome, Searcher};
 
 /// The largest lattice searched; beyond it the job must pin or bound levels.
 pub const MAX_NODES: usize = 200_000;
@@ -428,7 +428,7 @@ fn lattice(bases: &[&Base]) -> Result<Vec<Vec<usize>>, String> {
         .iter()
         .flat_map(|b| b.dims.iter().map(|d| d.levels()))
         .collect();
-    let total = sizes
+    sizes
         .iter()
         .try_fold(1usize, |acc, &s| acc.checked_mul(s))
         .filter(|&n| n <= MAX_NODES)
@@ -439,19 +439,8 @@ fn lattice(bases: &[&Base]) -> Result<Vec<Vec<usize>>, String> {
                  with `levels = [a, b]`"
             )
         })?;
-    let mut nodes = Vec::with_capacity(total);
-    let mut node = vec![0usize; sizes.len()];
-    for _ in 0..total {
-        nodes.push(node.clone());
-        for (d, size) in sizes.iter().enumerate().rev() {
-            node[d] += 1;
-            if node[d] < *size {
-                break;
-            }
-            node[d] = 0;
-        }
-    }
-    Ok(nodes)
+    let lattice = Lattice::of_sizes(sizes);
+    Ok((0..lattice.nodes).map(|id| lattice.levels(id)).collect())
 }
 
 /// The levels of both tables with the least mean loss at which both hold. `Err` when the lattice

@@ -170,10 +170,10 @@ fn precompute(base: &Base) -> Precomputed {
 }
 
 /// The lattice: every combination of levels within each dimension's bounds.
-struct Lattice {
+pub(crate) struct Lattice {
     mins: Vec<usize>,
     sizes: Vec<usize>,
-    nodes: usize,
+    pub(crate) nodes: usize,
 }
 
 impl Lattice {
@@ -183,7 +183,18 @@ impl Lattice {
         let nodes = sizes.iter().product();
         Lattice { mins, sizes, nodes }
     }
-    fn levels(&self, mut id: usize) -> Vec<usize> {
+    /// Levels 0 to `size - 1` in each dimension (the caller has checked that their product
+    /// fits).
+    pub(crate) fn of_sizes(sizes: Vec<usize>) -> Lattice {
+        let nodes = sizes.iter().product();
+        Lattice {
+            mins: vec![0; sizes.len()],
+            sizes,
+            nodes,
+        }
+    }
+    /// The levels of node `id`, the last dimension varying fastest.
+    pub(crate) fn levels(&self, mut id: usize) -> Vec<usize> {
         let mut out = vec![0; self.sizes.len()];
         for d in (0..self.sizes.len()).rev() {
             out[d] = self.mins[d] + id % self.sizes[d];

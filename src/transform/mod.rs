@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::job::key::Key;
-use crate::job::{Column as JobColumn, ColumnAction, KeyScope};
+use crate::job::{Column as JobColumn, ColumnAction};
 use crate::method::Env;
 
 /// What every method may need besides its own parameters.
@@ -88,25 +88,15 @@ pub fn column_expr_at(
             length,
             normalize,
             scope,
-        } => match (&ctx.key, scope) {
-            (Some(key), KeyScope::Job) => {
-                pseudonymize::expr(input, key, *length, *normalize, tallies.normalized.clone())
-            }
-            (Some(key), KeyScope::Table(table)) => pseudonymize::expr(
+        } => match &ctx.key {
+            Some(key) => pseudonymize::expr(
                 input,
-                &key.for_table(table),
+                &key.for_scope(scope, ctx.run_date),
                 *length,
                 *normalize,
                 tallies.normalized.clone(),
             ),
-            (Some(key), KeyScope::Run) => pseudonymize::expr(
-                input,
-                &key.for_run(ctx.run_date),
-                *length,
-                *normalize,
-                tallies.normalized.clone(),
-            ),
-            (None, _) => unreachable!("validation requires a key for pseudonymized columns"),
+            None => unreachable!("validation requires a key for pseudonymized columns"),
         },
         ColumnAction::Generalize(g) => generalize::expr(g, level, input, ctx.env(), tallies),
     };
