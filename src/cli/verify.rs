@@ -16,6 +16,9 @@
 //! fingerprints, staging or counts. Use it on a copy handed to someone else, or after moving
 //! a release.
 //!
+//! With `--across-nights`, each night of a table whose stable pseudonyms join nights is also
+//! checked against every night before it (see [`crate::pipeline::across_nights`]).
+//!
 //! Example:
 //! ```text
 //! $ anonymize verify out/marketing_research --job jobs/marketing_research.toml
@@ -46,6 +49,10 @@ pub struct Args {
     /// Only this run date's partitions. Default: every run date found.
     #[arg(long, value_parser = super::parse_date)]
     pub run_date: Option<chrono::NaiveDate>,
+    /// Also check each night against every night before it: for tables whose stable
+    /// pseudonyms join nights, the classes of what the nights say together must hold k.
+    #[arg(long)]
+    pub across_nights: bool,
 }
 
 pub fn execute(a: Args) -> Result<(), Error> {
@@ -71,6 +78,19 @@ pub fn execute(a: Args) -> Result<(), Error> {
                 Err(v) => {
                     crate::say!("{v}")?;
                     violations.push(v);
+                }
+            }
+        }
+    }
+    if a.across_nights {
+        for t in &job.tables {
+            for line in across_nights(t, &a.dataset, a.run_date)? {
+                match line {
+                    Ok(line) => crate::say!("{line}")?,
+                    Err(v) => {
+                        crate::say!("{v}")?;
+                        violations.push(v);
+                    }
                 }
             }
         }
@@ -238,6 +258,73 @@ fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
         }
     }
     Ok(findings)
+}
+
+/// Each night of the table (or only `only`'s) against every night before it, from the files
+/// (see [`crate::pipeline::across_nights`]): what holds, or a violation naming the columns
+/// that moved, never a value.
+fn across_nights(
+    t: &Table,
+    dataset: &Path,
+    only: Option<chrono::NaiveDate>,
+) -> Result<Vec<Result<String, String>>, Error> {
+    use crate::pipeline::across_nights as nights;
+    let Some(c) = nights::compared(t) else {
+        return Ok(Vec::new());
+    };
+    let mut history = crate::protect::nights::History::new(c.quasi_identifiers.len());
+    let mut out = Vec::new();
+    for (date, file) in nights::nights(dataset, &t.name, None) {
+        if only.is_some_and(|o| date > o) {
+            break;
+        }
+        let label = format!("{} run_date={}", t.name, date.format("%Y-%m-%d"));
+        let what = format!("{label}: reading it for the check across nights");
+        let Some(df) = nights::people(crate::read::scan_own(&file, what.clone())?, &c, &what)?
+        else {
+            continue;
+        };
+        if history.nights > 0 && only.is_none_or(|o| o == date) {
+            let (check, under_k) = nights::check(&history, &df, &c, &what)?;
+            let earlier = match history.nights {
+                1 => "the night before".to_string(),
+                n => format!("the {n} nights before"),
+            };
+            out.push(if under_k.is_empty() {
+                Ok(format!(
+                    "{label}: with {earlier}, {} people compared, {} classes, k = {} holds \
+                     across nights (smallest class: {})",
+                    check.compared,
+                    check.classes,
+                    c.k,
+                    people(check.smallest.unwrap_or(0))
+                ))
+            } else {
+                Err(format!(
+                    "{label}: with {earlier}, {} people are in classes under k = {} \
+                     (smallest: {}); their values of {} moved between nights",
+                    under_k.len(),
+                    c.k,
+                    people(check.smallest.unwrap_or(0)),
+                    nights::moved(&c, &check)
+                        .iter()
+                        .map(|q| format!("`{q}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            });
+        }
+        history.add(nights::entries(&df, &c, &what)?);
+    }
+    Ok(out)
+}
+
+fn people(n: u64) -> String {
+    if n == 1 {
+        "1 person".into()
+    } else {
+        format!("{n} people")
+    }
 }
 
 /// The table's `run_date=…` directories under the dataset, oldest first.

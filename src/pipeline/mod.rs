@@ -9,6 +9,7 @@
 
 // The stages of a run, one file each. They share this module's imports and items
 // (`use super::*`), the way they shared one file before.
+pub mod across_nights;
 mod first_bad_row;
 mod plan;
 mod protect_table;
@@ -132,7 +133,14 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
                     .ok_or_else(|| unlinked(&p.table.name, l))?,
             ),
         };
-        let protected = protect(p, &ctx, prepared, others, key, link)?;
+        // Tables whose stable pseudonyms join earlier nights are checked against them all.
+        let compared = across_nights::compared(p.table);
+        let history = compared
+            .as_ref()
+            .map(|c| across_nights::history(&output, p.table, c, Some(opts.run_date)))
+            .transpose()?;
+        let nights = compared.as_ref().zip(history.as_ref());
+        let protected = protect(p, &ctx, prepared, others, key, link, nights)?;
         if planned
             .iter()
             .any(|o| o.table.link.as_ref() == Some(&p.table.name))

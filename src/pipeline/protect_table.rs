@@ -2,6 +2,7 @@
 //! the transformed rows; counting classes; deciding what to suppress.
 
 use super::*;
+use crate::protect::{CLASS_KEYS, ROWS, SUBJECT};
 
 /// What Mondrian did, for the report.
 pub(super) struct MondrianSummary {
@@ -14,6 +15,8 @@ pub(super) struct MondrianSummary {
 pub(super) struct Protected {
     pub(super) counts: kanon::Counts,
     pub(super) decision: Decision,
+    /// The check across nights, when the table had earlier nights to compare with.
+    pub(super) across: Option<across_nights::AcrossNights>,
     /// The level of each quasi-identifier, by input column (searched or pinned).
     pub(super) levels: HashMap<String, usize>,
     /// The search's optimum and statistics, when the table searched its levels.
@@ -167,6 +170,7 @@ pub(super) fn protect(
     others: std::collections::BTreeMap<i32, u64>,
     key: kanon::ClassKey,
     link: Option<(&Table, &DataFrame)>,
+    nights: Option<(&across_nights::Compared, &protect::nights::History)>,
 ) -> Result<Protected> {
     let t = p.table;
     let privacy = t.privacy.unwrap_or_else(Privacy::none);
@@ -248,28 +252,121 @@ pub(super) fn protect(
     } else {
         (None, None)
     };
-    let mut counts = step(t, "count", "counting classes", || {
-        kanon::count_staged(
-            staged_rows(&staged, removed.as_ref(), &t.name)?,
-            &qis,
-            &sensitive,
-            key,
-            subject.is_some(),
-            &others,
-            &t.name,
-        )
-    })?;
-    if let Some(f) = &facts {
-        counts.add_suppressed_facts(f.rows);
-    }
+    let rows_of_facts = facts.as_ref().map_or(0, |f| f.rows);
+    let count = |removed: Option<&DataFrame>, moved_rows: u64| -> Result<kanon::Counts> {
+        let mut counts = step(t, "count", "counting classes", || {
+            kanon::count_staged(
+                staged_rows(&staged, removed, &t.name)?,
+                &qis,
+                &sensitive,
+                key,
+                subject.is_some(),
+                &others,
+                &t.name,
+            )
+        })?;
+        if rows_of_facts > 0 {
+            counts.add_suppressed_facts(rows_of_facts);
+        }
+        if moved_rows > 0 {
+            counts.add_suppressed_across_nights(moved_rows);
+        }
+        Ok(counts)
+    };
+    let decide = |counts: &kanon::Counts| {
+        step(t, "decide", "deciding what to suppress", || {
+            counts.decide(&privacy, &t.name)
+        })
+    };
+    let mut counts = count(removed.as_ref(), 0)?;
     let skipped = settle_bad_rows(p, ctx, &counts, true)?;
-    let decision = step(t, "decide", "deciding what to suppress", || {
-        counts.decide(&privacy, &t.name)
-    })?;
+    let mut decision = decide(&counts)?;
+    // Across nights: the people whom tonight's release and the earlier nights single out
+    // together leave, and the counts and the decision are taken again without them, until
+    // every class of the view holds k (removing people only ever shrinks classes).
+    let mut removed = removed;
+    let mut across = None;
+    if let Some((compared, history)) = nights {
+        let t0 = Instant::now();
+        let what = format!("tables.{}: the check across nights", t.name);
+        let mut figures = across_nights::AcrossNights {
+            nights_compared: history.nights,
+            ..Default::default()
+        };
+        let mut moved = std::collections::BTreeSet::new();
+        loop {
+            let kept = decision.kept(staged_rows(&staged, removed.as_ref(), &t.name)?);
+            let Some(tonight) = across_nights::people(kept.clone(), compared, &what)? else {
+                figures.not_compared = Some("several rows a person".into());
+                break;
+            };
+            let (check, under_k) = across_nights::check(history, &tonight, compared, &what)?;
+            figures.people_compared = check.compared;
+            figures.classes_checked = check.classes;
+            figures.smallest_class = check.smallest;
+            if under_k.is_empty() {
+                break;
+            }
+            moved.extend(across_nights::moved(compared, &check));
+            let leaving = Series::new(compared.pseudonym.as_str().into(), under_k);
+            let pairs = kept
+                .filter(col(compared.pseudonym.as_str()).is_in(lit(leaving).implode(false), false))
+                .group_by([col(CLASS_KEYS[0]), col(CLASS_KEYS[1]), col(SUBJECT)])
+                .agg([len().cast(DataType::UInt64).alias(ROWS)])
+                .collect()
+                .map_err(Error::engine(what.clone()))?;
+            let rows: u64 = pairs
+                .column(ROWS)
+                .ok()
+                .and_then(|c| c.as_materialized_series().sum::<u64>().ok())
+                .unwrap_or(0);
+            figures.rows_suppressed += rows;
+            figures.subjects_suppressed += pairs.height() as u64;
+            let pairs = pairs.drop(ROWS).map_err(Error::engine(what.clone()))?;
+            removed = Some(match removed {
+                Some(r) => r.vstack(&pairs).map_err(Error::engine(what.clone()))?,
+                None => pairs,
+            });
+            counts = count(removed.as_ref(), figures.rows_suppressed)?;
+            decision = match decide(&counts) {
+                Ok(d) => d,
+                Err(Error::Privacy(m)) => {
+                    return Err(Error::Privacy(format!(
+                        "{m} The earlier nights single out {} of its people: their values of \
+                         {} moved between nights (Mondrian's ranges, unpinned levels and ages \
+                         move; pin the levels, use birth_year, or give the pseudonyms \
+                         scope = \"run\").",
+                        figures.subjects_suppressed,
+                        moved
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                Err(e) => return Err(e),
+            };
+        }
+        figures.columns_moved = moved.into_iter().collect();
+        figures.seconds = t0.elapsed().as_secs_f64();
+        info!(
+            table = %t.name,
+            stage = "across_nights",
+            nights_compared = figures.nights_compared,
+            people_compared = figures.people_compared,
+            classes_checked = figures.classes_checked,
+            subjects_suppressed = figures.subjects_suppressed,
+            rows_suppressed = figures.rows_suppressed,
+            seconds = figures.seconds,
+            "checked the release against the earlier nights"
+        );
+        across = Some(figures);
+    }
     counts.release();
     Ok(Protected {
         counts,
         decision,
+        across,
         levels,
         search,
         mondrian,

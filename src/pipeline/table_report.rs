@@ -49,12 +49,14 @@ pub(super) fn table_report(
         rows_erased: counts.rows_erased,
         subjects_listed_for_erasure: p.erase.as_ref().map(|ids| ids.len() as u64),
         rows_suppressed: d.rows_suppressed,
-        subjects_suppressed: d.subjects_suppressed,
+        subjects_suppressed: d.subjects_suppressed
+            + protected.across.as_ref().map_or(0, |a| a.subjects_suppressed),
         rows_out: d.rows_out,
         subjects_out: d.subjects_out,
         k: t.privacy.map(|p| p.k),
         linked_to: t.link.clone(),
         exposure,
+        across_nights: protected.across.clone(),
         release: shared.map(|shared| crate::report::Release {
             linked_to: t.link.clone(),
             known_events: t.privacy.map_or(1, |p| p.known_events),

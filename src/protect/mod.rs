@@ -27,6 +27,7 @@ pub mod leaks;
 pub mod link;
 pub mod models;
 pub mod mondrian;
+pub mod nights;
 pub mod optimize;
 pub mod recode;
 pub mod retention;

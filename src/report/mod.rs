@@ -86,6 +86,11 @@ pub struct TableReport {
     /// (`known_events` above 1); see [`Release`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release: Option<Release>,
+    /// The check across nights (see [`crate::protect::nights`]), for a table whose stable
+    /// pseudonyms join earlier nights: what the nights together say, and who left for it. Its
+    /// people and rows are in `subjects_suppressed` and `rows_suppressed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub across_nights: Option<crate::pipeline::across_nights::AcrossNights>,
     pub max_suppression: Option<f64>,
     /// Output names of the quasi-identifiers.
     pub quasi_identifiers: Vec<String>,

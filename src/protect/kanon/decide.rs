@@ -148,7 +148,8 @@ impl Counts {
             .map_err(Error::engine("counting classes"))?;
 
         let rows_kept = self.rows_kept();
-        let rows_suppressed = sum_u64(&small, ROWS)? + self.rows_facts_suppressed;
+        let rows_suppressed =
+            sum_u64(&small, ROWS)? + self.rows_facts_suppressed + self.rows_moved_suppressed;
         let suppressed_classes = {
             let mut by_people = std::collections::BTreeMap::<u64, (u64, u64)>::new();
             let people = small
@@ -395,8 +396,17 @@ impl Counts {
         } else {
             String::new()
         };
+        let moved = if self.rows_moved_suppressed > 0 {
+            format!(
+                " (of which {} of people the earlier nights single out; the figures below leave \
+                 them out)",
+                pct(self.rows_moved_suppressed)
+            )
+        } else {
+            String::new()
+        };
         Ok(format!(
-            "tables.{table}: k = {} would suppress {} of {} rows ({}{facts}), over the limit of \
+            "tables.{table}: k = {} would suppress {} of {} rows ({}{facts}{moved}), over the limit of \
              {} (max_suppression = {}). Suppression if one quasi-identifier were left out: {}. \
              Generalize the first ones further (a higher level, wider bands, a shorter prefix), \
              or raise max_suppression. Nothing was written.",

@@ -48,6 +48,9 @@ pub struct Counts {
     /// Kept rows that left before counting, as facts too rare for k^m (see
     /// [`super::known_events`]): suppressed rows like those of the classes under k.
     pub rows_facts_suppressed: u64,
+    /// Kept rows of people the earlier nights single out (see [`super::nights`]), taken out
+    /// before counting: suppressed too.
+    pub rows_moved_suppressed: u64,
 }
 
 /// How the kept rows are counted.
@@ -368,6 +371,7 @@ impl Counts {
             rows_erased,
             rows_bad,
             rows_facts_suppressed: 0,
+            rows_moved_suppressed: 0,
         })
     }
 
@@ -376,6 +380,13 @@ impl Counts {
     pub fn add_suppressed_facts(&mut self, rows: u64) {
         self.rows_in += rows;
         self.rows_facts_suppressed += rows;
+    }
+
+    /// Counts `rows` that the check across nights removed before they were counted (see
+    /// [`super::nights`]): kept rows, and suppressed.
+    pub fn add_suppressed_across_nights(&mut self, rows: u64) {
+        self.rows_in += rows;
+        self.rows_moved_suppressed += rows;
     }
 
     /// One row per (quasi-identifier values…, subject) of the kept rows, with its row count,

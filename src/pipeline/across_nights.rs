@@ -1,0 +1,187 @@
+//! The check across nights (see [`protect::nights`]) on written releases: which tables it
+//! applies to, the earlier nights of a table, and a night's people as the check reads them.
+//! The run checks tonight against every earlier night it finds under the output; `verify
+//! --across-nights` checks each night against those before it, from the files alone.
+//!
+//! It applies to a table whose subject is pseudonymized with a key that lasts across nights
+//! (scope `job` or `table`; `run` pseudonyms never join another night), with quasi-identifiers
+//! and k above 1, and one row a person. A table with several rows a person (events) is not
+//! compared: its rows cannot be lined up with last night's one by one, and what describes its
+//! person across nights is the table it links to, which is.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::job::{ColumnAction, KeyScope, Table};
+use crate::protect::nights::{Check, History};
+
+/// What the check compares in a table: output column names.
+#[derive(Debug, Clone)]
+pub struct Compared {
+    pub pseudonym: String,
+    pub quasi_identifiers: Vec<String>,
+    pub k: u64,
+}
+
+/// The table's columns the check compares, when it applies to the table (see the module's
+/// doc).
+pub fn compared(t: &Table) -> Option<Compared> {
+    let privacy = t.privacy.as_ref().filter(|p| p.k > 1)?;
+    let subject = t.column(t.subject.as_deref()?)?;
+    match &subject.action {
+        ColumnAction::Pseudonymize { scope, .. } if *scope != KeyScope::Run => {}
+        _ => return None,
+    }
+    let quasi_identifiers: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
+    (!quasi_identifiers.is_empty()).then(|| Compared {
+        pseudonym: subject.output.clone(),
+        quasi_identifiers,
+        k: u64::from(privacy.k),
+    })
+}
+
+/// The check's figures for the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AcrossNights {
+    /// Earlier nights read (every run date of the table before this one).
+    pub nights_compared: u32,
+    /// Tonight's people who were in an earlier night.
+    pub people_compared: u64,
+    /// Classes of the view the nights give together, over tonight's people.
+    pub classes_checked: u64,
+    /// The fewest people in one of them, after the check's suppression.
+    pub smallest_class: Option<u64>,
+    /// People the check suppressed (their values moved between nights) and their rows.
+    pub subjects_suppressed: u64,
+    pub rows_suppressed: u64,
+    /// The columns whose values moved for the people suppressed.
+    pub columns_moved: Vec<String>,
+    /// Why the table was not compared, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_compared: Option<String>,
+    pub seconds: f64,
+}
+
+/// The run dates written for `table` under `output`, before `before` when given, oldest first.
+pub fn nights(output: &Path, table: &str, before: Option<NaiveDate>) -> Vec<(NaiveDate, PathBuf)> {
+    let dir = output.join(table);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(NaiveDate, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let date = name.to_str()?.strip_prefix("run_date=")?;
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+            let file = e.path().join(crate::write::PART_FILE);
+            (before.is_none_or(|b| date < b) && file.is_file()).then_some((date, file))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// One night's people as the check reads them: the pseudonym and the quasi-identifiers as
+/// text, a column the night lacks as `*` (it released nothing of it). `None` when the night
+/// has no pseudonym column (it was written by another job) or holds several rows a person.
+pub fn people(lf: LazyFrame, c: &Compared, what: &str) -> Result<Option<DataFrame>> {
+    let schema = lf
+        .clone()
+        .collect_schema()
+        .map_err(Error::engine(what.to_string()))?;
+    if schema.get(&c.pseudonym).is_none() {
+        return Ok(None);
+    }
+    let mut select = vec![col(c.pseudonym.as_str()).cast(DataType::String)];
+    for q in &c.quasi_identifiers {
+        select.push(match schema.get(q) {
+            Some(_) => col(q.as_str()).cast(DataType::String),
+            None => lit("*").alias(q.as_str()),
+        });
+    }
+    let df = lf
+        .select(select)
+        .filter(col(c.pseudonym.as_str()).is_not_null())
+        .collect()
+        .map_err(Error::engine(what.to_string()))?;
+    let distinct = df
+        .column(&c.pseudonym)
+        .and_then(|s| s.n_unique())
+        .map_err(Error::engine(what.to_string()))?;
+    Ok((distinct == df.height()).then_some(df))
+}
+
+/// The rows of [`people`] as [`History`] takes them.
+pub fn entries<'a>(
+    df: &'a DataFrame,
+    c: &Compared,
+    what: &str,
+) -> Result<Vec<(&'a str, Vec<Option<&'a str>>)>> {
+    let text = |name: &str| -> Result<&'a StringChunked> {
+        df.column(name)
+            .and_then(|s| s.str())
+            .map_err(Error::engine(what.to_string()))
+    };
+    let people = text(&c.pseudonym)?;
+    let columns: Vec<&StringChunked> = c
+        .quasi_identifiers
+        .iter()
+        .map(|q| text(q))
+        .collect::<Result<_>>()?;
+    Ok((0..df.height())
+        .filter_map(|i| {
+            let p = people.get(i)?;
+            Some((p, columns.iter().map(|c| c.get(i)).collect()))
+        })
+        .collect())
+}
+
+/// The history of the nights written before `before` (every night when `None`).
+pub fn history(
+    output: &Path,
+    t: &Table,
+    c: &Compared,
+    before: Option<NaiveDate>,
+) -> Result<History> {
+    let mut h = History::new(c.quasi_identifiers.len());
+    for (date, file) in nights(output, &t.name, before) {
+        let what = format!(
+            "tables.{}: reading the release of {} for the check across nights",
+            t.name,
+            date.format("%Y-%m-%d")
+        );
+        let lf = crate::read::scan_own(&file, what.clone())?;
+        if let Some(df) = people(lf, c, &what)? {
+            h.add(entries(&df, c, &what)?);
+        }
+    }
+    Ok(h)
+}
+
+/// Checks a night's people against a history; what the check found, and the pseudonyms of the
+/// people in classes under k.
+pub fn check(h: &History, df: &DataFrame, c: &Compared, what: &str) -> Result<(Check, Vec<String>)> {
+    let tonight = entries(df, c, what)?;
+    let check = h.check(&tonight, c.k);
+    let under_k = check
+        .under_k
+        .iter()
+        .map(|&i| tonight[i].0.to_string())
+        .collect();
+    Ok((check, under_k))
+}
+
+/// The names of the columns that moved, from [`Check::moved`].
+pub fn moved(c: &Compared, check: &Check) -> Vec<String> {
+    c.quasi_identifiers
+        .iter()
+        .zip(&check.moved)
+        .filter(|(_, m)| **m)
+        .map(|(q, _)| q.clone())
+        .collect()
+}

@@ -1,0 +1,381 @@
+//! Across nights: what the releases of several nights say about a person, together.
+//!
+//! Stable pseudonyms let an analyst who kept every night put a person's rows side by side.
+//! Where the generalization differs between nights, the nights together say more than either:
+//! Mondrian's `31-35` one night and `33-38` the next make `33-35`; an age band that moves on the
+//! night of a birthday gives the birth date. Each release can hold k while their intersection
+//! does not. This module computes the intersected view, engine-free, from the people's labels.
+//!
+//! A person's knowledge is kept column by column as a list of segments:
+//! - a value compatible with the last segment narrows it: equal labels stay; `*` (generalized
+//!   away) gives the other; two numeric ranges give their overlap (`31-35` ∩ `33-38` = `33-35`,
+//!   closed ranges, `70+` open above, `<5000` open below);
+//! - any other value (two disjoint ranges, two different hierarchy nodes, a date at another
+//!   precision, a missing value beside a present one) starts a new segment, **marked with the
+//!   night it appeared**: a band that moves on a given night is a fact about that night.
+//!
+//! The label of the whole list is the person's class in the intersected view. It is a function
+//! of what the releases show, so two people with the same label are indistinguishable to that
+//! analyst; two people with different labels may still be (a segment kept apart where a
+//! hierarchy would have nested), so the check errs towards smaller classes, never larger.
+//!
+//! The check counts the people of the current release by that label. People new tonight are
+//! classed by tonight's values alone; people with history by their whole list. A class under k
+//! names the people to suppress; [`Check::moved`] names the columns whose values moved for them.
+
+use std::collections::HashMap;
+
+/// Separates segments in a label; never in a canonical value (see [`canonical`]).
+const SEGMENT: char = '\u{1f}';
+/// A missing value's label: no release writes it.
+const MISSING: &str = "\u{0}";
+/// The top of every hierarchy and the label of a value generalized away.
+const STAR: &str = "*";
+
+/// One person's knowledge of one column: segments in the order the nights showed them; every
+/// segment after the first carries the night it started on.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Known(Vec<(Option<u32>, String)>);
+
+impl Known {
+    /// `value` (canonical) as released on night `night`.
+    fn see(&mut self, night: u32, value: &str) {
+        match self.0.last_mut() {
+            None => self.0.push((None, value.to_string())),
+            Some((_, last)) => match narrow(last, value) {
+                Some(n) => *last = n,
+                None => self.0.push((Some(night), value.to_string())),
+            },
+        }
+    }
+
+    fn label(&self) -> String {
+        let mut out = String::new();
+        for (i, (night, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(SEGMENT);
+            }
+            if let Some(n) = night {
+                out.push_str(&format!("@{n}:"));
+            }
+            out.push_str(v);
+        }
+        out
+    }
+}
+
+/// A closed range of numbers; the ends may be infinite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Range {
+    lo: f64,
+    hi: f64,
+}
+
+fn number(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// A label as a range: `33`, `31-35`, `-5--1`, `70+`, `<5000`.
+fn range(s: &str) -> Option<Range> {
+    if let Some(x) = s.strip_suffix('+').and_then(number) {
+        return Some(Range {
+            lo: x,
+            hi: f64::INFINITY,
+        });
+    }
+    if let Some(x) = s
+        .strip_prefix("<=")
+        .or_else(|| s.strip_prefix('<'))
+        .and_then(number)
+    {
+        return Some(Range {
+            lo: f64::NEG_INFINITY,
+            hi: x,
+        });
+    }
+    if let Some(x) = number(s) {
+        return Some(Range { lo: x, hi: x });
+    }
+    s.match_indices('-')
+        .filter(|(i, _)| *i > 0)
+        .find_map(|(i, _)| {
+            let (lo, hi) = (number(&s[..i])?, number(&s[i + 1..])?);
+            (lo <= hi).then_some(Range { lo, hi })
+        })
+}
+
+fn range_label(r: Range) -> String {
+    if r.lo == r.hi {
+        format!("{}", r.lo)
+    } else if r.hi == f64::INFINITY {
+        format!("{}+", r.lo)
+    } else if r.lo == f64::NEG_INFINITY {
+        format!("<={}", r.hi)
+    } else {
+        format!("{}-{}", r.lo, r.hi)
+    }
+}
+
+/// One form per set of values, so that equal sets compare equal: ranges rewritten the one way
+/// [`range_label`] writes them, a missing value as [`MISSING`], the separator taken out.
+pub fn canonical(value: Option<&str>) -> String {
+    match value {
+        None => MISSING.to_string(),
+        Some(v) => match range(v) {
+            Some(r) => range_label(r),
+            None => v.replace(SEGMENT, " "),
+        },
+    }
+}
+
+/// The narrower of two compatible canonical values (`None`: they are not compatible).
+fn narrow(a: &str, b: &str) -> Option<String> {
+    if a == b || b == STAR {
+        return Some(a.to_string());
+    }
+    if a == STAR {
+        return Some(b.to_string());
+    }
+    let (x, y) = (range(a)?, range(b)?);
+    let r = Range {
+        lo: x.lo.max(y.lo),
+        hi: x.hi.min(y.hi),
+    };
+    (r.lo <= r.hi).then(|| range_label(r))
+}
+
+/// What the nights read so far say about each person, by pseudonym.
+#[derive(Debug, Default)]
+pub struct History {
+    columns: usize,
+    people: HashMap<String, Vec<Known>>,
+    /// The nights read, oldest first.
+    pub nights: u32,
+}
+
+impl History {
+    /// A history of `columns` quasi-identifiers, empty.
+    pub fn new(columns: usize) -> History {
+        History {
+            columns,
+            ..History::default()
+        }
+    }
+
+    /// Adds the next night's release, one entry a person: their pseudonym and their values,
+    /// one per column (`None`: missing).
+    pub fn add<'a>(&mut self, rows: impl IntoIterator<Item = (&'a str, Vec<Option<&'a str>>)>) {
+        let night = self.nights;
+        for (person, values) in rows {
+            let known = self
+                .people
+                .entry(person.to_string())
+                .or_insert_with(|| vec![Known::default(); self.columns]);
+            for (k, v) in known.iter_mut().zip(values) {
+                k.see(night, &canonical(v));
+            }
+        }
+        self.nights += 1;
+    }
+
+    /// The people seen on any night.
+    pub fn people(&self) -> usize {
+        self.people.len()
+    }
+
+    /// Counts tonight's release (one entry a person, as in [`History::add`]) in the view the
+    /// earlier nights and tonight give together; classes under `k` name their people.
+    pub fn check<'a>(&self, tonight: &[(&'a str, Vec<Option<&'a str>>)], k: u64) -> Check {
+        let night = self.nights;
+        let mut compared = 0u64;
+        let mut classes: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+        let mut released: Vec<Vec<String>> = Vec::with_capacity(tonight.len());
+        let mut labels: Vec<Vec<String>> = Vec::with_capacity(tonight.len());
+        for (i, (person, values)) in tonight.iter().enumerate() {
+            let now: Vec<String> = values.iter().map(|v| canonical(*v)).collect();
+            let label: Vec<String> = match self.people.get(*person) {
+                Some(known) => {
+                    compared += 1;
+                    known
+                        .iter()
+                        .zip(&now)
+                        .map(|(k, v)| {
+                            let mut k = k.clone();
+                            k.see(night, v);
+                            k.label()
+                        })
+                        .collect()
+                }
+                None => now.clone(),
+            };
+            classes.entry(label.clone()).or_default().push(i);
+            labels.push(label);
+            released.push(now);
+        }
+        let mut under_k: Vec<usize> = Vec::new();
+        let mut smallest: Option<u64> = None;
+        for people in classes.values() {
+            let n = people.len() as u64;
+            smallest = Some(smallest.map_or(n, |s| s.min(n)));
+            if n < k {
+                under_k.extend(people);
+            }
+        }
+        under_k.sort_unstable();
+        let mut moved = vec![false; self.columns];
+        for &i in &under_k {
+            for (c, m) in moved.iter_mut().enumerate() {
+                *m |= labels[i][c] != released[i][c];
+            }
+        }
+        Check {
+            compared,
+            classes: classes.len() as u64,
+            smallest,
+            under_k,
+            moved,
+        }
+    }
+}
+
+/// Tonight's release in the view of every night so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Tonight's people who were in an earlier night's release.
+    pub compared: u64,
+    /// Classes of the intersected view, over tonight's people.
+    pub classes: u64,
+    /// The fewest people in one of them (`None`: nobody tonight).
+    pub smallest: Option<u64>,
+    /// Tonight's people (their indexes) in classes under k.
+    pub under_k: Vec<usize>,
+    /// By column: whether the nights together know more of one of those people than tonight
+    /// says (the column moved for them).
+    pub moved: Vec<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn narrowed(a: &str, b: &str) -> Option<String> {
+        narrow(&canonical(Some(a)), &canonical(Some(b)))
+    }
+
+    #[test]
+    fn ranges_overlap_and_stars_give_way() {
+        assert_eq!(narrowed("31-35", "33-38").as_deref(), Some("33-35"));
+        assert_eq!(narrowed("30-39", "35").as_deref(), Some("35"));
+        assert_eq!(narrowed("70+", "60-79").as_deref(), Some("70-79"));
+        assert_eq!(narrowed("<5000", "1000-9000").as_deref(), Some("1000-5000"));
+        assert_eq!(narrowed("-5--1", "-3-2").as_deref(), Some("-3--1"));
+        assert_eq!(narrowed("*", "South").as_deref(), Some("South"));
+        assert_eq!(narrowed("South", "*").as_deref(), Some("South"));
+        assert_eq!(narrowed("South", "South").as_deref(), Some("South"));
+        // What cannot nest is kept apart.
+        assert_eq!(narrowed("30-39", "40-49"), None);
+        assert_eq!(narrowed("South", "Almaty"), None);
+        assert_eq!(narrowed("2024-03-01", "2024-01-01"), None);
+        assert_eq!(narrow(MISSING, &canonical(Some("5"))), None);
+        // Dates are not ranges.
+        assert_eq!(range("2024-03-01"), None);
+    }
+
+    #[test]
+    fn equal_sets_have_one_label() {
+        assert_eq!(canonical(Some("33-33")), canonical(Some("33")));
+        assert_eq!(canonical(Some("1980-1989")), "1980-1989");
+        assert_eq!(canonical(Some("70+")), "70+");
+        assert_ne!(canonical(None), canonical(Some("")));
+    }
+
+    fn night<'a>(rows: &[(&'a str, &'a str)]) -> Vec<(&'a str, Vec<Option<&'a str>>)> {
+        rows.iter().map(|(p, v)| (*p, vec![Some(*v)])).collect()
+    }
+
+    #[test]
+    fn moving_ranges_narrow_people_below_k() {
+        // Night 1: five people in 31-35. Night 2: three of them are in 33-38 with two others,
+        // the other two in 29-32 with three others. Each night holds k = 5; together the
+        // three are 33-35 and the two 31-32.
+        let mut h = History::new(1);
+        h.add(night(&[
+            ("a", "31-35"),
+            ("b", "31-35"),
+            ("c", "31-35"),
+            ("d", "31-35"),
+            ("e", "31-35"),
+        ]));
+        let tonight = night(&[
+            ("a", "33-38"),
+            ("b", "33-38"),
+            ("c", "33-38"),
+            ("f", "33-38"),
+            ("g", "33-38"),
+            ("d", "29-32"),
+            ("e", "29-32"),
+            ("h", "29-32"),
+            ("i", "29-32"),
+            ("j", "29-32"),
+        ]);
+        let c = h.check(&tonight, 5);
+        assert_eq!(c.compared, 5);
+        assert_eq!(c.under_k.len(), 10, "every class splits: {c:?}");
+        assert_eq!(c.smallest, Some(2));
+        assert_eq!(c.moved, vec![true]);
+        // Ranges that stay put hold k.
+        let same = night(&[
+            ("a", "31-35"),
+            ("b", "31-35"),
+            ("c", "31-35"),
+            ("d", "31-35"),
+            ("e", "31-35"),
+        ]);
+        let c = h.check(&same, 5);
+        assert!(c.under_k.is_empty());
+        assert_eq!((c.classes, c.smallest), (1, Some(5)));
+    }
+
+    #[test]
+    fn a_band_that_moves_is_dated_to_its_night() {
+        // Two people cross from 30-39 to 40-49, one on night 1, one on night 2. Each night they
+        // sit in large classes; their histories differ by the night they moved.
+        let mut h = History::new(1);
+        let mut everyone: Vec<(String, &str)> = (0..8).map(|i| (format!("p{i}"), "40-49")).collect();
+        everyone.push(("x".into(), "30-39"));
+        everyone.push(("y".into(), "30-39"));
+        let first: Vec<(&str, &str)> = everyone.iter().map(|(p, v)| (p.as_str(), *v)).collect();
+        h.add(night(&first));
+        let mut second = first.clone();
+        second[8].1 = "40-49"; // x's birthday
+        h.add(night(&second));
+        let mut third = second.clone();
+        third[9].1 = "40-49"; // y's birthday, a night later
+        let c = h.check(&night(&third), 2);
+        assert_eq!(c.under_k, vec![8, 9], "each mover is alone: {c:?}");
+        assert_eq!(c.smallest, Some(1));
+        // A band that never moves passes however many nights.
+        let mut h = History::new(1);
+        for _ in 0..7 {
+            h.add(night(&first));
+        }
+        assert!(h.check(&night(&first), 2).under_k.is_empty());
+    }
+
+    #[test]
+    fn new_people_are_classed_by_tonight_alone() {
+        let mut h = History::new(2);
+        h.add(vec![("a", vec![Some("30-39"), Some("South")])]);
+        let tonight = vec![
+            ("a", vec![Some("30-39"), Some("*")]),
+            ("b", vec![Some("30-39"), Some("South")]),
+        ];
+        // a's region is known from night 1: a and b are one class of two.
+        let c = h.check(&tonight, 2);
+        assert_eq!((c.compared, c.classes, c.smallest), (1, 1, Some(2)));
+        assert!(c.under_k.is_empty());
+        // Without b, a alone: the region moved (to `*`) and the nights know it.
+        let c = h.check(&tonight[..1], 2);
+        assert_eq!(c.moved, vec![false, true]);
+    }
+}
