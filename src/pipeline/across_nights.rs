@@ -5,9 +5,11 @@
 //!
 //! It applies to a table whose subject is pseudonymized with a key that lasts across nights
 //! (scope `job` or `table`; `run` pseudonyms never join another night), with quasi-identifiers
-//! and k above 1, and one row a person. A table with several rows a person (events) is not
-//! compared: its rows cannot be lined up with last night's one by one, and what describes its
-//! person across nights is the table it links to, which is.
+//! and k above 1, and one row a person. A table with several rows a person (events: a linking
+//! or k^m table, or one found to repeat people) is not compared: its rows cannot be lined up
+//! with last night's one by one, and what describes its person across nights is the table it
+//! links to, which is. Its facts are its own quasi-identifiers, which stay put at fixed levels
+//! (a linking table may not use Mondrian).
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +32,11 @@ pub struct Compared {
 /// The table's columns the check compares, when it applies to the table (see the module's
 /// doc).
 pub fn compared(t: &Table) -> Option<Compared> {
-    let privacy = t.privacy.as_ref().filter(|p| p.k > 1)?;
+    // A linking or k^m table holds many rows a person by design.
+    let privacy = t
+        .privacy
+        .as_ref()
+        .filter(|p| p.k > 1 && p.known_events <= 1 && t.link.is_none())?;
     let subject = t.column(t.subject.as_deref()?)?;
     match &subject.action {
         ColumnAction::Pseudonymize { scope, .. } if *scope != KeyScope::Run => {}
@@ -104,16 +110,28 @@ pub fn people(lf: LazyFrame, c: &Compared, what: &str) -> Result<Option<DataFram
             None => lit("*").alias(q.as_str()),
         });
     }
-    let df = lf
+    let lf = lf
         .select(select)
-        .filter(col(c.pseudonym.as_str()).is_not_null())
+        .filter(col(c.pseudonym.as_str()).is_not_null());
+    // Counted before anything is collected: an events table is not read whole.
+    let counts = lf
+        .clone()
+        .select([
+            len().cast(DataType::UInt64).alias("rows"),
+            col(c.pseudonym.as_str())
+                .n_unique()
+                .cast(DataType::UInt64)
+                .alias("people"),
+        ])
         .collect()
         .map_err(Error::engine(what.to_string()))?;
-    let distinct = df
-        .column(&c.pseudonym)
-        .and_then(|s| s.n_unique())
-        .map_err(Error::engine(what.to_string()))?;
-    Ok((distinct == df.height()).then_some(df))
+    let get = |name: &str| counts.column(name).ok().and_then(|c| c.u64().ok()?.get(0));
+    if get("rows") != get("people") {
+        return Ok(None);
+    }
+    lf.collect()
+        .map(Some)
+        .map_err(Error::engine(what.to_string()))
 }
 
 /// The rows of [`people`] as [`History`] takes them.
@@ -165,7 +183,12 @@ pub fn history(
 
 /// Checks a night's people against a history; what the check found, and the pseudonyms of the
 /// people in classes under k.
-pub fn check(h: &History, df: &DataFrame, c: &Compared, what: &str) -> Result<(Check, Vec<String>)> {
+pub fn check(
+    h: &History,
+    df: &DataFrame,
+    c: &Compared,
+    what: &str,
+) -> Result<(Check, Vec<String>)> {
     let tonight = entries(df, c, what)?;
     let check = h.check(&tonight, c.k);
     let under_k = check

@@ -341,7 +341,8 @@ mod tests {
         // Two people cross from 30-39 to 40-49, one on night 1, one on night 2. Each night they
         // sit in large classes; their histories differ by the night they moved.
         let mut h = History::new(1);
-        let mut everyone: Vec<(String, &str)> = (0..8).map(|i| (format!("p{i}"), "40-49")).collect();
+        let mut everyone: Vec<(String, &str)> =
+            (0..8).map(|i| (format!("p{i}"), "40-49")).collect();
         everyone.push(("x".into(), "30-39"));
         everyone.push(("y".into(), "30-39"));
         let first: Vec<(&str, &str)> = everyone.iter().map(|(p, v)| (p.as_str(), *v)).collect();
