@@ -50,7 +50,10 @@ pub(super) fn table_report(
         subjects_listed_for_erasure: p.erase.as_ref().map(|ids| ids.len() as u64),
         rows_suppressed: d.rows_suppressed,
         subjects_suppressed: d.subjects_suppressed
-            + protected.across.as_ref().map_or(0, |a| a.subjects_suppressed),
+            + protected
+                .across
+                .as_ref()
+                .map_or(0, |a| a.subjects_suppressed),
         rows_out: d.rows_out,
         subjects_out: d.subjects_out,
         k: t.privacy.map(|p| p.k),
