@@ -78,6 +78,7 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
     }
     exposure(h, t);
     release(h, t);
+    across_nights(h, t);
 
     columns(h, t);
     let _ = writeln!(
@@ -206,6 +207,52 @@ fn exposure(h: &mut String, t: &TableReport) {
             ""
         }
     );
+}
+
+/// What the earlier nights and this one say together (see [`crate::protect::nights`]).
+fn across_nights(h: &mut String, t: &TableReport) {
+    let Some(a) = &t.across_nights else { return };
+    if let Some(why) = &a.not_compared {
+        let _ = writeln!(
+            h,
+            "<p class=\"nights\">Across nights: not compared ({}).</p>",
+            esc(why)
+        );
+        return;
+    }
+    if a.nights_compared == 0 {
+        let _ = writeln!(
+            h,
+            "<p class=\"nights\">Across nights: the first night of this output; the next \
+             nights are checked against it.</p>"
+        );
+        return;
+    }
+    let _ = write!(
+        h,
+        "<p class=\"nights\">Across nights: with the {} {} before, {} people compared; \
+         {} classes of what the nights say together, the smallest of {} people.",
+        n(u64::from(a.nights_compared)),
+        if a.nights_compared == 1 { "night" } else { "nights" },
+        n(a.people_compared),
+        n(a.classes_checked),
+        a.smallest_class.map_or("none".into(), n)
+    );
+    if a.subjects_suppressed > 0 {
+        let _ = write!(
+            h,
+            " To get there, {} people ({} rows) were suppressed: their values of {} moved \
+             between nights.",
+            n(a.subjects_suppressed),
+            n(a.rows_suppressed),
+            a.columns_moved
+                .iter()
+                .map(|c| format!("<code>{}</code>", esc(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    h.push_str("</p>\n");
 }
 
 /// What the release holds for a linking or k^m table, as counted from the written files.
