@@ -145,24 +145,40 @@ fn rows(h: &mut String, t: &TableReport) {
         .as_ref()
         .and_then(|r| r.facts_suppressed.as_ref().map(|f| (r, f)));
     let facts_rows = facts.map_or(0, |(_, f)| f.rows);
+    // So do the people the check across nights took out.
+    let moved = t.across_nights.as_ref().filter(|a| a.rows_suppressed > 0);
+    let (moved_rows, moved_people) =
+        moved.map_or((0, 0), |a| (a.rows_suppressed, a.subjects_suppressed));
     removed(
         "suppressed",
-        t.rows_suppressed.saturating_sub(facts_rows),
+        t.rows_suppressed.saturating_sub(facts_rows + moved_rows),
         &if t.rows_failing_models > 0 {
             format!(
                 "in classes of fewer than k people, or breaking l-diversity or t-closeness \
                  ({} rows in {} classes) ({} people)",
                 n(t.rows_failing_models),
                 n(t.classes_failing_models),
-                n(t.subjects_suppressed)
+                n(t.subjects_suppressed.saturating_sub(moved_people))
             )
         } else {
             format!(
                 "in classes of fewer than k people ({} people)",
-                n(t.subjects_suppressed)
+                n(t.subjects_suppressed.saturating_sub(moved_people))
             )
         },
     );
+    if let Some(a) = moved {
+        removed(
+            "across nights",
+            a.rows_suppressed,
+            &format!(
+                "people whom this night and the earlier ones single out together: their \
+                 values of {} moved ({} people)",
+                a.columns_moved.join(", "),
+                n(a.subjects_suppressed)
+            ),
+        );
+    }
     if let Some((r, f)) = facts {
         removed(
             "facts too rare",
