@@ -1,7 +1,7 @@
 """What a marketing analyst does with the released dataset, in DuckDB SQL.
 
-- people by macro-region and age band (users);
-- purchases and revenue by age band and year (activity joined to users on the pseudonym);
+- people by macro-region and birth cohort (users);
+- purchases and revenue by birth cohort and year (activity joined to users on the pseudonym);
 - page views by section and month (page_views).
 
 activity is linked to users in the shipped job: the join on `user_id` within one run date is
@@ -34,7 +34,7 @@ def main(out: Path, run_date: str | None) -> None:
     print(f"run date {run_date}\n")
 
     people = con.execute(
-        """SELECT macro_region, age_band, count(*) AS people
+        """SELECT macro_region, birth_cohort, count(*) AS people
            FROM users
            WHERE run_date = ?::DATE
            GROUP BY ALL
@@ -42,25 +42,25 @@ def main(out: Path, run_date: str | None) -> None:
            LIMIT 12""",
         [run_date],
     ).fetchall()
-    print("people by region and age band (largest)")
-    print(f"{'region':<14}{'age':<8}{'people':>8}")
-    for region, age, n in people:
-        print(f"{region or '-':<14}{age or '-':<8}{n:>8}")
+    print("people by region and birth cohort (largest)")
+    print(f"{'region':<14}{'cohort':<12}{'people':>8}")
+    for region, cohort, n in people:
+        print(f"{region or '-':<14}{cohort or '-':<12}{n:>8}")
 
     purchases = con.execute(
-        """SELECT coalesce(u.age_band, '-') AS age_band, year(a.year) AS year,
+        """SELECT coalesce(u.birth_cohort, '-') AS birth_cohort, year(a.year) AS year,
                   count(*) AS purchases, round(sum(a.amount_kzt)) AS revenue_kzt
            FROM activity a LEFT JOIN users u
              ON a.user_id = u.user_id AND a.run_date = u.run_date
            WHERE a.run_date = ?::DATE AND a.event_type = 'purchase'
            GROUP BY ALL
-           ORDER BY age_band, year""",
+           ORDER BY birth_cohort, year""",
         [run_date],
     ).fetchall()
-    print("\npurchases by age band and year")
-    print(f"{'age':<8}{'year':<8}{'purchases':>10}{'revenue, KZT':>16}")
-    for age, year, n, revenue in purchases:
-        print(f"{age:<8}{year:<8}{n:>10}{revenue or 0:>16,.0f}")
+    print("\npurchases by birth cohort and year")
+    print(f"{'cohort':<12}{'year':<8}{'purchases':>10}{'revenue, KZT':>16}")
+    for cohort, year, n, revenue in purchases:
+        print(f"{cohort:<12}{year:<8}{n:>10}{revenue or 0:>16,.0f}")
 
     views = con.execute(
         """SELECT month, section, count(*) AS views

@@ -30,7 +30,8 @@ fn linked(p: &Project) {
     });
 }
 
-/// A person's quasi-identifier values in users: age band, gender, macro-region.
+/// A person's quasi-identifier values in users: birth cohort (age band in the unlinked job),
+/// gender, macro-region.
 type UsersValues = (Option<String>, Option<String>, Option<String>);
 
 /// A job edit, and what `check` must say about it.
@@ -39,11 +40,16 @@ type Case = (&'static str, fn(String) -> String, &'static str);
 /// Each person's users values as written, by pseudonym (one users row a person).
 fn users_values(users: &std::path::Path) -> HashMap<String, UsersValues> {
     let u = read_parquet(users);
+    // The shipped job writes `birth_cohort`, the unlinked fixture job `age_band`.
+    let born = ["birth_cohort", "age_band"]
+        .into_iter()
+        .find(|c| u.values.contains_key(*c))
+        .expect("a birth_cohort or age_band column");
     let people: HashMap<String, UsersValues> = (0..u.rows)
         .filter_map(|i| {
             let id = u.column("user_id")[i].clone()?;
             let qis = (
-                u.column("age_band")[i].clone(),
+                u.column(born)[i].clone(),
                 u.column("gender")[i].clone(),
                 u.column("macro_region")[i].clone(),
             );
@@ -366,8 +372,8 @@ fn linked_history(p: &Project, known_events: u32) {
 }
 
 /// Every person's facts in the written release, by value, read with arrow-rs: the distinct
-/// (year, age band, gender, macro-region) of their events, a person without a users row having
-/// unknown users values.
+/// (year, birth cohort or age band, gender, macro-region) of their events, a person without a
+/// users row having unknown users values.
 fn written_histories(
     users: &std::path::Path,
     activity: &std::path::Path,
@@ -538,7 +544,7 @@ fn linked_levels_are_searched_together_and_pinned() {
     p.run(KEY).arg("--pin").assert().success();
     let report = p.report();
     let (u, a) = (&report["tables"]["users"], &report["tables"]["activity"]);
-    // One lattice: age band (3 levels) × macro-region (2); both tables report it.
+    // One lattice: birth cohort (3 levels) × macro-region (2); both tables report it.
     assert_eq!(u["lattice_nodes"].as_u64(), Some(6), "{u}");
     assert_eq!(a["lattice_nodes"], u["lattice_nodes"]);
     assert_eq!(a["nodes_checked"], u["nodes_checked"]);

@@ -294,7 +294,7 @@ fn output_has_proper_types_and_describes_itself() {
             .collect::<Vec<_>>(),
         [
             "user_id",
-            "age_band",
+            "birth_cohort",
             "gender",
             "macro_region",
             "registered_month"
@@ -302,7 +302,7 @@ fn output_has_proper_types_and_describes_itself() {
     );
     assert_eq!(users.dtype("registered_month"), &D::Date32);
     assert!(matches!(
-        users.dtype("age_band"),
+        users.dtype("birth_cohort"),
         D::Utf8 | D::LargeUtf8 | D::Utf8View
     ));
     let activity = read_parquet(&p.output_file("activity"));
@@ -339,7 +339,7 @@ fn output_has_proper_types_and_describes_itself() {
     }
     assert_eq!(users.metadata["anonymize.job"], "marketing_research");
     assert_eq!(users.metadata["anonymize.run_date"], RUN_DATE);
-    assert!(users.metadata["anonymize.columns"].contains("\"age_band\""));
+    assert!(users.metadata["anonymize.columns"].contains("\"birth_cohort\""));
 }
 
 #[test]
@@ -385,9 +385,12 @@ fn report_has_the_documented_fields() {
             .len(),
         7
     );
-    assert_eq!(r["tables"]["users"]["columns"]["age_band"]["method"], "age");
     assert_eq!(
-        r["tables"]["users"]["columns"]["age_band"]["input"],
+        r["tables"]["users"]["columns"]["birth_cohort"]["method"],
+        "birth_year"
+    );
+    assert_eq!(
+        r["tables"]["users"]["columns"]["birth_cohort"]["input"],
         "birth_date"
     );
 }

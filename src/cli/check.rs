@@ -15,7 +15,7 @@
 //!   column           action        method      role        output             details
 //!   user_id          pseudonymize  -           -           user_id            32 hex characters
 //!   full_name        drop          -           -           -
-//!   birth_date       generalize    age         quasi       age_band           band 10, top 70+
+//!   birth_date       generalize    birth_year  quasi       birth_cohort       cohorts of 20 years
 //!   ...
 //! ```
 

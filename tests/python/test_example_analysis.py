@@ -21,13 +21,13 @@ def test_the_example_analysis_runs_and_adds_up(output):
     text = result.stdout
     latest = max(RUN_DATES)
     assert f"run date {latest}" in text
-    assert "people by region and age band" in text
+    assert "people by region and birth cohort" in text
     assert "page views by section" in text
 
     # The purchases it lists, joined to users (`-` for people users does not write), add up
     # to the purchase events of the latest night.
-    block = text.split("purchases by age band and year\n", 1)[1].split("\n\n", 1)[0]
-    listed = sum(int(line[16:26]) for line in block.splitlines()[1:] if line.strip())
+    block = text.split("purchases by birth cohort and year\n", 1)[1].split("\n\n", 1)[0]
+    listed = sum(int(line[20:30]) for line in block.splitlines()[1:] if line.strip())
     activity = pq.read_table(output / "activity" / f"run_date={latest}")
     purchases = pc.sum(pc.equal(activity.column("event_type"), "purchase")).as_py()
     assert listed == purchases > 0

@@ -18,7 +18,7 @@ from conftest import RUN_DATES
 SCHEMAS = {
     "users": {
         "user_id": pa.large_string(),
-        "age_band": pa.large_string(),
+        "birth_cohort": pa.large_string(),
         "gender": pa.large_string(),
         "macro_region": pa.large_string(),
         "registered_month": pa.date32(),
@@ -137,11 +137,11 @@ def test_every_file_describes_itself(output, reports):
     users = json.loads(
         pq.read_metadata(files(output, "users")[0]).metadata[b"anonymize.columns"]
     )
-    # A notebook can tell a generalized age band from a raw value without the job file.
-    assert users["age_band"] == {
+    # A notebook can tell a generalized birth cohort from a raw value without the job file.
+    assert users["birth_cohort"] == {
         "input": "birth_date",
         "action": "generalize",
-        "method": "age",
+        "method": "birth_year",
         "role": "quasi",
     }
     assert users["user_id"]["action"] == "pseudonymize"
