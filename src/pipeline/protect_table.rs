@@ -379,7 +379,7 @@ pub(super) fn protect(
 }
 
 /// The columns a person's fact is made of, as a message names them: the table's
-/// quasi-identifiers, and the linked table's as `users.age_band`.
+/// quasi-identifiers, and the linked table's as `users.birth_cohort`.
 fn fact_columns(t: &Table, linked: Option<&Table>) -> Vec<String> {
     let mut out: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     if let Some(l) = linked {
