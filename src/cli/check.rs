@@ -180,6 +180,19 @@ fn table(out: &mut String, p: &Planned, linked: Option<&crate::job::Table>) {
             if pr.recoding == crate::job::Recoding::Mondrian {
                 let _ = writeln!(out, "  levels: Mondrian partitions (search = \"mondrian\")");
             }
+            if crate::pipeline::across_nights::compared(t).is_some() {
+                let _ = writeln!(
+                    out,
+                    "  across nights: checked against every earlier night of the output (stable \
+                     pseudonyms){}",
+                    if pr.recoding == crate::job::Recoding::Mondrian {
+                        "; Mondrian's partitions move with the data, and the people they single \
+                         out across nights are suppressed"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
         None => {
             let _ = writeln!(out, "  no quasi-identifiers: no k-anonymity");

@@ -3,8 +3,8 @@
 //! The run checks tonight against every earlier night it finds under the output; `verify
 //! --across-nights` checks each night against those before it, from the files alone.
 //!
-//! It applies to a table whose subject is pseudonymized with a key that lasts across nights
-//! (scope `job` or `table`; `run` pseudonyms never join another night), with quasi-identifiers
+//! It applies to a table whose subject is written (pseudonymized with a key that lasts across
+//! nights, scope `job` or `table`, or kept; `run` pseudonyms never join another night), with quasi-identifiers
 //! and k above 1, and one row a person. A table with several rows a person (events: a linking
 //! or k^m table, or one found to repeat people) is not compared: its rows cannot be lined up
 //! with last night's one by one, and what describes its person across nights is the table it
@@ -38,9 +38,13 @@ pub fn compared(t: &Table) -> Option<Compared> {
         .as_ref()
         .filter(|p| p.k > 1 && p.known_events <= 1 && t.link.is_none())?;
     let subject = t.column(t.subject.as_deref()?)?;
+    // What lines a person up across nights: a pseudonym under a key that lasts, or a subject
+    // written as it is (or generalized).
     match &subject.action {
-        ColumnAction::Pseudonymize { scope, .. } if *scope != KeyScope::Run => {}
-        _ => return None,
+        ColumnAction::Pseudonymize { scope, .. } if *scope == KeyScope::Run => return None,
+        ColumnAction::Drop => return None,
+        ColumnAction::Pseudonymize { .. } | ColumnAction::Keep(_) | ColumnAction::Generalize(_) => {
+        }
     }
     let quasi_identifiers: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
     (!quasi_identifiers.is_empty()).then(|| Compared {
@@ -197,6 +201,69 @@ pub fn check(
         .map(|&i| tonight[i].0.to_string())
         .collect();
     Ok((check, under_k))
+}
+
+/// The column of [`people_classes`] that names a person by their pseudonym.
+const PERSON: &str = "__anonymize_person";
+
+/// Every person the nights know, by pseudonym, with the class of the view under
+/// [`protect::LINKED`](crate::protect::LINKED): tonight's people (`tonight`, as [`check`] saw
+/// them) and those of earlier nights who are not in tonight's release (left out, or gone).
+/// A table that links this one counts its rows' people by these classes: an analyst who kept
+/// the nights joins a person's rows to what the nights say of them, not to tonight's row alone.
+pub fn people_classes(
+    h: &History,
+    tonight: &DataFrame,
+    check: &Check,
+    c: &Compared,
+    what: &str,
+) -> Result<DataFrame> {
+    let entries = entries(tonight, c, what)?;
+    let here: std::collections::HashSet<&str> = entries.iter().map(|(p, _)| *p).collect();
+    let mut people: Vec<&str> = entries.iter().map(|(p, _)| *p).collect();
+    let mut prints: Vec<[u64; 2]> = check.fingerprints.clone();
+    for (p, f) in h.absent(&here) {
+        people.push(p);
+        prints.push(f);
+    }
+    let [a, b] = crate::protect::LINKED;
+    DataFrame::new(
+        people.len(),
+        vec![
+            Column::new(PERSON.into(), people),
+            Column::new(a.into(), prints.iter().map(|f| f[0]).collect::<Vec<u64>>()),
+            Column::new(b.into(), prints.iter().map(|f| f[1]).collect::<Vec<u64>>()),
+        ],
+    )
+    .map_err(Error::engine(what.to_string()))
+}
+
+/// The linking table's people (its staged rows' subjects) with their class of the view, as
+/// [`crate::protect::link::people`] gives them: [`crate::protect::SUBJECT`] and the linked
+/// class. `pseudonym` is the linking table's pseudonym column, the linked table's values.
+pub fn linked_people(
+    staged: LazyFrame,
+    pseudonym: &str,
+    classes: &DataFrame,
+    what: &str,
+) -> Result<DataFrame> {
+    use crate::protect::{LINKED, SUBJECT};
+    staged
+        .select([
+            col(SUBJECT),
+            col(pseudonym).cast(DataType::String).alias(PERSON),
+        ])
+        .filter(col(SUBJECT).is_not_null().and(col(PERSON).is_not_null()))
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(
+            classes.clone().lazy(),
+            [col(PERSON)],
+            [col(PERSON)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([col(SUBJECT), col(LINKED[0]), col(LINKED[1])])
+        .collect()
+        .map_err(Error::engine(what.to_string()))
 }
 
 /// The names of the columns that moved, from [`Check::moved`].

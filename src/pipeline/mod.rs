@@ -122,6 +122,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let mut decided: Vec<Protected> = Vec::with_capacity(planned.len());
     // The people of each table another links to, as it releases them (see `protect::link`).
     let mut people: HashMap<String, DataFrame> = HashMap::new();
+    // And, with earlier nights, every person they know with the class of what they say.
+    let mut people_classes: HashMap<String, DataFrame> = HashMap::new();
     for (p, prepared) in planned.iter().zip(prepared) {
         let t0 = Instant::now();
         let others = others.next().unwrap_or_default();
@@ -130,6 +132,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             Some(l) => Some(
                 job.table(l)
                     .zip(people.get(l))
+                    .map(|(t, found)| (t, found, people_classes.get(l)))
                     .ok_or_else(|| unlinked(&p.table.name, l))?,
             ),
         };
@@ -159,6 +162,9 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
                 &linking.join(", tables."),
             )?;
             people.insert(p.table.name.clone(), found);
+            if let Some(c) = &protected.people_classes {
+                people_classes.insert(p.table.name.clone(), c.clone());
+            }
         }
         let (counts, decision) = (&protected.counts, &protected.decision);
         info!(

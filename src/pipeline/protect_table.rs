@@ -17,6 +17,9 @@ pub(super) struct Protected {
     pub(super) decision: Decision,
     /// The check across nights, when the table had earlier nights to compare with.
     pub(super) across: Option<across_nights::AcrossNights>,
+    /// Every person the nights know, with the class of what they say of them (see
+    /// [`across_nights::people_classes`]): a linking table counts by these.
+    pub(super) people_classes: Option<DataFrame>,
     /// The level of each quasi-identifier, by input column (searched or pinned).
     pub(super) levels: HashMap<String, usize>,
     /// The search's optimum and statistics, when the table searched its levels.
@@ -169,7 +172,7 @@ pub(super) fn protect(
     prepared: ToStage,
     others: std::collections::BTreeMap<i32, u64>,
     key: kanon::ClassKey,
-    link: Option<(&Table, &DataFrame)>,
+    link: Option<(&Table, &DataFrame, Option<&DataFrame>)>,
     nights: Option<(&across_nights::Compared, &protect::nights::History)>,
 ) -> Result<Protected> {
     let t = p.table;
@@ -215,8 +218,26 @@ pub(super) fn protect(
     // A linking table's classes take in its people's classes in the linked table.
     let (staged, qis) = match link {
         None => (staged, qis),
-        Some((_, people)) => {
+        Some((_, people, across)) => {
             let linked = staged.with_extension("linked.parquet");
+            // With earlier nights, a person's linked class is what the nights say of them.
+            let across = match (across, t.subject.as_deref().and_then(|s| t.column(s))) {
+                (Some(classes), Some(subject)) => Some(step(
+                    t,
+                    "link",
+                    "lining people up with the earlier nights",
+                    || {
+                        across_nights::linked_people(
+                            stage::scan(&staged, &t.name)?,
+                            &subject.output,
+                            classes,
+                            &format!("tables.{}: linking across nights", t.name),
+                        )
+                    },
+                )?),
+                _ => None,
+            };
+            let people = across.as_ref().unwrap_or(people);
             let (lf, linked_qis) =
                 protect::link::join(stage::scan(&staged, &t.name)?, people, key, &qis);
             step(t, "link", "joining the linked table's classes", || {
@@ -234,7 +255,7 @@ pub(super) fn protect(
             protect::known_events::enforce(
                 stage::scan(&staged, &t.name)?,
                 &privacy,
-                &fact_columns(t, link.map(|(l, _)| l)),
+                &fact_columns(t, link.map(|(l, _, _)| l)),
                 &t.name,
             )
         })?;
@@ -286,6 +307,7 @@ pub(super) fn protect(
     // every class of the view holds k (removing people only ever shrinks classes).
     let mut removed = removed;
     let mut across = None;
+    let mut people_classes = None;
     if let Some((compared, history)) = nights {
         let t0 = Instant::now();
         let what = format!("tables.{}: the check across nights", t.name);
@@ -305,6 +327,12 @@ pub(super) fn protect(
             figures.classes_checked = check.classes;
             figures.smallest_class = check.smallest;
             if under_k.is_empty() {
+                // The first night's classes are tonight's: the link's own are kept.
+                if history.nights > 0 {
+                    people_classes = Some(across_nights::people_classes(
+                        history, &tonight, &check, compared, &what,
+                    )?);
+                }
                 break;
             }
             moved.extend(across_nights::moved(compared, &check));
@@ -331,11 +359,12 @@ pub(super) fn protect(
             decision = match decide(&counts) {
                 Ok(d) => d,
                 Err(Error::Privacy(m)) => {
+                    let m = m.trim_end_matches(" Nothing was written.");
                     return Err(Error::Privacy(format!(
                         "{m} The earlier nights single out {} of its people: their values of \
                          {} moved between nights (Mondrian's ranges, unpinned levels and ages \
                          move; pin the levels, use birth_year, or give the pseudonyms \
-                         scope = \"run\").",
+                         scope = \"run\"). Nothing was written.",
                         figures.subjects_suppressed,
                         moved
                             .iter()
@@ -367,6 +396,7 @@ pub(super) fn protect(
         counts,
         decision,
         across,
+        people_classes,
         levels,
         search,
         mondrian,

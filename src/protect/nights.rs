@@ -23,40 +23,53 @@
 //! classed by tonight's values alone; people with history by their whole list. A class under k
 //! names the people to suppress; [`Check::moved`] names the columns whose values moved for them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
 
 /// Separates segments in a label; never in a canonical value (see [`canonical`]).
 const SEGMENT: char = '\u{1f}';
 /// A missing value's label: no release writes it.
 const MISSING: &str = "\u{0}";
+/// Tonight's value of a person tonight's release leaves out.
+const ABSENT: &str = "\u{0}absent";
 /// The top of every hierarchy and the label of a value generalized away.
 const STAR: &str = "*";
 
-/// One person's knowledge of one column: segments in the order the nights showed them; every
-/// segment after the first carries the night it started on.
+/// One person's knowledge of one column: segments in the order the nights showed them. Every
+/// segment after the first carries the last night the value before it was seen and the night
+/// it appeared: the nights between bound when it moved (a night the person was left out does
+/// not hide the move).
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Known(Vec<(Option<u32>, String)>);
+struct Known {
+    segments: Vec<(Option<(u32, u32)>, String)>,
+    /// The last night the last segment was seen.
+    seen: u32,
+}
 
 impl Known {
     /// `value` (canonical) as released on night `night`.
     fn see(&mut self, night: u32, value: &str) {
-        match self.0.last_mut() {
-            None => self.0.push((None, value.to_string())),
+        match self.segments.last_mut() {
+            None => self.segments.push((None, value.to_string())),
             Some((_, last)) => match narrow(last, value) {
                 Some(n) => *last = n,
-                None => self.0.push((Some(night), value.to_string())),
+                None => self
+                    .segments
+                    .push((Some((self.seen, night)), value.to_string())),
             },
         }
+        self.seen = night;
     }
 
     fn label(&self) -> String {
         let mut out = String::new();
-        for (i, (night, v)) in self.0.iter().enumerate() {
+        for (i, (moved, v)) in self.segments.iter().enumerate() {
             if i > 0 {
                 out.push(SEGMENT);
             }
-            if let Some(n) = night {
-                out.push_str(&format!("@{n}:"));
+            if let Some((before, after)) = moved {
+                out.push_str(&format!("@{before}-{after}:"));
             }
             out.push_str(v);
         }
@@ -116,19 +129,18 @@ fn range_label(r: Range) -> String {
     }
 }
 
-/// One form per set of values, so that equal sets compare equal: ranges rewritten the one way
-/// [`range_label`] writes them, a missing value as [`MISSING`], the separator taken out.
+/// A value as the check compares it: its text (a number-like `050000` is not `50000`), a
+/// missing value as [`MISSING`], the separator taken out.
 pub fn canonical(value: Option<&str>) -> String {
     match value {
         None => MISSING.to_string(),
-        Some(v) => match range(v) {
-            Some(r) => range_label(r),
-            None => v.replace(SEGMENT, " "),
-        },
+        Some(v) => v.replace(SEGMENT, " "),
     }
 }
 
-/// The narrower of two compatible canonical values (`None`: they are not compatible).
+/// The narrower of two compatible values (`None`: they are not compatible). Ranges overlap;
+/// an overlap that leaves only the edge two ranges share is a move, not a value (`bins`'
+/// `<5000` and `5000-20000` do not meet).
 fn narrow(a: &str, b: &str) -> Option<String> {
     if a == b || b == STAR {
         return Some(a.to_string());
@@ -141,7 +153,33 @@ fn narrow(a: &str, b: &str) -> Option<String> {
         lo: x.lo.max(y.lo),
         hi: x.hi.min(y.hi),
     };
-    (r.lo <= r.hi).then(|| range_label(r))
+    if r.lo > r.hi || (r.lo == r.hi && x.lo < x.hi && y.lo < y.hi) {
+        return None;
+    }
+    Some(if r == x {
+        a.to_string()
+    } else if r == y {
+        b.to_string()
+    } else {
+        range_label(r)
+    })
+}
+
+/// A class of the view as two numbers (the first 128 bits of SHA-256 over its labels): what a
+/// linking table counts its rows' people by.
+fn fingerprint(labels: &[String]) -> [u64; 2] {
+    let mut h = Sha256::new();
+    for l in labels {
+        h.update(l.as_bytes());
+        h.update([0x1e]);
+    }
+    let d = h.finalize();
+    let half = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    [half(0), half(8)]
 }
 
 /// What the nights read so far say about each person, by pseudonym.
@@ -183,6 +221,22 @@ impl History {
         self.people.len()
     }
 
+    /// The people of earlier nights who are not in `tonight`, with the class of what the nights
+    /// say of them (and of their absence tonight): an analyst joins their rows in a linking table
+    /// to that.
+    pub fn absent(&self, tonight: &HashSet<&str>) -> Vec<(&str, [u64; 2])> {
+        self.people
+            .iter()
+            .filter(|(p, _)| !tonight.contains(p.as_str()))
+            .map(|(p, known)| {
+                let mut labels: Vec<String> = known.iter().map(Known::label).collect();
+                // Not in tonight's release: unknown to an analyst with tonight's alone.
+                labels.extend(std::iter::repeat_n(ABSENT.to_string(), known.len()));
+                (p.as_str(), fingerprint(&labels))
+            })
+            .collect()
+    }
+
     /// Counts tonight's release (one entry a person, as in [`History::add`]) in the view the
     /// earlier nights and tonight give together; classes under `k` name their people.
     pub fn check<'a>(&self, tonight: &[(&'a str, Vec<Option<&'a str>>)], k: u64) -> Check {
@@ -191,6 +245,7 @@ impl History {
         let mut classes: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
         let mut released: Vec<Vec<String>> = Vec::with_capacity(tonight.len());
         let mut labels: Vec<Vec<String>> = Vec::with_capacity(tonight.len());
+        let mut fingerprints = Vec::with_capacity(tonight.len());
         for (i, (person, values)) in tonight.iter().enumerate() {
             let now: Vec<String> = values.iter().map(|v| canonical(*v)).collect();
             let label: Vec<String> = match self.people.get(*person) {
@@ -209,6 +264,9 @@ impl History {
                 None => now.clone(),
             };
             classes.entry(label.clone()).or_default().push(i);
+            // Tonight's values too: a linking table's classes must hold k for an analyst with
+            // tonight's release alone as well as for one with every night.
+            fingerprints.push(fingerprint(&[label.as_slice(), now.as_slice()].concat()));
             labels.push(label);
             released.push(now);
         }
@@ -234,6 +292,7 @@ impl History {
             smallest,
             under_k,
             moved,
+            fingerprints,
         }
     }
 }
@@ -252,6 +311,9 @@ pub struct Check {
     /// By column: whether the nights together know more of one of those people than tonight
     /// says (the column moved for them).
     pub moved: Vec<bool>,
+    /// By person of tonight: their class in the view and tonight's values together (see
+    /// [`History::absent`]).
+    pub fingerprints: Vec<[u64; 2]>,
 }
 
 #[cfg(test)]
@@ -274,6 +336,10 @@ mod tests {
         assert_eq!(narrowed("South", "South").as_deref(), Some("South"));
         // What cannot nest is kept apart.
         assert_eq!(narrowed("30-39", "40-49"), None);
+        // Ranges that only touch have moved (half-open bins do not even share the edge).
+        assert_eq!(narrowed("<5000", "5000-20000"), None);
+        assert_eq!(narrowed("31-35", "35-38"), None);
+        assert_eq!(narrowed("35", "31-35").as_deref(), Some("35"));
         assert_eq!(narrowed("South", "Almaty"), None);
         assert_eq!(narrowed("2024-03-01", "2024-01-01"), None);
         assert_eq!(narrow(MISSING, &canonical(Some("5"))), None);
@@ -282,11 +348,22 @@ mod tests {
     }
 
     #[test]
-    fn equal_sets_have_one_label() {
-        assert_eq!(canonical(Some("33-33")), canonical(Some("33")));
+    fn values_keep_their_text() {
+        assert_ne!(canonical(Some("050000")), canonical(Some("50000")));
         assert_eq!(canonical(Some("1980-1989")), "1980-1989");
-        assert_eq!(canonical(Some("70+")), "70+");
         assert_ne!(canonical(None), canonical(Some("")));
+        assert!(!canonical(Some("a\u{1f}b")).contains(SEGMENT));
+    }
+
+    #[test]
+    fn a_night_left_out_does_not_hide_a_move() {
+        // p moves on night 1 but is left out that night; q moves on night 2. Seen on night 2
+        // only, both went from 30-39 to 40-49, but p's move is bounded by nights 0 and 2.
+        let mut h = History::new(1);
+        h.add(night(&[("p", "30-39"), ("q", "30-39")]));
+        h.add(night(&[("q", "30-39")]));
+        let c = h.check(&night(&[("p", "40-49"), ("q", "40-49")]), 2);
+        assert_eq!(c.classes, 2, "{c:?}");
     }
 
     fn night<'a>(rows: &[(&'a str, &'a str)]) -> Vec<(&'a str, Vec<Option<&'a str>>)> {
@@ -361,6 +438,26 @@ mod tests {
             h.add(night(&first));
         }
         assert!(h.check(&night(&first), 2).under_k.is_empty());
+    }
+
+    #[test]
+    fn the_absent_are_classed_by_their_history() {
+        let mut h = History::new(1);
+        h.add(night(&[("a", "30-39"), ("b", "30-39"), ("c", "40-49")]));
+        let tonight = night(&[("a", "30-39")]);
+        let c = h.check(&tonight, 1);
+        let here: HashSet<&str> = ["a"].into();
+        let mut absent = h.absent(&here);
+        absent.sort();
+        // b is known as a is, but absent tonight: another class, as is c.
+        assert_eq!(absent.len(), 2);
+        assert_ne!(absent[0].1, c.fingerprints[0]);
+        assert_ne!(absent[0].1, absent[1].1);
+        let mut h2 = History::new(1);
+        h2.add(night(&[("d", "30-39")]));
+        let here: HashSet<&str> = HashSet::new();
+        // Known alike and absent alike: one class.
+        assert_eq!(h2.absent(&here)[0].1, absent[0].1);
     }
 
     #[test]

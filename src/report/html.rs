@@ -249,7 +249,11 @@ fn across_nights(h: &mut String, t: &TableReport) {
         "<p class=\"nights\">Across nights: with the {} {} before, {} people compared; \
          {} classes of what the nights say together, the smallest of {} people.",
         n(u64::from(a.nights_compared)),
-        if a.nights_compared == 1 { "night" } else { "nights" },
+        if a.nights_compared == 1 {
+            "night"
+        } else {
+            "nights"
+        },
         n(a.people_compared),
         n(a.classes_checked),
         a.smallest_class.map_or("none".into(), n)
