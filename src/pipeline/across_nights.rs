@@ -211,18 +211,24 @@ const PERSON: &str = "__anonymize_person";
 /// them) and those of earlier nights who are not in tonight's release (left out, or gone).
 /// A table that links this one counts its rows' people by these classes: an analyst who kept
 /// the nights joins a person's rows to what the nights say of them, not to tonight's row alone.
+/// `None` when the nights say nothing tonight does not (nobody moved, nobody left out): the
+/// link's own classes are then the same, and a re-run writes the same files.
 pub fn people_classes(
     h: &History,
     tonight: &DataFrame,
     check: &Check,
     c: &Compared,
     what: &str,
-) -> Result<DataFrame> {
+) -> Result<Option<DataFrame>> {
     let entries = entries(tonight, c, what)?;
     let here: std::collections::HashSet<&str> = entries.iter().map(|(p, _)| *p).collect();
+    let absent = h.absent(&here);
+    if check.differing == 0 && absent.is_empty() {
+        return Ok(None);
+    }
     let mut people: Vec<&str> = entries.iter().map(|(p, _)| *p).collect();
     let mut prints: Vec<[u64; 2]> = check.fingerprints.clone();
-    for (p, f) in h.absent(&here) {
+    for (p, f) in absent {
         people.push(p);
         prints.push(f);
     }
@@ -235,6 +241,7 @@ pub fn people_classes(
             Column::new(b.into(), prints.iter().map(|f| f[1]).collect::<Vec<u64>>()),
         ],
     )
+    .map(Some)
     .map_err(Error::engine(what.to_string()))
 }
 

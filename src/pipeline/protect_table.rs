@@ -329,9 +329,8 @@ pub(super) fn protect(
             if under_k.is_empty() {
                 // The first night's classes are tonight's: the link's own are kept.
                 if history.nights > 0 {
-                    people_classes = Some(across_nights::people_classes(
-                        history, &tonight, &check, compared, &what,
-                    )?);
+                    people_classes =
+                        across_nights::people_classes(history, &tonight, &check, compared, &what)?;
                 }
                 break;
             }

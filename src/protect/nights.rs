@@ -280,6 +280,7 @@ impl History {
             }
         }
         under_k.sort_unstable();
+        let differing = labels.iter().zip(&released).filter(|(l, r)| l != r).count() as u64;
         let mut moved = vec![false; self.columns];
         for &i in &under_k {
             for (c, m) in moved.iter_mut().enumerate() {
@@ -293,6 +294,7 @@ impl History {
             under_k,
             moved,
             fingerprints,
+            differing,
         }
     }
 }
@@ -311,6 +313,8 @@ pub struct Check {
     /// By column: whether the nights together know more of one of those people than tonight
     /// says (the column moved for them).
     pub moved: Vec<bool>,
+    /// Tonight's people of whom the nights together say more than tonight does.
+    pub differing: u64,
     /// By person of tonight: their class in the view and tonight's values together (see
     /// [`History::absent`]).
     pub fingerprints: Vec<[u64; 2]>,
