@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 users="${1:-1000000}"
 runs="${2:-3}"
 
-cargo build --release --quiet --bin anonymize
+cargo build --release --quiet --bin anonymize --example floor  # one feature set for every bench: no rebuild between them
 bin=target/release/anonymize
 data="target/bench-data/users-u${users}"
 if [ ! -f "$data/.done" ]; then

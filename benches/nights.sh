@@ -19,7 +19,7 @@ users="${1:-1000000}"
 events="${2:-1000000}"
 nights="${3:-3}"
 
-cargo build --release --quiet --bin anonymize
+cargo build --release --quiet --bin anonymize --example floor  # one feature set for every bench: no rebuild between them
 bin=target/release/anonymize
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
