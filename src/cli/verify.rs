@@ -285,7 +285,7 @@ fn across_nights(
             continue;
         };
         if history.nights > 0 && only.is_none_or(|o| o == date) {
-            let (check, under_k) = nights::check(&history, &df, &c, &what)?;
+            let (check, under_k) = nights::check(&mut history, &df, &c, &what)?;
             let earlier = match history.nights {
                 1 => "the night before".to_string(),
                 n => format!("the {n} nights before"),

@@ -188,7 +188,7 @@ pub fn history(
 /// Checks a night's people against a history; what the check found, and the pseudonyms of the
 /// people in classes under k.
 pub fn check(
-    h: &History,
+    h: &mut History,
     df: &DataFrame,
     c: &Compared,
     what: &str,

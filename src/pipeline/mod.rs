@@ -138,11 +138,11 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         };
         // Tables whose stable pseudonyms join earlier nights are checked against them all.
         let compared = across_nights::compared(p.table);
-        let history = compared
+        let mut history = compared
             .as_ref()
             .map(|c| across_nights::history(&output, p.table, c, Some(opts.run_date)))
             .transpose()?;
-        let nights = compared.as_ref().zip(history.as_ref());
+        let nights = compared.as_ref().zip(history.as_mut());
         let protected = protect(p, &ctx, prepared, others, key, link, nights)?;
         if planned
             .iter()

@@ -173,7 +173,7 @@ pub(super) fn protect(
     others: std::collections::BTreeMap<i32, u64>,
     key: kanon::ClassKey,
     link: Option<(&Table, &DataFrame, Option<&DataFrame>)>,
-    nights: Option<(&across_nights::Compared, &protect::nights::History)>,
+    nights: Option<(&across_nights::Compared, &mut protect::nights::History)>,
 ) -> Result<Protected> {
     let t = p.table;
     let privacy = t.privacy.unwrap_or_else(Privacy::none);

@@ -9,17 +9,20 @@
 //! A person's knowledge is kept column by column as a list of segments:
 //! - a value compatible with the last segment narrows it: equal labels stay; `*` (generalized
 //!   away) gives the other; two numeric ranges give their overlap (`31-35` ∩ `33-38` = `33-35`,
-//!   closed ranges, `70+` open above, `<5000` open below);
+//!   closed ranges, `70+` open above, `<5000` open below; ranges that only share an edge have
+//!   moved);
 //! - any other value (two disjoint ranges, two different hierarchy nodes, a date at another
 //!   precision, a missing value beside a present one) starts a new segment, **marked with the
-//!   night it appeared**: a band that moves on a given night is a fact about that night.
+//!   last night the old value was seen and the night the new one appeared**: a band that moves
+//!   on a given night is a fact about that night.
 //!
-//! The label of the whole list is the person's class in the intersected view. It is a function
-//! of what the releases show, so two people with the same label are indistinguishable to that
-//! analyst; two people with different labels may still be (a segment kept apart where a
-//! hierarchy would have nested), so the check errs towards smaller classes, never larger.
+//! The whole list is the person's class in the intersected view (counted by a 128-bit
+//! fingerprint of it). It is a function of what the releases show, so two people with the same
+//! list are indistinguishable to that analyst; two people with different lists may still be (a
+//! segment kept apart where a hierarchy would have nested), so the check errs towards smaller
+//! classes, never larger. Values are held as numbers, each pair narrowed once.
 //!
-//! The check counts the people of the current release by that label. People new tonight are
+//! The check counts the people of the current release by that list. People new tonight are
 //! classed by tonight's values alone; people with history by their whole list. A class under k
 //! names the people to suppress; [`Check::moved`] names the columns whose values moved for them.
 
@@ -27,54 +30,125 @@ use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
-/// Separates segments in a label; never in a canonical value (see [`canonical`]).
-const SEGMENT: char = '\u{1f}';
 /// A missing value's label: no release writes it.
 const MISSING: &str = "\u{0}";
-/// Tonight's value of a person tonight's release leaves out.
-const ABSENT: &str = "\u{0}absent";
 /// The top of every hierarchy and the label of a value generalized away.
 const STAR: &str = "*";
+/// In a fingerprint: tonight's value of a person tonight's release leaves out.
+const ABSENT: u32 = u32::MAX;
+/// In a fingerprint: between a person's knowledge and tonight's values.
+const TONIGHT: u32 = u32::MAX - 1;
 
-/// One person's knowledge of one column: segments in the order the nights showed them. Every
-/// segment after the first carries the last night the value before it was seen and the night
-/// it appeared: the nights between bound when it moved (a night the person was left out does
-/// not hide the move).
+/// One person's knowledge of one column, as value numbers (see [`Values`]): the first value and
+/// its narrowings, then every value that could not nest with the one before, with the last
+/// night the one before was seen and the night it appeared (the nights between bound when it
+/// moved: a night the person was left out does not hide the move).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Known {
-    segments: Vec<(Option<(u32, u32)>, String)>,
-    /// The last night the last segment was seen.
+    first: u32,
+    moves: Vec<(u32, u32, u32)>,
+    /// The last night the last value was seen.
     seen: u32,
 }
 
 impl Known {
-    /// `value` (canonical) as released on night `night`.
-    fn see(&mut self, night: u32, value: &str) {
-        match self.segments.last_mut() {
-            None => self.segments.push((None, value.to_string())),
-            Some((_, last)) => match narrow(last, value) {
-                Some(n) => *last = n,
-                None => self
-                    .segments
-                    .push((Some((self.seen, night)), value.to_string())),
+    fn new(night: u32, value: u32) -> Known {
+        Known {
+            first: value,
+            moves: Vec::new(),
+            seen: night,
+        }
+    }
+
+    fn last(&self) -> u32 {
+        self.moves.last().map_or(self.first, |m| m.2)
+    }
+
+    /// `value` as released on night `night`.
+    fn see(&mut self, night: u32, value: u32, values: &mut Values) {
+        match values.narrow(self.last(), value) {
+            Some(n) => match self.moves.last_mut() {
+                Some(m) => m.2 = n,
+                None => self.first = n,
             },
+            None => self.moves.push((self.seen, night, value)),
         }
         self.seen = night;
     }
 
-    fn label(&self) -> String {
-        let mut out = String::new();
-        for (i, (moved, v)) in self.segments.iter().enumerate() {
-            if i > 0 {
-                out.push(SEGMENT);
-            }
-            if let Some((before, after)) = moved {
-                out.push_str(&format!("@{before}-{after}:"));
-            }
-            out.push_str(v);
-        }
-        out
+    /// Whether it says more than `value` alone.
+    fn differs(&self, value: u32) -> bool {
+        !self.moves.is_empty() || self.first != value
     }
+
+    fn hash_into(&self, h: &mut Sha256) {
+        h.update(self.first.to_le_bytes());
+        h.update((self.moves.len() as u32).to_le_bytes());
+        for (before, after, v) in &self.moves {
+            h.update(before.to_le_bytes());
+            h.update(after.to_le_bytes());
+            h.update(v.to_le_bytes());
+        }
+    }
+}
+
+/// Every value of the history's columns as a number (one table for all columns: a value means
+/// the same in any), with the narrowing of two values remembered: the history holds numbers,
+/// not text, and narrows each pair of values once.
+#[derive(Debug, Default)]
+struct Values {
+    ids: HashMap<String, u32>,
+    text: Vec<String>,
+    narrowed: HashMap<(u32, u32), Option<u32>>,
+}
+
+impl Values {
+    fn id(&mut self, value: Option<&str>) -> u32 {
+        let v = value.unwrap_or(MISSING);
+        if let Some(id) = self.ids.get(v) {
+            return *id;
+        }
+        let id = self.text.len() as u32;
+        self.text.push(v.to_string());
+        self.ids.insert(v.to_string(), id);
+        id
+    }
+
+    fn narrow(&mut self, a: u32, b: u32) -> Option<u32> {
+        if a == b {
+            return Some(a);
+        }
+        if let Some(n) = self.narrowed.get(&(a, b)) {
+            return *n;
+        }
+        let n = narrow(&self.text[a as usize], &self.text[b as usize])
+            .map(|n| self.id(Some(n.as_str())));
+        self.narrowed.insert((a, b), n);
+        n
+    }
+}
+
+/// A fingerprint of a person's knowledge (and, with `tonight`, their values tonight): the first
+/// 128 bits of SHA-256. Classes of the view are counted by it, and a linking table counts its
+/// rows' people by it; it is only compared within one history.
+fn fingerprint(known: &[Known], tonight: Option<&[u32]>) -> [u64; 2] {
+    let mut h = Sha256::new();
+    for k in known {
+        k.hash_into(&mut h);
+    }
+    if let Some(t) = tonight {
+        h.update(TONIGHT.to_le_bytes());
+        for v in t {
+            h.update(v.to_le_bytes());
+        }
+    }
+    let d = h.finalize();
+    let half = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    [half(0), half(8)]
 }
 
 /// A closed range of numbers; the ends may be infinite.
@@ -129,15 +203,6 @@ fn range_label(r: Range) -> String {
     }
 }
 
-/// A value as the check compares it: its text (a number-like `050000` is not `50000`), a
-/// missing value as [`MISSING`], the separator taken out.
-pub fn canonical(value: Option<&str>) -> String {
-    match value {
-        None => MISSING.to_string(),
-        Some(v) => v.replace(SEGMENT, " "),
-    }
-}
-
 /// The narrower of two compatible values (`None`: they are not compatible). Ranges overlap;
 /// an overlap that leaves only the edge two ranges share is a move, not a value (`bins`'
 /// `<5000` and `5000-20000` do not meet).
@@ -165,28 +230,12 @@ fn narrow(a: &str, b: &str) -> Option<String> {
     })
 }
 
-/// A class of the view as two numbers (the first 128 bits of SHA-256 over its labels): what a
-/// linking table counts its rows' people by.
-fn fingerprint(labels: &[String]) -> [u64; 2] {
-    let mut h = Sha256::new();
-    for l in labels {
-        h.update(l.as_bytes());
-        h.update([0x1e]);
-    }
-    let d = h.finalize();
-    let half = |i: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&d[i..i + 8]);
-        u64::from_le_bytes(b)
-    };
-    [half(0), half(8)]
-}
-
 /// What the nights read so far say about each person, by pseudonym.
 #[derive(Debug, Default)]
 pub struct History {
     columns: usize,
-    people: HashMap<String, Vec<Known>>,
+    values: Values,
+    people: HashMap<Box<str>, Box<[Known]>>,
     /// The nights read, oldest first.
     pub nights: u32,
 }
@@ -205,12 +254,17 @@ impl History {
     pub fn add<'a>(&mut self, rows: impl IntoIterator<Item = (&'a str, Vec<Option<&'a str>>)>) {
         let night = self.nights;
         for (person, values) in rows {
-            let known = self
-                .people
-                .entry(person.to_string())
-                .or_insert_with(|| vec![Known::default(); self.columns]);
-            for (k, v) in known.iter_mut().zip(values) {
-                k.see(night, &canonical(v));
+            let ids: Vec<u32> = values.into_iter().map(|v| self.values.id(v)).collect();
+            match self.people.get_mut(person) {
+                Some(known) => {
+                    for (k, v) in known.iter_mut().zip(ids) {
+                        k.see(night, v, &mut self.values);
+                    }
+                }
+                None => {
+                    let known = ids.into_iter().map(|v| Known::new(night, v)).collect();
+                    self.people.insert(person.into(), known);
+                }
             }
         }
         self.nights += 1;
@@ -225,50 +279,47 @@ impl History {
     /// say of them (and of their absence tonight): an analyst joins their rows in a linking table
     /// to that.
     pub fn absent(&self, tonight: &HashSet<&str>) -> Vec<(&str, [u64; 2])> {
+        let gone = vec![ABSENT; self.columns];
         self.people
             .iter()
-            .filter(|(p, _)| !tonight.contains(p.as_str()))
-            .map(|(p, known)| {
-                let mut labels: Vec<String> = known.iter().map(Known::label).collect();
-                // Not in tonight's release: unknown to an analyst with tonight's alone.
-                labels.extend(std::iter::repeat_n(ABSENT.to_string(), known.len()));
-                (p.as_str(), fingerprint(&labels))
-            })
+            .filter(|(p, _)| !tonight.contains(p.as_ref()))
+            .map(|(p, known)| (&**p, fingerprint(known, Some(&gone))))
             .collect()
     }
 
     /// Counts tonight's release (one entry a person, as in [`History::add`]) in the view the
     /// earlier nights and tonight give together; classes under `k` name their people.
-    pub fn check<'a>(&self, tonight: &[(&'a str, Vec<Option<&'a str>>)], k: u64) -> Check {
+    pub fn check<'a>(&mut self, tonight: &[(&'a str, Vec<Option<&'a str>>)], k: u64) -> Check {
         let night = self.nights;
         let mut compared = 0u64;
-        let mut classes: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
-        let mut released: Vec<Vec<String>> = Vec::with_capacity(tonight.len());
-        let mut labels: Vec<Vec<String>> = Vec::with_capacity(tonight.len());
+        let mut differing = 0u64;
+        let mut classes: HashMap<[u64; 2], Vec<usize>> = HashMap::new();
         let mut fingerprints = Vec::with_capacity(tonight.len());
+        // By person: the columns whose knowledge says more than tonight's value.
+        let mut more: Vec<Vec<bool>> = Vec::with_capacity(tonight.len());
         for (i, (person, values)) in tonight.iter().enumerate() {
-            let now: Vec<String> = values.iter().map(|v| canonical(*v)).collect();
-            let label: Vec<String> = match self.people.get(*person) {
+            let now: Vec<u32> = values.iter().map(|v| self.values.id(*v)).collect();
+            let known: Vec<Known> = match self.people.get(*person) {
                 Some(known) => {
                     compared += 1;
+                    let mut known = known.to_vec();
+                    for (k, v) in known.iter_mut().zip(&now) {
+                        k.see(night, *v, &mut self.values);
+                    }
                     known
-                        .iter()
-                        .zip(&now)
-                        .map(|(k, v)| {
-                            let mut k = k.clone();
-                            k.see(night, v);
-                            k.label()
-                        })
-                        .collect()
                 }
-                None => now.clone(),
+                None => now.iter().map(|v| Known::new(night, *v)).collect(),
             };
-            classes.entry(label.clone()).or_default().push(i);
+            let says: Vec<bool> = known.iter().zip(&now).map(|(k, v)| k.differs(*v)).collect();
+            differing += u64::from(says.iter().any(|d| *d));
+            more.push(says);
+            classes
+                .entry(fingerprint(&known, None))
+                .or_default()
+                .push(i);
             // Tonight's values too: a linking table's classes must hold k for an analyst with
             // tonight's release alone as well as for one with every night.
-            fingerprints.push(fingerprint(&[label.as_slice(), now.as_slice()].concat()));
-            labels.push(label);
-            released.push(now);
+            fingerprints.push(fingerprint(&known, Some(&now)));
         }
         let mut under_k: Vec<usize> = Vec::new();
         let mut smallest: Option<u64> = None;
@@ -280,11 +331,10 @@ impl History {
             }
         }
         under_k.sort_unstable();
-        let differing = labels.iter().zip(&released).filter(|(l, r)| l != r).count() as u64;
         let mut moved = vec![false; self.columns];
         for &i in &under_k {
-            for (c, m) in moved.iter_mut().enumerate() {
-                *m |= labels[i][c] != released[i][c];
+            for (m, d) in moved.iter_mut().zip(&more[i]) {
+                *m |= *d;
             }
         }
         Check {
@@ -325,7 +375,7 @@ mod tests {
     use super::*;
 
     fn narrowed(a: &str, b: &str) -> Option<String> {
-        narrow(&canonical(Some(a)), &canonical(Some(b)))
+        narrow(a, b)
     }
 
     #[test]
@@ -346,17 +396,21 @@ mod tests {
         assert_eq!(narrowed("35", "31-35").as_deref(), Some("35"));
         assert_eq!(narrowed("South", "Almaty"), None);
         assert_eq!(narrowed("2024-03-01", "2024-01-01"), None);
-        assert_eq!(narrow(MISSING, &canonical(Some("5"))), None);
+        assert_eq!(narrow(MISSING, "5"), None);
         // Dates are not ranges.
         assert_eq!(range("2024-03-01"), None);
     }
 
     #[test]
     fn values_keep_their_text() {
-        assert_ne!(canonical(Some("050000")), canonical(Some("50000")));
-        assert_eq!(canonical(Some("1980-1989")), "1980-1989");
-        assert_ne!(canonical(None), canonical(Some("")));
-        assert!(!canonical(Some("a\u{1f}b")).contains(SEGMENT));
+        let mut v = Values::default();
+        assert_ne!(v.id(Some("050000")), v.id(Some("50000")));
+        assert_ne!(v.id(None), v.id(Some("")));
+        assert_eq!(v.id(Some("1980-1989")), v.id(Some("1980-1989")));
+        let (a, b) = (v.id(Some("31-35")), v.id(Some("33-38")));
+        let n = v.narrow(a, b).unwrap();
+        assert_eq!(v.text[n as usize], "33-35");
+        assert_eq!(v.narrow(a, b), Some(n), "remembered");
     }
 
     #[test]
