@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::job::{ColumnAction, KeyScope, Table};
-use crate::protect::nights::{Check, History};
+use crate::protect::nights::{Check, Entry, History};
 
 /// What the check compares in a table: output column names.
 #[derive(Debug, Clone)]
@@ -139,11 +139,7 @@ pub fn people(lf: LazyFrame, c: &Compared, what: &str) -> Result<Option<DataFram
 }
 
 /// The rows of [`people`] as [`History`] takes them.
-pub fn entries<'a>(
-    df: &'a DataFrame,
-    c: &Compared,
-    what: &str,
-) -> Result<Vec<(&'a str, Vec<Option<&'a str>>)>> {
+pub fn entries<'a>(df: &'a DataFrame, c: &Compared, what: &str) -> Result<Vec<Entry<'a>>> {
     let text = |name: &str| -> Result<&'a StringChunked> {
         df.column(name)
             .and_then(|s| s.str())
@@ -220,13 +216,19 @@ pub fn people_classes(
     c: &Compared,
     what: &str,
 ) -> Result<Option<DataFrame>> {
-    let entries = entries(tonight, c, what)?;
-    let here: std::collections::HashSet<&str> = entries.iter().map(|(p, _)| *p).collect();
+    // In the order `check` saw them ([`people`] leaves no pseudonym null).
+    let mut people: Vec<&str> = tonight
+        .column(&c.pseudonym)
+        .and_then(|s| s.str())
+        .map_err(Error::engine(what.to_string()))?
+        .iter()
+        .flatten()
+        .collect();
+    let here: std::collections::HashSet<&str> = people.iter().copied().collect();
     let absent = h.absent(&here);
     if check.differing == 0 && absent.is_empty() {
         return Ok(None);
     }
-    let mut people: Vec<&str> = entries.iter().map(|(p, _)| *p).collect();
     let mut prints: Vec<[u64; 2]> = check.fingerprints.clone();
     for (p, f) in absent {
         people.push(p);

@@ -230,6 +230,10 @@ fn narrow(a: &str, b: &str) -> Option<String> {
     })
 }
 
+/// One person of a night's release: their pseudonym and their values, one per column (`None`:
+/// missing).
+pub type Entry<'a> = (&'a str, Vec<Option<&'a str>>);
+
 /// What the nights read so far say about each person, by pseudonym.
 #[derive(Debug, Default)]
 pub struct History {
@@ -251,7 +255,7 @@ impl History {
 
     /// Adds the next night's release, one entry a person: their pseudonym and their values,
     /// one per column (`None`: missing).
-    pub fn add<'a>(&mut self, rows: impl IntoIterator<Item = (&'a str, Vec<Option<&'a str>>)>) {
+    pub fn add<'a>(&mut self, rows: impl IntoIterator<Item = Entry<'a>>) {
         let night = self.nights;
         for (person, values) in rows {
             let ids: Vec<u32> = values.into_iter().map(|v| self.values.id(v)).collect();
@@ -289,7 +293,7 @@ impl History {
 
     /// Counts tonight's release (one entry a person, as in [`History::add`]) in the view the
     /// earlier nights and tonight give together; classes under `k` name their people.
-    pub fn check<'a>(&mut self, tonight: &[(&'a str, Vec<Option<&'a str>>)], k: u64) -> Check {
+    pub fn check(&mut self, tonight: &[Entry<'_>], k: u64) -> Check {
         let night = self.nights;
         let mut compared = 0u64;
         let mut differing = 0u64;
