@@ -275,6 +275,52 @@ pub fn linked_people(
         .map_err(Error::engine(what.to_string()))
 }
 
+/// The (class, person) pairs of the people `under_k` names (pseudonyms) among tonight's `kept`
+/// rows, as [`crate::protect::known_events::without`] leaves them out, and their rows.
+pub fn leaving(
+    kept: LazyFrame,
+    c: &Compared,
+    under_k: Vec<String>,
+    what: &str,
+) -> Result<(DataFrame, u64)> {
+    use crate::protect::{CLASS_KEYS, ROWS, SUBJECT};
+    let leaving = Series::new(c.pseudonym.as_str().into(), under_k);
+    let pairs = kept
+        .filter(col(c.pseudonym.as_str()).is_in(lit(leaving).implode(false), false))
+        .group_by([col(CLASS_KEYS[0]), col(CLASS_KEYS[1]), col(SUBJECT)])
+        .agg([len().cast(DataType::UInt64).alias(ROWS)])
+        .collect()
+        .map_err(Error::engine(what.to_string()))?;
+    let rows: u64 = pairs
+        .column(ROWS)
+        .ok()
+        .and_then(|c| c.as_materialized_series().sum::<u64>().ok())
+        .unwrap_or(0);
+    let pairs = pairs.drop(ROWS).map_err(Error::engine(what.to_string()))?;
+    Ok((pairs, rows))
+}
+
+/// The decision's refusal (`message`, exit 4) with what the check took out and why: the
+/// columns that moved, never a value.
+pub fn over_the_limit(
+    message: &str,
+    figures: &AcrossNights,
+    moved: &std::collections::BTreeSet<String>,
+) -> Error {
+    let m = message.trim_end_matches(" Nothing was written.");
+    Error::Privacy(format!(
+        "{m} The earlier nights single out {} of its people: their values of {} moved between \
+         nights (Mondrian's ranges, unpinned levels and ages move; pin the levels, use \
+         birth_year, or give the pseudonyms scope = \"run\"). Nothing was written.",
+        figures.subjects_suppressed,
+        moved
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// The names of the columns that moved, from [`Check::moved`].
 pub fn moved(c: &Compared, check: &Check) -> Vec<String> {
     c.quasi_identifiers

@@ -2,7 +2,6 @@
 //! the transformed rows; counting classes; deciding what to suppress.
 
 use super::*;
-use crate::protect::{CLASS_KEYS, ROWS, SUBJECT};
 
 /// What Mondrian did, for the report.
 pub(super) struct MondrianSummary {
@@ -335,21 +334,9 @@ pub(super) fn protect(
                 break;
             }
             moved.extend(across_nights::moved(compared, &check));
-            let leaving = Series::new(compared.pseudonym.as_str().into(), under_k);
-            let pairs = kept
-                .filter(col(compared.pseudonym.as_str()).is_in(lit(leaving).implode(false), false))
-                .group_by([col(CLASS_KEYS[0]), col(CLASS_KEYS[1]), col(SUBJECT)])
-                .agg([len().cast(DataType::UInt64).alias(ROWS)])
-                .collect()
-                .map_err(Error::engine(what.clone()))?;
-            let rows: u64 = pairs
-                .column(ROWS)
-                .ok()
-                .and_then(|c| c.as_materialized_series().sum::<u64>().ok())
-                .unwrap_or(0);
+            let (pairs, rows) = across_nights::leaving(kept, compared, under_k, &what)?;
             figures.rows_suppressed += rows;
             figures.subjects_suppressed += pairs.height() as u64;
-            let pairs = pairs.drop(ROWS).map_err(Error::engine(what.clone()))?;
             removed = Some(match removed {
                 Some(r) => r.vstack(&pairs).map_err(Error::engine(what.clone()))?,
                 None => pairs,
@@ -358,19 +345,7 @@ pub(super) fn protect(
             decision = match decide(&counts) {
                 Ok(d) => d,
                 Err(Error::Privacy(m)) => {
-                    let m = m.trim_end_matches(" Nothing was written.");
-                    return Err(Error::Privacy(format!(
-                        "{m} The earlier nights single out {} of its people: their values of \
-                         {} moved between nights (Mondrian's ranges, unpinned levels and ages \
-                         move; pin the levels, use birth_year, or give the pseudonyms \
-                         scope = \"run\"). Nothing was written.",
-                        figures.subjects_suppressed,
-                        moved
-                            .iter()
-                            .map(|c| format!("`{c}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
+                    return Err(across_nights::over_the_limit(&m, &figures, &moved));
                 }
                 Err(e) => return Err(e),
             };
