@@ -514,3 +514,38 @@ fn a_linked_table_holds_k_on_what_the_nights_say_together() {
         );
     }
 }
+
+#[test]
+fn over_the_limit_the_run_stops_naming_the_columns_that_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Mondrian suppresses nothing on its own: all the suppression is the check's.
+    std::fs::write(
+        d.join("job.toml"),
+        MONDRIAN.replace("max_suppression = 0.5", "max_suppression = 0.001"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::repo().join("jobs/hierarchies/kz_cities.csv"),
+        d.join("kz_cities.csv"),
+    )
+    .unwrap();
+    sample(d, "n1", 1500);
+    sample(d, "n2", 1700);
+    run(d, "job.toml", "2026-11-20", "n1", "out").success();
+    let failed = run(d, "job.toml", "2026-11-21", "n2", "out").code(4);
+    let err = String::from_utf8_lossy(&failed.get_output().stderr).to_string();
+    assert!(
+        err.contains("The earlier nights single out") && err.contains("`age`"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was written."), "{err}");
+    assert!(!d.join("out/users/run_date=2026-11-21").exists());
+    // No pseudonym of the night before in the message.
+    for id in people(&d.join("out"), "users", "2026-11-20", &QIS)
+        .keys()
+        .take(100)
+    {
+        assert!(!err.contains(id.as_str()));
+    }
+}
