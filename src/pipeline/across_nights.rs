@@ -96,6 +96,28 @@ pub fn nights(output: &Path, table: &str, before: Option<NaiveDate>) -> Vec<(Nai
     found
 }
 
+/// What the check read of a table's earlier nights: each night's date, file length and time of
+/// change. Taken again once the output is locked: if it differs, another run (or the recovery
+/// of a killed one) changed an earlier night after it was read, and this run stops rather than
+/// commit a night checked against nights that are no longer there.
+pub fn stamp(
+    output: &Path,
+    table: &str,
+    before: NaiveDate,
+) -> Vec<(NaiveDate, u64, Option<std::time::SystemTime>)> {
+    nights(output, table, Some(before))
+        .into_iter()
+        .map(|(date, file)| {
+            let meta = std::fs::metadata(&file).ok();
+            (
+                date,
+                meta.as_ref().map_or(0, |m| m.len()),
+                meta.and_then(|m| m.modified().ok()),
+            )
+        })
+        .collect()
+}
+
 /// One night's people as the check reads them: the pseudonym and the quasi-identifiers as
 /// text, a column the night lacks as `*` (it released nothing of it). `None` when the night
 /// has no pseudonym column (it was written by another job) or holds several rows a person.
@@ -329,4 +351,32 @@ pub fn moved(c: &Compared, check: &Check) -> Vec<String> {
         .filter(|(_, m)| **m)
         .map(|(q, _)| q.clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_sees_an_earlier_night_rewritten_added_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let night = |date: &str, bytes: &[u8]| {
+            let d = dir.path().join(format!("users/run_date={date}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(crate::write::PART_FILE), bytes).unwrap();
+        };
+        let tonight = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        night("2026-11-19", b"one");
+        let read = stamp(dir.path(), "users", tonight);
+        assert_eq!(read.len(), 1);
+        assert_eq!(stamp(dir.path(), "users", tonight), read);
+        // A later night, or tonight's own, is not an earlier night.
+        night("2026-11-21", b"tonight");
+        assert_eq!(stamp(dir.path(), "users", tonight), read);
+        night("2026-11-20", b"two");
+        assert_ne!(stamp(dir.path(), "users", tonight), read);
+        std::fs::remove_dir_all(dir.path().join("users/run_date=2026-11-20")).unwrap();
+        night("2026-11-19", b"one, re-written");
+        assert_ne!(stamp(dir.path(), "users", tonight), read);
+    }
 }

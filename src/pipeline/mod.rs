@@ -124,6 +124,9 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let mut people: HashMap<String, DataFrame> = HashMap::new();
     // And, with earlier nights, every person they know with the class of what they say.
     let mut people_classes: HashMap<String, DataFrame> = HashMap::new();
+    // The earlier nights each checked table was compared with, as found (see
+    // `across_nights::stamp`).
+    let mut read_nights = Vec::new();
     for (p, prepared) in planned.iter().zip(prepared) {
         let t0 = Instant::now();
         let others = others.next().unwrap_or_default();
@@ -138,6 +141,12 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         };
         // Tables whose stable pseudonyms join earlier nights are checked against them all.
         let compared = across_nights::compared(p.table);
+        if compared.is_some() {
+            read_nights.push((
+                p.table.name.clone(),
+                across_nights::stamp(&output, &p.table.name, opts.run_date),
+            ));
+        }
         let mut history = compared
             .as_ref()
             .map(|c| across_nights::history(&output, p.table, c, Some(opts.run_date)))
@@ -190,6 +199,19 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         None => None,
     };
     let staging = Staging::create(&output, opts.run_date)?;
+    // Now that the output is locked (and what a killed run left is recovered), the earlier
+    // nights must still be the ones the check read.
+    for (table, read) in &read_nights {
+        if across_nights::stamp(&output, table, opts.run_date) != *read {
+            return Err(Error::Io {
+                context: "the earlier nights of the output changed while this run checked \
+                          against them (another run committed, or a killed one was \
+                          recovered); nothing was written: run it again",
+                path: output.join(table),
+                source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            });
+        }
+    }
     let mut tables = IndexMap::new();
     // Where each table was written, for the read-back of the tables that link to it.
     let mut written_to: HashMap<String, PathBuf> = HashMap::new();
