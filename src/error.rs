@@ -20,6 +20,9 @@ pub enum ExitCode {
     Input = 3,
     /// A privacy constraint cannot be met (k-anonymity within the suppression limit).
     Privacy = 4,
+    /// Try again later: another run holds the output, or changed it while this one read it
+    /// (`EX_TEMPFAIL` of sysexits.h, which schedulers retry).
+    TempFail = 75,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,13 @@ pub enum Error {
     /// k-anonymity (or a later privacy model) cannot be met within the limits. Exit code 4.
     #[error("{0}")]
     Privacy(String),
+    /// The output is busy: another run holds its lock, or changed what this run read. Nothing
+    /// was written; running again later succeeds. Exit code 75.
+    #[error("{context} ({path})")]
+    Busy {
+        context: &'static str,
+        path: PathBuf,
+    },
     /// Reading or writing a file failed.
     #[error("{context} ({path}): {source}")]
     Io {
@@ -56,6 +66,7 @@ impl Error {
             Error::Job(_) => ExitCode::Usage,
             Error::Input(_) => ExitCode::Input,
             Error::Privacy(_) => ExitCode::Privacy,
+            Error::Busy { .. } => ExitCode::TempFail,
             Error::Io { .. } | Error::Engine { .. } => ExitCode::Other,
         }
     }

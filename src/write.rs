@@ -118,11 +118,10 @@ fn lock_output(output: &Path) -> Result<fs::File> {
         .map_err(Error::io("cannot open the output's lock file", &path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::Io {
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Busy {
             context: "another run is writing this output (it holds the lock); try again when it \
                       has finished",
             path,
-            source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
         }),
         Err(fs::TryLockError::Error(e)) => Err(Error::Io {
             context: "cannot lock the output",

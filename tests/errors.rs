@@ -271,7 +271,8 @@ fn a_second_run_on_a_locked_output_refuses() {
         .open(p.out().join(".anonymize.lock"))
         .unwrap();
     lock.lock().unwrap(); // as a running `anonymize run` holds it
-    p.run(KEY).assert().code(1).stderr(predicate::str::contains(
+    // 75 (EX_TEMPFAIL): a scheduler retries it.
+    p.run(KEY).assert().code(75).stderr(predicate::str::contains(
         "another run is writing this output",
     ));
     assert_untouched(&p, &snap);

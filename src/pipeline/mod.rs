@@ -203,12 +203,11 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     // nights must still be the ones the check read.
     for (table, read) in &read_nights {
         if across_nights::stamp(&output, table, opts.run_date) != *read {
-            return Err(Error::Io {
+            return Err(Error::Busy {
                 context: "the earlier nights of the output changed while this run checked \
                           against them (another run committed, or a killed one was \
                           recovered); nothing was written: run it again",
                 path: output.join(table),
-                source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
             });
         }
     }
