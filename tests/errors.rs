@@ -80,6 +80,35 @@ fn unlisted_input_column_names_file_and_column() {
     assert!(!t.values.contains_key("cookie_id"));
 }
 
+/// `check` (and the run) name every unlisted and every missing column of a file at once, so
+/// that the job is mended in one go.
+#[test]
+fn every_unlisted_and_missing_column_is_named_at_once() {
+    let (p, snap) = project_with_output();
+    p.edit_job(|j| {
+        let edited = j
+            .replace("cookie_id  = { action = \"drop\" }\n", "")
+            .replace("carrier    = { action = \"keep\", role = \"quasi\" }\n", "")
+            .replace(
+                "event_type = {",
+                "loyalty_tier = { action = \"keep\" }\nsegment = { action = \"keep\" }\nevent_type = {",
+            );
+        assert_ne!(edited, j);
+        edited
+    });
+    let out = p.check().assert().code(3).get_output().stderr.clone();
+    let err = String::from_utf8_lossy(&out);
+    for name in ["`cookie_id`", "`carrier`", "`loyalty_tier`", "`segment`"] {
+        assert!(err.contains(name), "{name} not named: {err}");
+    }
+    assert!(
+        err.contains("have no action") && err.contains("are not in the input"),
+        "{err}"
+    );
+    p.run(KEY).assert().code(3);
+    assert_untouched(&p, &snap);
+}
+
 #[test]
 fn missing_input_column_names_file_and_column() {
     let (p, snap) = project_with_output();
@@ -272,9 +301,12 @@ fn a_second_run_on_a_locked_output_refuses() {
         .unwrap();
     lock.lock().unwrap(); // as a running `anonymize run` holds it
     // 75 (EX_TEMPFAIL): a scheduler retries it.
-    p.run(KEY).assert().code(75).stderr(predicate::str::contains(
-        "another run is writing this output",
-    ));
+    p.run(KEY)
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains(
+            "another run is writing this output",
+        ));
     assert_untouched(&p, &snap);
     drop(lock);
     p.run(KEY).assert().success();

@@ -267,27 +267,64 @@ fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
                 show(c)
             )));
         }
-        if table.unlisted == Unlisted::Error && table.column(c).is_none() {
-            return Err(Error::Input(format!(
-                "{}: input {} has no action in the job; add it under \
-                 [tables.{name}.columns] (drop, keep, pseudonymize or generalize), or set \
-                 `unlisted = \"drop\"` for the table",
-                file.display(),
-                show(c)
-            )));
-        }
     }
-    for c in &table.columns {
-        if !seen.contains(c.name.as_str()) {
-            return Err(Error::Input(format!(
-                "{}: column `{}` named by the job (tables.{name}.columns.{}) is not in the input",
-                file.display(),
-                c.name,
-                c.name
-            )));
-        }
+    // Every unlisted and every missing column in one message: an engineer mends the job once.
+    let unlisted: Vec<&String> = columns
+        .iter()
+        .filter(|c| table.unlisted == Unlisted::Error && table.column(c).is_none())
+        .collect();
+    let missing: Vec<&str> = table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| !seen.contains(c))
+        .collect();
+    let mut problems = Vec::new();
+    if !unlisted.is_empty() {
+        let names = if plausible {
+            unlisted
+                .iter()
+                .map(|c| crate::identifiers::quoted_name(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            show(unlisted[0])
+        };
+        problems.push(format!(
+            "input {names} {} no action in the job; add {} under [tables.{name}.columns] (drop, \
+             keep, pseudonymize or generalize), or set `unlisted = \"drop\"` for the table",
+            if unlisted.len() == 1 || !plausible {
+                "has"
+            } else {
+                "have"
+            },
+            if unlisted.len() == 1 { "it" } else { "them" },
+        ));
     }
-    Ok(())
+    if !missing.is_empty() {
+        problems.push(format!(
+            "{} named by the job ({}) {} not in the input",
+            if missing.len() == 1 {
+                "column"
+            } else {
+                "columns"
+            },
+            missing
+                .iter()
+                .map(|c| format!("`{c}` (tables.{name}.columns.{c})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if missing.len() == 1 { "is" } else { "are" },
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "{}: {}",
+        file.display(),
+        problems.join("; and ")
+    )))
 }
 
 /// The column names of one file.
