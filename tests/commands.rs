@@ -95,6 +95,41 @@ fn check_warns_about_a_quasi_identifier_with_too_many_distinct_values() {
 }
 
 #[test]
+fn check_warns_about_a_sensitive_column_without_a_model_and_k_1() {
+    let p = Project::small_unlinked();
+    p.edit_job(|j| {
+        let edited = j
+            .replace(
+                "event_type = { action = \"keep\" }",
+                "event_type = { action = \"keep\", role = \"sensitive\" }",
+            )
+            .replacen("k = 3", "k = 1", 1);
+        assert_ne!(edited, j);
+        edited
+    });
+    let out = p.check().arg("--sample").arg("0").assert().success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        said.contains("warning: `event_type` has role = \"sensitive\" but no model protects it"),
+        "{said}"
+    );
+    assert!(said.contains("warning: k = 1 in tables.users"), "{said}");
+    // With a model and k above 1, neither.
+    p.edit_job(|j| {
+        j.replacen("k = 1", "k = 3", 1).replace(
+            "[tables.activity.privacy]",
+            "[tables.activity.privacy]\nl_diversity = { l = 2 }",
+        )
+    });
+    let out = p.check().arg("--sample").arg("0").assert().success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        !said.contains("no model protects") && !said.contains("k = 1"),
+        "{said}"
+    );
+}
+
+#[test]
 fn check_without_a_key_fails_like_run() {
     let p = Project::unlinked(100, 300, 5);
     bin()

@@ -88,6 +88,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
         let linked = p.table.link.as_deref().and_then(|l| job.table(l));
         table(&mut out, p, linked);
         columns(&mut out, p);
+        for w in policy_warnings(p.table) {
+            let _ = writeln!(out, "  warning: {w}");
+        }
         if a.sample > 0 {
             for w in warnings(p, &ctx, a.sample) {
                 let _ = writeln!(out, "  warning: {w}");
@@ -95,6 +98,34 @@ pub fn execute(a: Args) -> Result<(), Error> {
         }
     }
     crate::say!("{}", out.trim_end_matches('\n'))
+}
+
+/// What a job file allows but rarely means: a sensitive column that no model protects, and
+/// k = 1 on quasi-identifiers (every class holds one person: nothing is protected).
+fn policy_warnings(t: &crate::job::Table) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(privacy) = t.privacy else {
+        return out;
+    };
+    let sensitive: Vec<String> = t.sensitive().map(|c| format!("`{}`", c.output)).collect();
+    if !sensitive.is_empty() && privacy.models.is_empty() {
+        out.push(format!(
+            "{} {} role = \"sensitive\" but no model protects {}: add l_diversity or \
+             t_closeness under [tables.{}.privacy], or give the column another role",
+            sensitive.join(", "),
+            if sensitive.len() == 1 { "has" } else { "have" },
+            if sensitive.len() == 1 { "it" } else { "them" },
+            t.name
+        ));
+    }
+    if privacy.k == 1 && t.quasi_identifiers().next().is_some() {
+        out.push(format!(
+            "k = 1 in tables.{}: a class of one person is allowed, so the quasi-identifiers are \
+             generalized but nobody is hidden among others",
+            t.name
+        ));
+    }
+    out
 }
 
 /// A table's files and its policies: retention, bad rows, k and the models.
