@@ -35,6 +35,7 @@ fn the_page_sits_beside_the_json_report_and_needs_nothing_else() {
     }
     assert!(html.contains("&lt;b&gt;bold&lt;/b&gt; &amp; research"));
     assert!(!html.contains("<b>bold</b>"));
+    let mut rows_with_unmapped = 0;
     for (name, t) in report["tables"].as_object().unwrap() {
         assert!(html.contains(&format!("<section class=\"table\" id=\"table-{name}\">")));
         // One bar a class-size bucket, as in the JSON.
@@ -62,9 +63,32 @@ fn the_page_sits_beside_the_json_report_and_needs_nothing_else() {
         if rows > 0 {
             assert!(section.contains("suppressed combinations of"));
         }
+        // Values not in a hierarchy (sent to `*`) are named so, apart from unreadable ones.
+        assert!(section.contains("not in the hierarchy"));
+        for (column, count) in t["unmapped_values"].as_object().unwrap() {
+            let count = count.as_u64().unwrap();
+            if count > 0 && count < 1000 {
+                rows_with_unmapped += 1;
+                let row = section
+                    .split(&format!("<tr><td><code>{column}</code></td>"))
+                    .nth(1)
+                    .unwrap()
+                    .split("</tr>")
+                    .next()
+                    .unwrap();
+                assert!(
+                    row.ends_with(&format!("<td class=\"num\">{count}</td>")),
+                    "{row}"
+                );
+            }
+        }
         let min = t["min_class_subjects"].as_u64().unwrap();
         assert_eq!(t["max_risk"].as_f64().unwrap(), 1.0 / min as f64);
     }
+    assert!(
+        rows_with_unmapped > 0,
+        "no column with values outside its hierarchy to show"
+    );
     // A re-run of the date replaces the page with the data (the commit moves both).
     std::fs::write(page(&p), "stale").unwrap();
     p.run(KEY).assert().success();

@@ -402,25 +402,32 @@ fn figures(h: &mut String, t: &TableReport) {
     h.push_str("</table>\n");
 }
 
-/// The output columns, where they came from and how many of their values were unreadable.
+/// The output columns, where they came from, and how many of their values could not be read
+/// (made null) or were not in their hierarchy (sent to its top, `*`): two different things to
+/// mend, an export or a hierarchy.
 fn columns(h: &mut String, t: &TableReport) {
-    h.push_str("<h3>Columns</h3><table class=\"columns\"><tr><th>output</th><th>from</th><th>action</th><th>method</th><th>role</th><th>unreadable</th></tr>");
+    h.push_str("<h3>Columns</h3><table class=\"columns\"><tr><th>output</th><th>from</th><th>action</th><th>method</th><th>role</th><th>unreadable</th><th>not in the hierarchy (→ <code>*</code>)</th></tr>");
     for (out, c) in &t.columns {
-        let unreadable = t.invalid_values.get(out).copied().unwrap_or(0)
-            + t.unmapped_values.get(out).copied().unwrap_or(0);
+        let unreadable = t.invalid_values.get(out).copied().unwrap_or(0);
+        let unmapped = t.unmapped_values.get(out).copied().unwrap_or(0);
         let role = serde_json::to_value(c.role)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         let _ = write!(
             h,
-            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             esc(out),
             esc(&c.input),
             esc(c.action),
             esc(c.method.unwrap_or("-")),
             esc(&role),
-            n(unreadable)
+            n(unreadable),
+            if c.method == Some("hierarchy") {
+                n(unmapped)
+            } else {
+                "-".to_string()
+            }
         );
     }
     h.push_str("</table>\n");
