@@ -243,3 +243,52 @@ fn the_lock_pins_searched_columns_with_their_meaning_and_before_the_commit() {
         .code(2)
         .stderr(predicate::str::contains("the lock no longer fits the job"));
 }
+
+/// A search that gives a column up (every value `*`) says so: a warning in the run's log and
+/// `columns_at_top` in the report.
+#[test]
+fn a_column_searched_to_its_top_is_named() {
+    let p = Project::new(1500, 6000, 11);
+    let _ = std::fs::remove_file(p.path().join("jobs/marketing_research.lock.toml"));
+    p.edit_job(|j| {
+        let edited = j
+            .replacen("k = 10 ", "k = 100 ", 1)
+            .replace("known_events = 2", "known_events = 1")
+            .replace("max_suppression = 0.05", "max_suppression = 0.3")
+            .replace("k = 10\n", "k = 3\n");
+        assert!(edited.contains("k = 100 ") && edited.contains("k = 3\n"));
+        edited
+    });
+    let out = p.run(KEY).assert().success().get_output().stderr.clone();
+    let log = String::from_utf8_lossy(&out);
+    assert!(
+        log.contains("the chosen level of `macro_region` is its top"),
+        "{log}"
+    );
+    let report = p.report();
+    assert_eq!(
+        report["tables"]["users"]["columns_at_top"],
+        serde_json::json!(["macro_region"])
+    );
+    // A column whose last level is not `*` (years truncated) is not at the top.
+    assert!(report["tables"]["activity"].get("columns_at_top").is_none());
+    assert!(!log.contains("`year` is its top"), "{log}");
+    // `explore` marks the top in its tables of choices.
+    let out = bin()
+        .current_dir(p.path())
+        .env("ANONYMIZE_KEY", KEY)
+        .args([
+            "explore",
+            "jobs/marketing_research.toml",
+            "--table",
+            "users",
+        ])
+        .args(["--k", "100", "--suppression", "0.3"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let shown = String::from_utf8_lossy(&out);
+    assert!(shown.contains("macro_region=3(*)"), "{shown}");
+}

@@ -158,7 +158,7 @@ pub fn execute(a: Args) -> Result<(), Error> {
                         let levels = t
                             .quasi_identifiers()
                             .zip(&b.levels)
-                            .map(|(c, l)| format!("{}={}", c.output, c.levels.min + l))
+                            .map(|(c, l)| level_text(c, c.output.clone(), c.levels.min + l))
                             .collect::<Vec<_>>()
                             .join(" ");
                         format!(
@@ -231,7 +231,7 @@ fn explore_joint(
                 } else {
                     c.output.clone()
                 };
-                format!("{name}={}", c.levels.min + l)
+                level_text(c, name, c.levels.min + l)
             })
             .collect()
     };
@@ -279,6 +279,16 @@ fn explore_joint(
     }
     crate::say!("{out}")?;
     Ok(())
+}
+
+/// `name=level`, and `name=3(*)` when the level is the column's top: every value `*`, the
+/// column given up.
+fn level_text(c: &crate::job::Column, name: String, level: usize) -> String {
+    if crate::transform::levels::at_top(c, level) {
+        format!("{name}={level}(*)")
+    } else {
+        format!("{name}={level}")
+    }
 }
 
 /// One line of results: k, the limit, what the search found, and what it cost.

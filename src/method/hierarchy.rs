@@ -177,6 +177,11 @@ impl Generalize for HierarchyLevels {
         Output::Text
     }
 
+    // The top level of a hierarchy holds one value (ARX's `*`), whatever its label.
+    fn everything(&self, level: usize) -> bool {
+        level + 1 >= self.levels()
+    }
+
     // A blank is a value like any other: the file may list it, and if not it goes to the top.
     fn reads_blank(&self) -> bool {
         true

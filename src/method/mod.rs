@@ -192,6 +192,11 @@ pub trait Generalize: Debug + Send + Sync {
     /// What the values at `level` are.
     fn output(&self, level: usize) -> Output;
 
+    /// Whether `level` makes every value one (`*`): the column then carries nothing.
+    fn everything(&self, level: usize) -> bool {
+        self.output(level) == Output::Star
+    }
+
     /// Whether a blank value is read (looked up) rather than missing. Missing values stay null
     /// without reaching [`Generalize::apply`] and are not counted.
     fn reads_blank(&self) -> bool {

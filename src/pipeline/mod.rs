@@ -175,6 +175,14 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
                 people_classes.insert(p.table.name.clone(), c.clone());
             }
         }
+        for column in columns_at_top(p, &protected) {
+            tracing::warn!(
+                table = %p.table.name,
+                column = %column,
+                "the chosen level of `{column}` is its top: every value is `*` (the search gave \
+                 it up to meet k; `anonymize explore` shows the other choices)"
+            );
+        }
         let (counts, decision) = (&protected.counts, &protected.decision);
         info!(
             table = %p.table.name,

@@ -16,6 +16,19 @@ pub(super) fn column_report(c: &crate::job::Column) -> ColumnReport {
     }
 }
 
+/// The quasi-identifiers whose level is their top, every value `*` (searched, pinned or fixed:
+/// a column that carries nothing is worth a word either way). Mondrian has no level a column.
+pub(super) fn columns_at_top(p: &Planned, protected: &Protected) -> Vec<String> {
+    if protected.mondrian.is_some() {
+        return Vec::new();
+    }
+    p.table
+        .quasi_identifiers()
+        .filter(|c| transform::levels::at_top(c, protected.level(c)))
+        .map(|c| c.output.clone())
+        .collect()
+}
+
 pub(super) fn table_report(
     p: &Planned,
     protected: &Protected,
@@ -109,6 +122,7 @@ pub(super) fn table_report(
             .filter(|_| mondrian.is_none())
             .map(|c| (c.output.clone(), protected.level(c)))
             .collect(),
+        columns_at_top: columns_at_top(p, protected),
         metric: t
             .privacy
             .filter(|p| p.recoding.searches())

@@ -139,6 +139,10 @@ pub struct TableReport {
     pub columns: IndexMap<String, ColumnReport>,
     /// Quasi-identifier output column → its generalization level (0 = the finest).
     pub levels: IndexMap<String, usize>,
+    /// Quasi-identifiers at their top level, where every value is `*` (a search gave them up
+    /// to meet k, or the job fixed them there). Also a warning in the run's log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns_at_top: Vec<String>,
     /// When the table searched its levels: the metric it minimized and the chosen node's
     /// utility (Iyengar's loss 0–1, ARX's non-uniform entropy, discernibility, rows per class).
     pub metric: Option<crate::job::MetricName>,

@@ -13,6 +13,12 @@ pub fn searched(c: &Column) -> bool {
     !c.levels.is_pinned()
 }
 
+/// Whether `level` is the column's top, where every value is `*`: a searched column there
+/// carries nothing, which a search may choose but must not do silently.
+pub fn at_top(c: &Column, level: usize) -> bool {
+    matches!(&c.action, ColumnAction::Generalize(g) if g.everything(level))
+}
+
 /// The column's finest value as text, aliased to its output name. For a searched column it is
 /// the method's raw material (an age in years, a timestamp, an address, a number, the value a
 /// hierarchy looks up); for a pinned one, simply its output.
