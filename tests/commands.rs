@@ -132,11 +132,17 @@ fn check_warns_about_a_sensitive_column_without_a_model_and_k_1() {
 #[test]
 fn check_without_a_key_fails_like_run() {
     let p = Project::unlinked(100, 300, 5);
-    bin()
+    let out = bin()
         .current_dir(p.path())
         .args(["check", "jobs/marketing_research.toml"])
         .assert()
-        .code(2);
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    // Standard error is not a terminal here (journald, a file, a pipe): no colour codes.
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("ERROR") && !err.contains('\u{1b}'), "{err:?}");
 }
 
 #[test]

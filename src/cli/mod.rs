@@ -132,6 +132,8 @@ pub fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
         // A log line that cannot be written (stderr closed or full) is lost, not a panic:
         // the subscriber's own error report would `eprintln!`, which panics.
         .log_internal_errors(false)
+        // Colours for people at a terminal; a log file, journald or a pipe gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     match format {
         LogFormat::Text => builder.init(),
