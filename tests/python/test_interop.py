@@ -80,6 +80,26 @@ def test_pandas_sees_dates_not_strings(output, reports):
     assert pd.api.types.is_float_dtype(pd.read_parquet(output / "activity")["amount_kzt"])
 
 
+def test_pandas_reads_one_night_with_real_dates_as_the_readme_says(output, reports):
+    # The README's pandas snippet: run_date typed as a date, dates as dates, one night.
+    night = datetime.date.fromisoformat(RUN_DATES[-1])
+    dates = ds.partitioning(pa.schema([("run_date", pa.date32())]), flavor="hive")
+    users = pd.read_parquet(
+        output / "users",
+        partitioning=dates,
+        dtype_backend="pyarrow",
+        filters=[("run_date", "==", night)],
+    )
+    assert len(users) == reports[RUN_DATES[-1]]["tables"]["users"]["rows_out"]
+    assert str(users["run_date"].dtype) == "date32[day][pyarrow]"
+    assert str(users["registered_month"].dtype) == "date32[day][pyarrow]"
+    assert set(users["run_date"]) == {night}
+    # Without the options: run_date a category of strings, every night summed.
+    plain = pd.read_parquet(output / "users")
+    assert isinstance(plain["run_date"].dtype, pd.CategoricalDtype)
+    assert len(plain) > len(users)
+
+
 def test_duckdb_reads_the_glob_and_activity_joins_users(output, reports):
     con = duckdb.connect()
 
