@@ -299,8 +299,9 @@ impl History {
         let mut differing = 0u64;
         let mut classes: HashMap<[u64; 2], Vec<usize>> = HashMap::new();
         let mut fingerprints = Vec::with_capacity(tonight.len());
-        // By person: the columns whose knowledge says more than tonight's value.
-        let mut more: Vec<Vec<bool>> = Vec::with_capacity(tonight.len());
+        // By person, then column (one flat vector, not one a person): whether the knowledge says
+        // more than tonight's value.
+        let mut more: Vec<bool> = Vec::with_capacity(tonight.len() * self.columns);
         for (i, (person, values)) in tonight.iter().enumerate() {
             let now: Vec<u32> = values.iter().map(|v| self.values.id(*v)).collect();
             let known: Vec<Known> = match self.people.get(*person) {
@@ -314,9 +315,9 @@ impl History {
                 }
                 None => now.iter().map(|v| Known::new(night, *v)).collect(),
             };
-            let says: Vec<bool> = known.iter().zip(&now).map(|(k, v)| k.differs(*v)).collect();
-            differing += u64::from(says.iter().any(|d| *d));
-            more.push(says);
+            let start = more.len();
+            more.extend(known.iter().zip(&now).map(|(k, v)| k.differs(*v)));
+            differing += u64::from(more[start..].iter().any(|d| *d));
             classes
                 .entry(fingerprint(&known, None))
                 .or_default()
@@ -337,7 +338,8 @@ impl History {
         under_k.sort_unstable();
         let mut moved = vec![false; self.columns];
         for &i in &under_k {
-            for (m, d) in moved.iter_mut().zip(&more[i]) {
+            let says = &more[i * self.columns..(i + 1) * self.columns];
+            for (m, d) in moved.iter_mut().zip(says) {
                 *m |= *d;
             }
         }
