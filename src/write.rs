@@ -10,6 +10,11 @@
 //! at the end. A run that fails before the commit leaves the output as it was; one that fails
 //! during it puts the moved-aside partitions back. Re-running a date replaces that date's
 //! partitions and report, nothing else.
+//!
+//! Each run date is a whole snapshot, so reading every partition sums the nights. For readers
+//! that want one night, `<output>/_latest/<table>.parquet` is the newest night of each table:
+//! a hard link to its partition's file (no copy), swapped in by the same journaled commit, so
+//! it is always one whole night. `keep_runs` prunes older nights after the commit.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,6 +26,9 @@ use crate::error::{Error, Result};
 
 pub const PART_FILE: &str = "part-00000.parquet";
 pub const REPORTS_DIR: &str = "_reports";
+/// `<output>/_latest/<table>.parquet`: the newest night of each table (see the module's notes).
+/// Table names never begin with `_`, so it cannot clash with a table.
+pub const LATEST_DIR: &str = "_latest";
 /// The report's files in the staging directory: the JSON and its HTML page.
 const REPORT_STAGED: [&str; 2] = ["report.json", "report.html"];
 
@@ -274,9 +282,17 @@ impl Staging {
         ))
     }
 
-    /// Moves the staged partitions and the report (JSON, and its HTML page) into place. On
-    /// failure, what was already swapped is swapped back.
-    pub fn commit(mut self, tables: &[String], report: &[u8], page: &[u8]) -> Result<()> {
+    /// Moves the staged partitions, the report (JSON, and its HTML page) and, when this is the
+    /// newest night, each table's `_latest` link into place. On failure, what was already
+    /// swapped is swapped back. Then removes the partitions `prune` names (see
+    /// [`Staging::beyond_kept`] and [`prune`]).
+    pub fn commit(
+        mut self,
+        tables: &[String],
+        report: &[u8],
+        page: &[u8],
+        prune_these: &[String],
+    ) -> Result<Pruned> {
         for (name, bytes) in [(REPORT_STAGED[0], report), (REPORT_STAGED[1], page)] {
             let staged = self.root.join(name);
             fs::write(&staged, bytes).map_err(Error::io("cannot write the report", &staged))?;
@@ -287,10 +303,28 @@ impl Staging {
         for t in tables {
             crate::scratch::publish(&self.staged_partition(t))?;
         }
+        // The newest night of a table is also its `_latest`: a second name of the same file,
+        // made here so that the commit's journal moves it like the rest.
+        let newest: Vec<String> = tables
+            .iter()
+            .filter(|t| self.is_newest(t))
+            .cloned()
+            .collect();
+        if !newest.is_empty() {
+            let dir = self.root.join(LATEST_DIR);
+            fs::create_dir_all(&dir)
+                .map_err(Error::io("cannot create the staging directory", &dir))?;
+            for t in &newest {
+                let link = dir.join(latest_file(t));
+                fs::hard_link(self.staged_partition(t).join(PART_FILE), &link)
+                    .map_err(Error::io("cannot link the latest night", &link))?;
+            }
+            crate::scratch::publish(&dir)?;
+        }
 
         // Every move, written down before the first one: a run killed half-way through is
         // undone from this journal by the next run (see `recover`).
-        let moves = plan_moves(&self.output, &self.root, tables, self.run_date);
+        let moves = plan_moves(&self.output, &self.root, tables, &newest, self.run_date);
         let journal = self.root.join(JOURNAL);
         let text = serde_json::to_vec(&moves).map_err(|e| Error::Io {
             context: "cannot write the commit journal",
@@ -303,7 +337,7 @@ impl Staging {
         sync_dir(&self.root);
 
         let result = (|| -> Result<()> {
-            let previous = self.root.join(".previous");
+            let previous = self.root.join(".previous").join(LATEST_DIR);
             fs::create_dir_all(&previous)
                 .map_err(Error::io("cannot create the staging directory", &previous))?;
             for m in &moves {
@@ -331,9 +365,122 @@ impl Staging {
             return Err(e);
         }
         self.committed = true;
+        // Committed: a failure to prune leaves extra nights, never a broken one, so it is
+        // reported and the run still succeeds.
+        let pruned = prune(&self.output, &self.root, prune_these);
         let _ = fs::remove_dir_all(&self.root);
-        Ok(())
+        Ok(pruned)
     }
+
+    /// The partitions (`<table>/run_date=…`) beyond the newest `keep` nights of each table once
+    /// this night is committed: what the commit will prune. Known before the commit, so the
+    /// report can say it.
+    pub fn beyond_kept(&self, tables: &[String], keep: Option<u32>) -> Vec<String> {
+        let Some(keep) = keep else {
+            return Vec::new();
+        };
+        let this = partition(self.run_date);
+        let mut out = Vec::new();
+        for t in tables {
+            let mut all = nights(&self.output.join(t));
+            if !all.contains(&this) {
+                all.push(this.clone());
+                all.sort();
+            }
+            let old = all.len().saturating_sub(keep as usize);
+            out.extend(all[..old].iter().map(|n| format!("{t}/{n}")));
+        }
+        out
+    }
+
+    /// Whether this night becomes the `_latest` of every table in `tables`.
+    pub fn becomes_latest(&self, tables: &[String]) -> bool {
+        tables.iter().all(|t| self.is_newest(t))
+    }
+
+    /// Whether this run's night is the table's newest (a back-fill of an earlier night leaves
+    /// `_latest` as it is).
+    fn is_newest(&self, table: &str) -> bool {
+        let this = partition(self.run_date);
+        nights(&self.output.join(table))
+            .iter()
+            .all(|night| *night <= this)
+    }
+}
+
+/// Whether `run_date` is older than the newest `keep` nights some table of `tables` already has
+/// in `output`: its night would be pruned by its own commit.
+pub fn older_than_kept(output: &Path, tables: &[String], run_date: NaiveDate, keep: u32) -> bool {
+    let this = partition(run_date);
+    tables.iter().any(|t| {
+        let newer = nights(&output.join(t))
+            .into_iter()
+            .filter(|n| *n > this)
+            .count();
+        newer >= keep as usize
+    })
+}
+
+/// The `_latest` file of a table.
+fn latest_file(table: &str) -> String {
+    format!("{table}.parquet")
+}
+
+/// The partitions (`run_date=YYYY-MM-DD`) under a table's folder, oldest first. The names sort
+/// as the dates do.
+fn nights(table_dir: &Path) -> Vec<String> {
+    let mut nights: Vec<String> = fs::read_dir(table_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            n.strip_prefix("run_date=")
+                .is_some_and(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+        })
+        .collect();
+    nights.sort();
+    nights
+}
+
+/// What [`prune`] removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    /// The partitions removed, as `<table>/run_date=YYYY-MM-DD`.
+    pub partitions: Vec<String>,
+    /// A partition that could not be removed, with why (the run has committed all the same).
+    pub failed: Option<String>,
+}
+
+/// Removes the partitions `partitions` names (`<table>/run_date=…`, from
+/// [`Staging::beyond_kept`]). Each is first renamed into the run's own staging directory (one
+/// atomic step, so a reader never sees half a night), and deleted with it; a run killed in
+/// between leaves it there for the next run's recovery to remove. Reports are kept: they hold
+/// figures, not rows, and are the record of what each night released.
+fn prune(output: &Path, root: &Path, partitions: &[String]) -> Pruned {
+    let mut pruned = Pruned::default();
+    let bin = root.join(".pruned");
+    for p in partitions {
+        let from = output.join(p);
+        let to = bin.join(p);
+        let moved = to
+            .parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .and_then(|_| fs::rename(&from, &to));
+        match moved {
+            Ok(()) => {
+                pruned.partitions.push(p.clone());
+                if let Some(dir) = from.parent() {
+                    sync_dir(dir);
+                }
+            }
+            Err(e) => {
+                pruned.failed = Some(format!("{}: {e}", from.display()));
+                break;
+            }
+        }
+    }
+    pruned
 }
 
 /// The commit journal inside a staging directory; present only while a commit is under way.
@@ -350,7 +497,13 @@ struct Move {
 }
 
 /// The renames that commit `tables` and the report from `root` into `output`.
-fn plan_moves(output: &Path, root: &Path, tables: &[String], run_date: NaiveDate) -> Vec<Move> {
+fn plan_moves(
+    output: &Path,
+    root: &Path,
+    tables: &[String],
+    newest: &[String],
+    run_date: NaiveDate,
+) -> Vec<Move> {
     let root = rel(output, root);
     let date = partition(run_date);
     let mut moves: Vec<Move> = tables
@@ -369,6 +522,15 @@ fn plan_moves(output: &Path, root: &Path, tables: &[String], run_date: NaiveDate
             had_previous: output.join(&target).exists(),
             target,
             aside: root.join(".previous").join(staged),
+        });
+    }
+    for t in newest {
+        let file = PathBuf::from(LATEST_DIR).join(latest_file(t));
+        moves.push(Move {
+            staged: root.join(&file),
+            had_previous: output.join(&file).exists(),
+            aside: root.join(".previous").join(&file),
+            target: file,
         });
     }
     moves
@@ -461,6 +623,13 @@ fn check_journal(output: &Path, staging: &Path, moves: &[Move]) -> Result<()> {
     for m in moves {
         let parts: Vec<&str> = m.target.iter().filter_map(|c| c.to_str()).collect();
         let expected = match parts.as_slice() {
+            [LATEST_DIR, file] => file
+                .strip_suffix(".parquet")
+                .filter(|t| crate::job::validate::table_name_ok(t))
+                .map(|_| {
+                    let f = PathBuf::from(LATEST_DIR).join(file);
+                    (root.join(&f), root.join(".previous").join(&f))
+                }),
             [REPORTS_DIR, file] => REPORT_STAGED
                 .iter()
                 .zip(["json", "html"])
@@ -580,14 +749,16 @@ mod tests {
     fn a_commit_killed_at_any_step_is_undone() {
         let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         let part = partition(date);
-        // `a` and the report had previous versions (2 renames each), `b` did not (1).
-        let steps_total = 5;
+        // `a`, the report and `a`'s latest had previous versions (2 renames each), `b` and the
+        // page did not (1).
+        let steps_total = 8;
         for killed_after in 0..=steps_total {
             let out = tempfile::tempdir().unwrap();
             let o = out.path();
             for (p, text) in [
                 (format!("a/{part}/part-00000.parquet"), "old a"),
                 (format!("{REPORTS_DIR}/{part}.json"), "old report"),
+                (format!("{LATEST_DIR}/a.parquet"), "old latest"),
                 (
                     "a/run_date=2026-11-19/part-00000.parquet".to_string(),
                     "other date",
@@ -613,8 +784,13 @@ mod tests {
                 .unwrap();
             }
             fs::write(root.join("report.json"), "new report").unwrap();
-            fs::create_dir_all(root.join(".previous")).unwrap();
-            let moves = plan_moves(o, &root, &["a".into(), "b".into()], date);
+            fs::write(root.join("report.html"), "new page").unwrap();
+            fs::create_dir_all(root.join(LATEST_DIR)).unwrap();
+            fs::write(root.join(LATEST_DIR).join("a.parquet"), "new a").unwrap();
+            fs::create_dir_all(root.join(".previous").join(LATEST_DIR)).unwrap();
+            let moves = plan_moves(o, &root, &["a".into(), "b".into()], &["a".into()], date);
+            assert_eq!(moves.len(), 5);
+            check_journal(o, &root, &moves).unwrap();
             fs::write(root.join(JOURNAL), serde_json::to_vec(&moves).unwrap()).unwrap();
             // Replay the commit's renames up to the kill.
             let mut done = 0;

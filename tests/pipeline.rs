@@ -653,3 +653,96 @@ fn the_inputs_row_order_does_not_reach_the_output() {
     let months = before[2].column("month");
     assert!(months.windows(2).all(|w| w[0] <= w[1]));
 }
+
+/// `_latest/<table>.parquet` is the newest night of each table, the very file of its partition
+/// (a hard link, no copy); a back-fill of an earlier night leaves it alone. `keep_runs` prunes
+/// the nights beyond the newest N at each commit, keeps every report, and refuses a night that
+/// its own commit would prune.
+#[test]
+fn latest_is_the_newest_night_and_keep_runs_prunes_the_older_ones() {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::PathBuf;
+    let p = Project::small();
+    p.edit_job(|j| j.replacen("\n[", "\nkeep_runs = 2\n\n[", 1));
+    let inode = |path: PathBuf| {
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .ino()
+    };
+    let part = |table: &str, date: &str| {
+        p.out()
+            .join(format!("{table}/run_date={date}/part-00000.parquet"))
+    };
+    let latest = |table: &str| p.out().join(format!("_latest/{table}.parquet"));
+    let report = |date: &str| report_in_date(&p, date);
+
+    p.run_on(KEY, "2026-11-20").assert().success();
+    for t in ["users", "activity", "page_views"] {
+        assert_eq!(inode(latest(t)), inode(part(t, "2026-11-20")), "{t}");
+    }
+    p.run_on(KEY, "2026-11-21").assert().success();
+    p.run_on(KEY, "2026-11-22").assert().success();
+    // Two nights are kept; the oldest is gone, its report stays.
+    for t in ["users", "activity"] {
+        assert!(
+            !p.out().join(format!("{t}/run_date=2026-11-20")).exists(),
+            "{t}"
+        );
+        assert!(part(t, "2026-11-21").exists() && part(t, "2026-11-22").exists());
+        assert_eq!(inode(latest(t)), inode(part(t, "2026-11-22")), "{t}");
+        // The latest is a whole night, readable alone: the same rows as its partition.
+        assert_eq!(
+            read_parquet(&latest(t)).values,
+            read_parquet(&part(t, "2026-11-22")).values
+        );
+    }
+    assert!(p.out().join("_reports/run_date=2026-11-20.json").exists());
+    let third = report("2026-11-22");
+    assert_eq!(third["keep_runs"], 2);
+    assert_eq!(third["latest"], true);
+    assert_eq!(
+        third["pruned"],
+        serde_json::json!([
+            "users/run_date=2026-11-20",
+            "activity/run_date=2026-11-20",
+            "page_views/run_date=2026-11-20"
+        ])
+    );
+
+    // Re-running an earlier kept night replaces it; the latest stays the newest night.
+    p.run_on(KEY, "2026-11-21").assert().success();
+    assert_eq!(report("2026-11-21")["latest"], false);
+    for t in ["users", "activity"] {
+        assert_eq!(inode(latest(t)), inode(part(t, "2026-11-22")), "{t}");
+    }
+    // A night older than the two kept would be pruned by its own commit: refused, untouched.
+    let before = p.snapshot();
+    p.run_on(KEY, "2026-11-19")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("keep_runs"));
+    assert_eq!(p.snapshot(), before);
+
+    // `verify` knows `_latest`: fine as written, a finding once it is not the newest night.
+    p.verify().assert().success();
+    std::fs::remove_file(latest("users")).unwrap();
+    std::fs::copy(part("users", "2026-11-21"), latest("users")).unwrap();
+    p.verify()
+        .assert()
+        .code(4)
+        .stderr(predicates::str::contains(
+            "_latest/users.parquet: not the table's newest night",
+        ));
+
+    // keep_runs = 0 would prune tonight: the job file is refused.
+    p.edit_job(|j| j.replace("keep_runs = 2", "keep_runs = 0"));
+    p.check()
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("keep_runs"));
+}
+
+fn report_in_date(p: &Project, date: &str) -> serde_json::Value {
+    let path = p.out().join(format!("_reports/run_date={date}.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}

@@ -216,11 +216,11 @@ fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
     if !std::fs::metadata(dataset).is_ok_and(|m| m.is_dir()) {
         return Ok(findings); // Nothing there: "no partition to verify" says so.
     }
-    let mut foreign = |p: &Path| {
-        findings.push(format!(
+    let foreign = |p: &Path| {
+        format!(
             "{}: not written by the job (a dataset holds only the job's tables and reports)",
             shown(dataset, p)
-        ));
+        )
     };
     for top in list(dataset)? {
         let n = name(&top);
@@ -236,28 +236,69 @@ fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
                         .or_else(|| rn.strip_suffix(".html")))
                     .is_some_and(dated);
                 if !ok {
-                    foreign(&r);
+                    findings.push(foreign(&r));
+                }
+            }
+            continue;
+        }
+        if n == crate::write::LATEST_DIR && is_dir(&top) {
+            for f in list(&top)? {
+                let table = name(&f).strip_suffix(".parquet").map(str::to_string);
+                let newest = table
+                    .filter(|t| job.tables.iter().any(|jt| jt.name == *t))
+                    .and_then(|t| {
+                        list(&dataset.join(&t)).ok().and_then(|parts| {
+                            parts
+                                .into_iter()
+                                .filter(|p| is_dir(p) && dated(&name(p)))
+                                .max()
+                                .map(|p| p.join(crate::write::PART_FILE))
+                        })
+                    });
+                match newest {
+                    None => findings.push(foreign(&f)),
+                    Some(newest) if !(is_file(&f) && same_file(&f, &newest)) => {
+                        findings.push(format!(
+                            "{}: not the table's newest night ({})",
+                            shown(dataset, &f),
+                            shown(dataset, &newest)
+                        ));
+                    }
+                    Some(_) => {}
                 }
             }
             continue;
         }
         if !(is_dir(&top) && job.tables.iter().any(|t| t.name == n)) {
-            foreign(&top);
+            findings.push(foreign(&top));
             continue;
         }
         for part in list(&top)? {
             if !(is_dir(&part) && dated(&name(&part))) {
-                foreign(&part);
+                findings.push(foreign(&part));
                 continue;
             }
             for f in list(&part)? {
                 if !(is_file(&f) && name(&f) == crate::write::PART_FILE) {
-                    foreign(&f);
+                    findings.push(foreign(&f));
                 }
             }
         }
     }
     Ok(findings)
+}
+
+/// Whether two paths hold the same file: one file under two names (the hard link a run makes),
+/// or, in a copy of the dataset that lost the link, the same bytes.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(ma), Ok(mb)) if ma.dev() == mb.dev() && ma.ino() == mb.ino() => true,
+        (Ok(ma), Ok(mb)) if ma.len() == mb.len() => {
+            matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
+        }
+        _ => false,
+    }
 }
 
 /// Each night of the table (or only `only`'s) against every night before it, from the files

@@ -31,6 +31,8 @@ pub struct Job {
     /// SHA-256 of the job file's bytes, hex: ties a report to the exact job that made it.
     pub sha256: String,
     pub output: PathBuf,
+    /// The nights of each table the output keeps (`keep_runs`); `None` keeps every night.
+    pub keep_runs: Option<u32>,
     /// Where the key comes from; `None` when no column is pseudonymized.
     pub key: Option<key::KeySource>,
     pub tables: Vec<Table>,

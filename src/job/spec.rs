@@ -28,6 +28,13 @@ pub struct JobSpec {
     pub purpose: Option<String>,
     /// Output directory, relative to the job file. `--output` overrides it.
     pub output: PathBuf,
+    /// How many nights of each table the output keeps: after each commit, the run dates beyond
+    /// the newest `keep_runs` are removed (their reports stay). Unset, every night is kept:
+    /// nothing is deleted unless the job says so. Old nights still hold rows that retention has
+    /// since removed from newer ones (policy clause 4.3), and the check across nights compares
+    /// only the nights kept: choose it with both in mind (README, "Nights and `_latest`").
+    #[serde(default)]
+    pub keep_runs: Option<u32>,
     /// Where the pseudonym key comes from. Required when a column is pseudonymized.
     #[serde(default)]
     pub key: Option<KeySpec>,

@@ -122,12 +122,19 @@ pub fn validate(path: &Path, sha256: String, spec: JobSpec) -> Result<Job> {
             }
         }
     }
+    if spec.keep_runs == Some(0) {
+        return Err(fail(
+            "keep_runs",
+            "must be at least 1 (the night just written); leave it out to keep every night".into(),
+        ));
+    }
     Ok(Job {
         name: spec.name,
         purpose: spec.purpose,
         path: path.to_path_buf(),
         sha256,
         output: clean(&dir.join(spec.output)),
+        keep_runs: spec.keep_runs,
         key,
         tables,
     })

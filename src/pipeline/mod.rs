@@ -94,6 +94,17 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
     // Before anything is read: a wrong output stops the run at once.
     crate::write::check_output(&output, opts.output_claim)?;
+    if let Some(keep) = job.keep_runs {
+        let names: Vec<String> = job.tables.iter().map(|t| t.name.clone()).collect();
+        if crate::write::older_than_kept(&output, &names, opts.run_date, keep) {
+            return Err(Error::Job(format!(
+                "{}: keep_runs: the output already has {keep} nights newer than this run date, \
+                 so its night would be pruned as soon as it is written; nothing was done (raise \
+                 keep_runs to back-fill it)",
+                job.path.display()
+            )));
+        }
+    }
     let ctx = context(job, opts.run_date)?;
     let mut planned = plan(job, opts)?;
     validate_rows(&mut planned)?;
@@ -256,6 +267,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         );
     }
 
+    let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
+    let prune = staging.beyond_kept(&names, job.keep_runs);
     let report = Report {
         job: job.name.clone(),
         purpose: job.purpose.clone(),
@@ -272,6 +285,9 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             .as_ref()
             .filter(|_| pin.is_some())
             .map(|j| lock::path(j).display().to_string()),
+        keep_runs: job.keep_runs,
+        latest: staging.becomes_latest(&names),
+        pruned: prune.clone(),
         tables,
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Io {
@@ -279,9 +295,19 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         path: output.clone(),
         source: e.into(),
     })?;
-    let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
     let page = crate::report::html::render(&report);
-    staging.commit(&names, &json, page.as_bytes())?;
+    let pruned = staging.commit(&names, &json, page.as_bytes(), &prune)?;
+    if !pruned.partitions.is_empty() {
+        info!(
+            stage = "commit",
+            partitions = %pruned.partitions.join(","),
+            "pruned the nights beyond keep_runs"
+        );
+    }
+    if let Some(why) = pruned.failed {
+        // The night is committed; an old night left behind is pruned by the next run.
+        tracing::warn!(stage = "commit", error = %why, "could not prune an old night");
+    }
     if let Some(pin) = pin {
         pin.commit()?;
     }

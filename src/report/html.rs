@@ -41,6 +41,19 @@ pub fn render(report: &Report) -> String {
     if let Some(l) = &report.levels_pinned_by {
         meta("levels pinned by", l);
     }
+    meta(
+        "nights kept",
+        &match report.keep_runs {
+            None => "every night".to_string(),
+            Some(n) => format!("the newest {n} (keep_runs)"),
+        },
+    );
+    if !report.latest {
+        meta("_latest", "not this night: a newer night is the latest");
+    }
+    if !report.pruned.is_empty() {
+        meta("pruned", &report.pruned.join(", "));
+    }
     h.push_str("</dl>\n");
     for (name, t) in &report.tables {
         table(&mut h, name, t);

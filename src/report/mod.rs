@@ -27,6 +27,12 @@ pub struct Report {
     pub levels_pinned_by: Option<String>,
     /// The lock file this run (`run --pin`) pinned its searched levels in.
     pub levels_pinned_to: Option<String>,
+    /// The nights of each table the output keeps (`keep_runs`); null keeps every night.
+    pub keep_runs: Option<u32>,
+    /// Whether this night is the newest, and so each table's `_latest/<table>.parquet`.
+    pub latest: bool,
+    /// The partitions (`<table>/run_date=…`) this run removed, being beyond `keep_runs`.
+    pub pruned: Vec<String>,
     pub tables: IndexMap<String, TableReport>,
 }
 
