@@ -96,7 +96,10 @@ fn the_page_sits_beside_the_json_report_and_needs_nothing_else() {
 }
 
 /// Headless Chromium renders the page, and the charts' bars are on the screenshot (pixels of
-/// the bar colour). Skipped where Chromium is not installed (.ci/run installs it).
+/// the bar colour). The screenshot is as tall as the page: taller than the 2400 px it used to
+/// be cut at, its last rows are the page's background and the page's last line is just above
+/// them, so the end of the page is on it. Skipped where Chromium is not installed (.ci/run
+/// installs it).
 #[test]
 fn headless_chromium_renders_the_charts() {
     if missing("chromium") {
@@ -118,17 +121,39 @@ fn headless_chromium_renders_the_charts() {
     let bars = pixels_of(&png, [0x3b, 0x6e, 0xa5]);
     // Two tables, several bars each, tens of pixels wide and up to 160 high.
     assert!(bars > 5_000, "{bars} bar pixels");
+
+    let (info, buf) = decoded(&png);
+    assert_eq!(info.width, 1200);
+    assert!(info.height > 2400, "{} px tall", info.height);
+    let rows: Vec<&[u8]> = buf.chunks(info.line_size).collect();
+    let channels = info.color_type.samples();
+    let background = &rows[rows.len() - 1][..3];
+    let blank = |row: &&[u8]| row.chunks(channels).all(|px| &px[..3] == background);
+    let last_drawn = rows.iter().rposition(|r| !blank(r)).unwrap();
+    // Below the last line, the page's bottom margin (2em and a paragraph's), not a cut line
+    // and not a tall empty band.
+    let margin = rows.len() - 1 - last_drawn;
+    assert!(
+        (16..120).contains(&margin),
+        "{margin} px below the page's last line"
+    );
 }
 
-/// Pixels of `png` within a small distance of `rgb`.
-fn pixels_of(png: &Path, rgb: [u8; 3]) -> usize {
+/// The screenshot's header and its pixels, row after row.
+fn decoded(png: &Path) -> (png::OutputInfo, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info, buf)
+}
+
+/// Pixels of `png` within a small distance of `rgb`.
+fn pixels_of(png: &Path, rgb: [u8; 3]) -> usize {
+    let (info, buf) = decoded(png);
     let channels = info.color_type.samples();
-    buf[..info.buffer_size()]
-        .chunks(channels)
+    buf.chunks(channels)
         .filter(|px| {
             px.len() >= 3
                 && px[..3]
