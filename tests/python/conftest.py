@@ -1,4 +1,4 @@
-"""Fixtures: the bundled sample data run through the shipped job for two run dates, as a
+"""Fixtures: the bundled sample data run through the shipped job for three run dates, as a
 scheduler would, into a temporary output directory that the tests read like analysts do."""
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "demo-key-for-the-bundled-sample-data-only-0123"
-RUN_DATES = ["2026-11-25", "2026-11-26"]
+RUN_DATES = ["2026-11-28", "2026-11-29", "2026-11-30"]
 
 
 def anonymize(*args, cwd=REPO):
