@@ -54,6 +54,27 @@ pub fn parquet_options(metadata: Vec<(String, String)>) -> PolarsResult<ParquetW
     })
 }
 
+/// The Arrow schema of `schema` as the writer would make it, with a `description` in the
+/// metadata of each field `descriptions` names. Parquet keeps field metadata only in the Arrow
+/// schema it embeds (`ARROW:schema`), which is what pyarrow, polars and arrow-rs read it from.
+fn described(schema: &Schema, descriptions: &[(String, String)]) -> ArrowSchema {
+    schema
+        .iter_fields()
+        .map(|f| {
+            let field = f.to_arrow(CompatLevel::oldest());
+            match descriptions.iter().find(|(name, _)| name == f.name().as_str()) {
+                Some((_, d)) => {
+                    let mut metadata = (*field.metadata.clone().unwrap_or_default()).clone();
+                    metadata.insert("description".into(), d.as_str().into());
+                    field.with_metadata(metadata)
+                }
+                None => field,
+            }
+        })
+        .map(|f| (f.name.clone(), f))
+        .collect()
+}
+
 /// How the first pass stages a table for the later passes (see [`crate::stage`]): LZ4, which
 /// costs a fraction of zstd, and no statistics, since the file is only ever read whole.
 pub fn scratch_options() -> ParquetWriteOptions {
@@ -260,19 +281,28 @@ impl Staging {
         self.root.join(table).join(partition(self.run_date))
     }
 
-    /// Streams `lf` into the table's staged partition. Returns the file's path relative to the
-    /// output directory (as it will be after the commit) and its staged path.
+    /// Streams `lf` into the table's staged partition, with the file's key-value `metadata`
+    /// and a `description` in the metadata of each field `descriptions` names. Returns the
+    /// file's path relative to the output directory (as it will be after the commit) and its
+    /// staged path.
     pub fn write_table(
         &self,
-        lf: LazyFrame,
+        mut lf: LazyFrame,
         table: &str,
         metadata: Vec<(String, String)>,
+        descriptions: &[(String, String)],
     ) -> Result<(String, PathBuf)> {
         let dir = self.staged_partition(table);
         fs::create_dir_all(&dir).map_err(Error::io("cannot create the staging directory", &dir))?;
         let file = dir.join(PART_FILE);
-        let options =
+        let mut options =
             parquet_options(metadata).map_err(Error::engine("choosing the compression level"))?;
+        if !descriptions.is_empty() {
+            let schema = lf
+                .collect_schema()
+                .map_err(Error::engine(format!("tables.{table}: writing the output")))?;
+            options.arrow_schema = Some(Arc::new(described(&schema, descriptions)));
+        }
         sink_parquet(lf, &file, options)
             .map_err(Error::engine(format!("tables.{table}: writing the output")))?;
         sync_file(&file)?;

@@ -366,8 +366,9 @@ fn bad_row_settings_are_checked() {
     );
 }
 
-/// A hierarchy that lacks a value: a bad row by default (named by file, line and column), or
-/// its top level and counted with `invalid = "top"`. A hierarchy with ragged rows and a job
+/// A hierarchy that lacks a value: its top level and counted by default (a job written to the
+/// contract "unknown values go to the top" must not stop on its first new village), or a bad
+/// row with `invalid = "bad_row"` (named by file, line and column). A hierarchy with ragged rows and a job
 /// file that is not TOML are job errors (exit code 2) naming the file and line.
 #[test]
 fn hierarchy_gaps_ragged_hierarchies_and_broken_job_files() {
@@ -382,7 +383,7 @@ fn hierarchy_gaps_ragged_hierarchies_and_broken_job_files() {
     let mut hierarchy: String = (1..=10).map(|i| format!("10.0.{i}.1;net;*\n")).collect();
     let mut rows = ten_good();
     rows.push("u98,x@mail.kz,2026-11-01T10:00:00Z,192.168.7.7,1.0,1990-01-01".into());
-    let dir = project(&with_hierarchy(""), &csv_with(&rows));
+    let dir = project(&with_hierarchy(", invalid = \"bad_row\""), &csv_with(&rows));
     std::fs::write(dir.path().join("h.csv"), &hierarchy).unwrap();
     run_in(dir.path())
         .assert()
@@ -392,15 +393,26 @@ fn hierarchy_gaps_ragged_hierarchies_and_broken_job_files() {
         ))
         .stderr(predicate::str::contains("192.168.7.7").not());
 
+    for extra in ["", ", invalid = \"top\""] {
+        std::fs::write(dir.path().join("job.toml"), with_hierarchy(extra)).unwrap();
+        run_in(dir.path()).assert().success();
+        let r = report_in(&dir.path().join("out"));
+        assert_eq!(r["tables"]["t"]["unmapped_values"]["ip"], 1, "{extra}");
+        assert_eq!(r["tables"]["t"]["rows_out"], 11, "{extra}");
+    }
+
+    // Named levels: one name a level, or the job is refused.
     std::fs::write(
         dir.path().join("job.toml"),
-        with_hierarchy(", invalid = \"top\""),
+        with_hierarchy(", level_names = [\"address\", \"network\"]"),
     )
     .unwrap();
-    run_in(dir.path()).assert().success();
-    let r = report_in(&dir.path().join("out"));
-    assert_eq!(r["tables"]["t"]["unmapped_values"]["ip"], 1);
-    assert_eq!(r["tables"]["t"]["rows_out"], 11);
+    run_in(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`level_names` names 2 levels; the hierarchy h.csv has 3",
+        ));
 
     hierarchy.push_str("10.0.99.1;*\n");
     std::fs::write(dir.path().join("h.csv"), &hierarchy).unwrap();

@@ -340,6 +340,37 @@ fn output_has_proper_types_and_describes_itself() {
     assert_eq!(users.metadata["anonymize.job"], "marketing_research");
     assert_eq!(users.metadata["anonymize.run_date"], RUN_DATE);
     assert!(users.metadata["anonymize.columns"].contains("\"birth_cohort\""));
+
+    // The job's descriptions are the fields' metadata, the columns' entries and the report's.
+    assert_eq!(
+        users.field_metadata["macro_region"]["description"],
+        "macro-region of the city of registration (* = any)"
+    );
+    assert!(page_views.field_metadata["section"].contains_key("description"));
+    let report = p.report();
+    assert_eq!(
+        report["tables"]["users"]["columns"]["registered_month"]["description"],
+        "month of registration (its first day)"
+    );
+    // The night's figures are in every file, equal to the report's; levels with meanings.
+    for (table, file) in [("users", &users), ("activity", &activity), ("page_views", &page_views)] {
+        let figures: serde_json::Value =
+            serde_json::from_str(&file.metadata["anonymize.figures"]).unwrap();
+        let t = &report["tables"][table];
+        for key in ["rows_in", "rows_expired", "rows_suppressed", "rows_out", "k", "equivalence_classes"] {
+            assert_eq!(figures[key], t[key], "{table}.{key}");
+        }
+        let share = t["rows_suppressed"].as_f64().unwrap()
+            / (t["rows_suppressed"].as_f64().unwrap() + t["rows_out"].as_f64().unwrap());
+        assert!((figures["suppressed_share"].as_f64().unwrap() - share).abs() < 1e-12);
+        for (column, level) in t["levels"].as_object().unwrap() {
+            assert_eq!(&figures["levels"][column]["level"], level, "{table}.{column}");
+        }
+    }
+    let figures: serde_json::Value =
+        serde_json::from_str(&users.metadata["anonymize.figures"]).unwrap();
+    assert_eq!(figures["levels"]["macro_region"]["meaning"], "macro-region");
+    assert_eq!(figures["levels"]["birth_cohort"]["meaning"], "cohorts of 20 years");
 }
 
 #[test]

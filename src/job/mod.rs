@@ -172,6 +172,8 @@ pub struct Column {
     /// What a value the method cannot read does (see [`Column::can_be_invalid`]); `None` when
     /// the job leaves it at the default (`bad_row`).
     pub invalid: Option<Invalid>,
+    /// The job's `description` of the output column, trimmed.
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -283,16 +283,23 @@ pub struct ColumnSpec {
     /// Output column name. Default: the input name.
     #[serde(default, rename = "as")]
     pub rename: Option<String>,
+    /// What the output column holds, for the people who read it: written to the Parquet
+    /// field's metadata (`description`), to `anonymize.columns` in the file's metadata, and to
+    /// the report, so the dataset carries its own data dictionary. Never a value of the data.
+    #[serde(default)]
+    pub description: Option<String>,
     /// With `keep`: the output type, `string` (default), `int`, `float`, `bool`, `date` or
     /// `timestamp`. What happens to a value that does not parse is `invalid`'s business.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
     /// A value the column's method cannot read (a typed `keep`, a generalizing method, or a
     /// value a hierarchy file does not list; and the retention column's dates, whatever its
-    /// action): `bad_row` (default) makes the row bad, and the table's `on_bad_row` decides;
-    /// `null` writes null and counts the value in the report's `invalid_values` (a retention
-    /// column's row is then undated, and removed); `top`, for `hierarchy` only, writes the
-    /// hierarchy's top level and counts the value in `unmapped_values`.
+    /// action): `bad_row` makes the row bad, and the table's `on_bad_row` decides (by default
+    /// the night stops); `null` writes null and counts the value in the report's
+    /// `invalid_values` (a retention column's row is then undated, and removed); `top`, for
+    /// `hierarchy` only, writes the hierarchy's top level and counts the value in
+    /// `unmapped_values`. Default: `top` for `hierarchy` (a new village must not stop the
+    /// night: it is generalized away and counted), `bad_row` for every other method.
     #[serde(default)]
     pub invalid: Option<Invalid>,
     /// With `pseudonymize`: the canonical form a value takes before it is hashed, so that
@@ -353,6 +360,11 @@ pub struct ColumnSpec {
     /// With `hierarchy`: the hierarchy file's delimiter. Default `;`.
     #[serde(default)]
     pub delimiter: Option<String>,
+    /// With `hierarchy`: a name for each level, from level 0 (the value) to the top, such as
+    /// `["city as exported", "city", "macro-region", "*"]`. The report, the file's metadata,
+    /// `check` and `explore` show a level by its name. Default: `level N of FILE`.
+    #[serde(default)]
+    pub level_names: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

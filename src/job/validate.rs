@@ -592,7 +592,7 @@ fn check_invalid(columns: &[Column], retention: Option<&Retention>, fail: &Fail<
                 return Err(fail(
                     &at,
                     "a hierarchy sends the values its file does not list to its top level: \
-                     `invalid = \"top\"` (or the default, `bad_row`)"
+                     `invalid = \"top\"` (the default), or `bad_row`"
                         .into(),
                 ));
             }
@@ -840,6 +840,7 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
     note("level", c.level.is_some());
     note("levels", c.levels.is_some());
     note("delimiter", c.delimiter.is_some());
+    note("level_names", c.level_names.is_some());
     given
 }
 
@@ -934,6 +935,7 @@ fn validate_column(
                 edges: c.edges.as_ref(),
                 file: c.file.as_ref().map(|rel| clean(&dir.join(rel))),
                 delimiter: c.delimiter.as_deref(),
+                level_names: c.level_names.as_deref(),
                 level_given: c.level.is_some() || c.levels.is_some(),
                 picks_levels: c.level.is_some()
                     || c.levels.is_some()
@@ -946,15 +948,33 @@ fn validate_column(
         ColumnAction::Generalize(g) => level_range(&fail, g, &c, search)?,
         _ => LevelRange::pinned(0),
     };
+    let description = match c.description.as_deref().map(str::trim) {
+        None => None,
+        Some(d) if d.is_empty() || d.len() > MAX_DESCRIPTION || d.chars().any(char::is_control) => {
+            return Err(fail(format!(
+                "`description` is one line of at most {MAX_DESCRIPTION} bytes, not empty"
+            )));
+        }
+        Some(d) => Some(d.to_string()),
+    };
+    // A hierarchy sends what its file lacks to the top by default (see `ColumnSpec::invalid`).
+    let invalid = c.invalid.or(match &action {
+        ColumnAction::Generalize(g) if g.miss() == Miss::Top => Some(Invalid::Top),
+        _ => None,
+    });
     Ok(Column {
+        description,
         output: c.rename.unwrap_or_else(|| name.clone()),
         name,
         role: c.role,
         action,
         levels,
-        invalid: c.invalid,
+        invalid,
     })
 }
+
+/// A column's `description` is a line of a data dictionary, not a document.
+const MAX_DESCRIPTION: usize = 1000;
 
 /// The levels a generalized column may take: `level` pins one, `levels` bounds a search, and
 /// with neither a searched table searches them all (a column with fixed parameters has one).

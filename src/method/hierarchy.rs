@@ -130,7 +130,7 @@ impl Method for HierarchyMethod {
     }
 
     fn keys(&self) -> &'static [&'static str] {
-        &["file", "delimiter"]
+        &["file", "delimiter", "level_names"]
     }
 
     fn build(&self, p: &Params<'_>) -> Result<Generalizer, String> {
@@ -144,7 +144,27 @@ impl Method for HierarchyMethod {
                 .ok_or_else(|| format!("`delimiter` must be one ASCII character, got {d:?}"))?,
         };
         let hierarchy = Hierarchy::load(&file, delimiter)?;
-        Ok(Arc::new(HierarchyLevels { file, hierarchy }))
+        let names = match p.level_names {
+            None => None,
+            Some(names) if names.len() != hierarchy.levels() => {
+                return Err(format!(
+                    "`level_names` names {} levels; the hierarchy {} has {} (the value, then \
+                     each column above it)",
+                    names.len(),
+                    super::file_name(&file),
+                    hierarchy.levels()
+                ));
+            }
+            Some(names) if names.iter().any(|n| n.trim().is_empty()) => {
+                return Err("`level_names`: a level's name must not be empty".into());
+            }
+            Some(names) => Some(names.iter().map(|n| n.trim().to_string()).collect()),
+        };
+        Ok(Arc::new(HierarchyLevels {
+            file,
+            hierarchy,
+            names,
+        }))
     }
 }
 
@@ -153,6 +173,8 @@ impl Method for HierarchyMethod {
 pub struct HierarchyLevels {
     pub file: PathBuf,
     pub hierarchy: Hierarchy,
+    /// `level_names`, one a level.
+    pub names: Option<Vec<String>>,
 }
 
 impl Generalize for HierarchyLevels {
@@ -165,7 +187,10 @@ impl Generalize for HierarchyLevels {
     }
 
     fn describe(&self, level: usize) -> String {
-        format!("level {level} of {}", super::file_name(&self.file))
+        match self.names.as_ref().and_then(|n| n.get(level)) {
+            Some(name) => name.clone(),
+            None => format!("level {level} of {}", super::file_name(&self.file)),
+        }
     }
 
     fn digest(&self) -> Option<&str> {

@@ -90,6 +90,8 @@ pub struct Params<'a> {
     /// `file`, resolved against the job file's folder.
     pub file: Option<PathBuf>,
     pub delimiter: Option<&'a str>,
+    /// `level_names` (hierarchies): a name a level.
+    pub level_names: Option<&'a [String]>,
     /// Whether `level` or `levels` is given.
     pub level_given: bool,
     /// Whether the job picks from the method's built-in levels (`level`, `levels`, or a

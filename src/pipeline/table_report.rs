@@ -13,7 +13,29 @@ pub(super) fn column_report(c: &crate::job::Column) -> ColumnReport {
             _ => None,
         },
         role: c.role,
+        description: c.description.clone(),
     }
+}
+
+/// Each quasi-identifier's level with what it means (`macro_region: 2 = macro-region`); none
+/// under Mondrian, which has a level a class.
+pub(super) fn levels(p: &Planned, protected: &Protected) -> IndexMap<String, crate::report::Level> {
+    if protected.mondrian.is_some() {
+        return IndexMap::new();
+    }
+    p.table
+        .quasi_identifiers()
+        .map(|c| {
+            let level = protected.level(c);
+            (
+                c.output.clone(),
+                crate::report::Level {
+                    level,
+                    meaning: transform::levels::meaning(c, level),
+                },
+            )
+        })
+        .collect()
 }
 
 /// The quasi-identifiers whose level is their top, every value `*` (searched, pinned or fixed:

@@ -57,7 +57,12 @@ pub(super) fn write_table(
         .select(exprs)
         .sort_by_exprs(order, SortMultipleOptions::default().with_nulls_last(true));
     let (file, path) = step(t, "sink", "writing", || {
-        staging.write_table(lf, &t.name, metadata(job, ctx, t))
+        staging.write_table(
+            lf,
+            &t.name,
+            metadata(job, ctx, p, protected),
+            &descriptions(t),
+        )
     })?;
 
     let qis: Vec<String> = t.quasi_identifiers().map(|c| c.output.clone()).collect();
@@ -130,8 +135,57 @@ pub(super) fn scanned(c: &crate::job::Column, level: usize) -> bool {
     }
 }
 
+/// The night's figures in each Parquet file (`anonymize.figures`), so that what was removed
+/// can be seen from the data alone: an analyst with only the file knows how many rows were
+/// suppressed, under which k and at which levels.
+#[derive(serde::Serialize)]
+struct Figures {
+    rows_in: u64,
+    rows_erased: u64,
+    rows_expired: u64,
+    rows_undated: u64,
+    rows_skipped: u64,
+    rows_suppressed: u64,
+    rows_out: u64,
+    subjects_out: u64,
+    /// `rows_suppressed` over the rows that reached the check (`rows_suppressed + rows_out`).
+    suppressed_share: f64,
+    k: Option<u32>,
+    max_suppression: Option<f64>,
+    equivalence_classes: u64,
+    recoding: Option<&'static str>,
+    /// Quasi-identifier → its level and what the level means (not under Mondrian, which has a
+    /// level a class).
+    levels: IndexMap<String, crate::report::Level>,
+    columns_at_top: Vec<String>,
+}
+
 /// Key-value metadata of each Parquet file, so a dataset describes itself without the job.
-pub(super) fn metadata(job: &Job, ctx: &Context, t: &Table) -> Vec<(String, String)> {
+pub(super) fn metadata(
+    job: &Job,
+    ctx: &Context,
+    p: &Planned,
+    protected: &Protected,
+) -> Vec<(String, String)> {
+    let t = p.table;
+    let (counts, d) = (&protected.counts, &protected.decision);
+    let figures = Figures {
+        rows_in: counts.rows_in + p.malformed.rows,
+        rows_erased: counts.rows_erased,
+        rows_expired: counts.rows_expired,
+        rows_undated: counts.rows_undated,
+        rows_skipped: protected.skipped.rows,
+        rows_suppressed: d.rows_suppressed,
+        rows_out: d.rows_out,
+        subjects_out: d.subjects_out,
+        suppressed_share: share(d.rows_suppressed, d.rows_suppressed + d.rows_out),
+        k: t.privacy.map(|p| p.k),
+        max_suppression: t.privacy.map(|p| p.max_suppression),
+        equivalence_classes: d.equivalence_classes,
+        recoding: t.privacy.map(|p| p.recoding.name()),
+        levels: levels(p, protected),
+        columns_at_top: columns_at_top(p, protected),
+    };
     let columns: IndexMap<&str, ColumnReport> = t
         .outputs()
         .map(|c| (c.output.as_str(), column_report(c)))
@@ -152,5 +206,25 @@ pub(super) fn metadata(job: &Job, ctx: &Context, t: &Table) -> Vec<(String, Stri
             "anonymize.columns".into(),
             serde_json::to_string(&columns).unwrap_or_default(),
         ),
+        (
+            "anonymize.figures".into(),
+            serde_json::to_string(&figures).unwrap_or_default(),
+        ),
     ]
+}
+
+/// `part` over `whole`, 0 when there is nothing.
+pub(super) fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Each output column's `description`, for its Parquet field's metadata.
+fn descriptions(t: &Table) -> Vec<(String, String)> {
+    t.outputs()
+        .filter_map(|c| Some((c.output.clone(), c.description.clone()?)))
+        .collect()
 }

@@ -36,6 +36,14 @@ pub struct Report {
     pub tables: IndexMap<String, TableReport>,
 }
 
+/// A quasi-identifier's level and what it means.
+#[derive(Debug, Clone, Serialize)]
+pub struct Level {
+    pub level: usize,
+    /// What the values are at that level (`macro-region`, `cohorts of 20 years`).
+    pub meaning: String,
+}
+
 /// A linking or k^m table's release, counted by value from the written files: a person's
 /// facts are the distinct values of the table's quasi-identifiers over their rows, with the
 /// person's values in the linked table.
@@ -179,4 +187,7 @@ pub struct ColumnReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<&'static str>,
     pub role: crate::job::Role,
+    /// The job's `description` of the column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }

@@ -19,6 +19,15 @@ pub fn at_top(c: &Column, level: usize) -> bool {
     matches!(&c.action, ColumnAction::Generalize(g) if g.everything(level))
 }
 
+/// What the column's values are at `level`, in a few words (`cohorts of 20 years`, a
+/// hierarchy's `level_names`): for the report and the file's metadata.
+pub fn meaning(c: &Column, level: usize) -> String {
+    match &c.action {
+        ColumnAction::Generalize(g) => g.describe(level),
+        _ => "the value as exported".into(),
+    }
+}
+
 /// The column's finest value as text, aliased to its output name. For a searched column it is
 /// the method's raw material (an age in years, a timestamp, an address, a number, the value a
 /// hierarchy looks up); for a pinned one, simply its output.

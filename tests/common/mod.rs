@@ -259,6 +259,8 @@ pub struct Table {
     pub values: BTreeMap<String, Vec<Option<String>>>,
     pub rows: usize,
     pub metadata: BTreeMap<String, String>,
+    /// Each field's metadata (from the Arrow schema the file embeds).
+    pub field_metadata: BTreeMap<String, std::collections::HashMap<String, String>>,
 }
 
 impl Table {
@@ -287,6 +289,11 @@ pub fn read_parquet(path: &Path) -> Table {
         })
         .unwrap_or_default();
     let schema = builder.schema().clone();
+    let field_metadata = schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+        .collect();
     let columns: Vec<(String, DataType)> = schema
         .fields()
         .iter()
@@ -332,6 +339,7 @@ pub fn read_parquet(path: &Path) -> Table {
         values,
         rows,
         metadata,
+        field_metadata,
     }
 }
 

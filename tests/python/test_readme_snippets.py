@@ -13,9 +13,9 @@ import pytest
 from conftest import REPO, RUN_DATES
 
 
-def snippets(language):
+def snippets(language, section="Loading the output"):
     readme = (REPO / "README.md").read_text()
-    section = readme.split("## Loading the output", 1)[1].split("\n## ", 1)[0]
+    section = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
     return re.findall(rf"```{language}\n(.*?)```", section, flags=re.S)
 
 
@@ -90,3 +90,13 @@ def test_latest_is_the_newest_night_and_says_so(output):
         assert latest.read_bytes() == (
             output / table / f"run_date={RUN_DATES[-1]}" / "part-00000.parquet"
         ).read_bytes()
+
+
+def test_the_figures_snippet_reads_the_nights_figures(reports, analyst_dir):
+    (code,) = snippets("python", "Output layout")
+    scope = {}
+    exec(code, scope)
+    users = reports[RUN_DATES[-1]]["tables"]["users"]
+    for key in ["rows_in", "rows_suppressed", "rows_out", "k"]:
+        assert scope["figures"][key] == users[key]
+    assert scope["figures"]["levels"]["macro_region"]["meaning"] == "macro-region"
