@@ -451,6 +451,42 @@ pub fn older_than_kept(output: &Path, tables: &[String], run_date: NaiveDate, ke
     })
 }
 
+/// Writes the report of a failed night (`_reports/run_date=….failed.json` and `.failed.html`),
+/// each through a temporary file renamed into place. Only the failed report is written: the
+/// data and the night's committed report, if any, are untouched. Returns `None`, writing
+/// nothing, when the output does not exist yet (a first night that failed leaves no folder
+/// behind) or another run holds its lock.
+pub fn failed_report(
+    output: &Path,
+    run_date: NaiveDate,
+    report: &[u8],
+    page: &[u8],
+) -> Result<Option<PathBuf>> {
+    if !output.is_dir() {
+        return Ok(None);
+    }
+    let _lock = match lock_output(output) {
+        Ok(lock) => lock,
+        Err(Error::Busy { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let dir = output.join(REPORTS_DIR);
+    crate::scratch::create_published_dirs(&dir, "cannot create the reports folder")?;
+    let date = partition(run_date);
+    let mut json = None;
+    for (bytes, ext) in [(report, "json"), (page, "html")] {
+        let target = dir.join(format!("{date}.failed.{ext}"));
+        let tmp = dir.join(format!(".{date}.failed.{ext}.{}", std::process::id()));
+        fs::write(&tmp, bytes).map_err(Error::io("cannot write the report", &tmp))?;
+        sync_file(&tmp)?;
+        crate::scratch::publish(&tmp)?;
+        fs::rename(&tmp, &target).map_err(Error::io("cannot write the report", &target))?;
+        json.get_or_insert(target);
+    }
+    sync_dir(&dir);
+    Ok(json)
+}
+
 /// The `_latest` file of a table.
 fn latest_file(table: &str) -> String {
     format!("{table}.parquet")

@@ -307,7 +307,8 @@ fn output_has_proper_types_and_describes_itself() {
     ));
     let activity = read_parquet(&p.output_file("activity"));
     assert_eq!(activity.dtype("year"), &D::Date32);
-    assert_eq!(activity.dtype("amount_kzt"), &D::Float64);
+    // Money is exact: decimal(18,2), not a float.
+    assert_eq!(activity.dtype("amount_kzt"), &D::Decimal128(18, 2));
     for c in ["user_id", "event_type"] {
         assert!(
             matches!(activity.dtype(c), D::Utf8 | D::LargeUtf8 | D::Utf8View),

@@ -163,3 +163,127 @@ fn pixels_of(png: &Path, rgb: [u8; 3]) -> usize {
         })
         .count()
 }
+
+/// What a privacy officer reads first: a PASS headline per table with k, the suppression as a
+/// share of its limit and the retention; levels by their meaning; the change since the previous
+/// night. A night that fails (exit 4) leaves the data alone and writes a FAILED report beside
+/// the others, which `verify` accepts and the next night does not compare with.
+#[test]
+fn headlines_previous_nights_and_failed_nights() {
+    let p = project();
+    p.run_on(KEY, "2026-11-21").assert().success();
+    let second = p.out().join("_reports/run_date=2026-11-21.html");
+    let html = std::fs::read_to_string(&second).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(p.out().join("_reports/run_date=2026-11-21.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["status"], "committed");
+    assert_eq!(report["exit_code"], 0);
+    for (name, t) in report["tables"].as_object().unwrap() {
+        let section = html
+            .split(&format!("id=\"table-{name}\""))
+            .nth(1)
+            .unwrap()
+            .split("</section>")
+            .next()
+            .unwrap();
+        let share = t["rows_suppressed"].as_f64().unwrap()
+            / (t["rows_suppressed"].as_f64().unwrap() + t["rows_out"].as_f64().unwrap());
+        assert!((t["suppressed_share"].as_f64().unwrap() - share).abs() < 1e-12);
+        assert!(
+            (t["share_of_limit"].as_f64().unwrap() - share / t["max_suppression"].as_f64().unwrap())
+                .abs()
+                < 1e-9
+        );
+        assert!(section.contains("<p class=\"verdict pass\"><b>PASS</b> k = 3 holds"), "{name}");
+        assert!(section.contains("against a 30.0% limit"), "{name}");
+        if t["retention_days"].is_null() {
+            assert!(section.contains("no retention limit"), "{name}");
+        } else {
+            assert_eq!(t["retention_days"], 1826);
+            assert!(section.contains("retention: rows older than 1\u{202f}826 days removed"));
+        }
+        for (column, meaning) in t["level_meanings"].as_object().unwrap() {
+            let level = &t["levels"][column];
+            assert!(
+                section.contains(&format!(
+                    "<code>{column}</code> (level {level} = {})",
+                    meaning.as_str().unwrap()
+                )),
+                "{name}.{column}"
+            );
+        }
+        // The same export a night later: the previous night's figures, and the change.
+        let before = &t["previous_night"];
+        assert_eq!(before["run_date"], RUN_DATE);
+        let (now, then) = (t["rows_out"].as_i64().unwrap(), before["rows_out"].as_i64().unwrap());
+        let change = match now - then {
+            0 => "=".to_string(),
+            d if d > 0 => format!("+{d}"),
+            d => format!("−{}", -d),
+        };
+        assert!(
+            section.contains(&format!("Against the previous night ({RUN_DATE}): ")),
+            "{name}"
+        );
+        assert!(section.contains(&format!("rows written ({change})")), "{name}: {change}");
+    }
+
+    // A night that cannot meet k: exit 4, no data, a failed report on record.
+    p.edit_job(|j| j.replace("k = 3", "k = 100000"));
+    let before: Vec<_> = p
+        .snapshot()
+        .into_iter()
+        .filter(|(f, _)| !f.to_string_lossy().contains("_reports"))
+        .collect();
+    p.run_on(KEY, "2026-11-22").assert().code(4);
+    let after: Vec<_> = p
+        .snapshot()
+        .into_iter()
+        .filter(|(f, _)| !f.to_string_lossy().contains("_reports"))
+        .collect();
+    assert_eq!(after, before, "a failed night touched the data");
+    let failed: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(p.out().join("_reports/run_date=2026-11-22.failed.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["exit_code"], 4);
+    assert!(failed["error"].as_str().unwrap().contains("k = 100000"));
+    assert!(!p.out().join("_reports/run_date=2026-11-22.json").exists());
+    let page = std::fs::read_to_string(p.out().join("_reports/run_date=2026-11-22.failed.html"))
+        .unwrap();
+    assert!(page.contains("<b>FAILED</b> (exit code 4)"));
+    p.edit_job(|j| j.replace("k = 100000", "k = 3"));
+    p.verify().assert().success();
+    // The next night compares with the last committed one, not the failed one.
+    p.run_on(KEY, "2026-11-23").assert().success();
+    let next: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(p.out().join("_reports/run_date=2026-11-23.json")).unwrap(),
+    )
+    .unwrap();
+    for t in next["tables"].as_object().unwrap().values() {
+        assert_eq!(t["previous_night"]["run_date"], "2026-11-21");
+    }
+
+    // Both pages in a real browser: the green PASS and the red FAILED banners are drawn.
+    if missing("chromium") {
+        return;
+    }
+    for (html, colour) in [
+        (second, [0xe6, 0xf4, 0xea]),
+        (p.out().join("_reports/run_date=2026-11-22.failed.html"), [0xfc, 0xe8, 0xe6]),
+    ] {
+        let png = p.path().join("shot.png");
+        let out = std::process::Command::new("bash")
+            .arg(repo().join("scripts/report-screenshot.sh"))
+            .arg(&html)
+            .arg(&png)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let banner = pixels_of(&png, colour);
+        assert!(banner > 5_000, "{}: {banner} banner pixels", html.display());
+    }
+}

@@ -230,10 +230,12 @@ fn inventory(dataset: &Path, job: &Job) -> Result<Vec<String>, Error> {
         if n == crate::write::REPORTS_DIR && is_dir(&top) {
             for r in list(&top)? {
                 let rn = name(&r);
+                // A night's report, or a failed night's (`run_date=….failed.json`).
                 let ok = is_file(&r)
                     && (rn
                         .strip_suffix(".json")
                         .or_else(|| rn.strip_suffix(".html")))
+                    .map(|n| n.strip_suffix(".failed").unwrap_or(n))
                     .is_some_and(dated);
                 if !ok {
                     findings.push(foreign(&r));

@@ -288,8 +288,9 @@ pub struct ColumnSpec {
     /// the report, so the dataset carries its own data dictionary. Never a value of the data.
     #[serde(default)]
     pub description: Option<String>,
-    /// With `keep`: the output type, `string` (default), `int`, `float`, `bool`, `date` or
-    /// `timestamp`. What happens to a value that does not parse is `invalid`'s business.
+    /// With `keep`: the output type, `string` (default), `int`, `float`, `bool`, `date`,
+    /// `timestamp`, or `decimal(P,S)` for money (exact: sums print `20865702.17`, not
+    /// `20865702.16999999`; a value with more than S decimals is unreadable, never rounded). What happens to a value that does not parse is `invalid`'s business.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
     /// A value the column's method cannot read (a typed `keep`, a generalizing method, or a
@@ -393,8 +394,9 @@ pub enum Role {
     Insensitive,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+/// `type` of a kept column: `string`, `int`, `float`, `bool`, `date`, `timestamp`, or
+/// `decimal(P,S)` (P digits in all, S after the point: money, exact in sums).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
     String,
     Int,
@@ -402,6 +404,8 @@ pub enum ValueType {
     Bool,
     Date,
     Timestamp,
+    /// `decimal(precision,scale)`: 1 ≤ precision ≤ 38, scale ≤ precision.
+    Decimal { precision: u8, scale: u8 },
 }
 
 impl ValueType {
@@ -413,7 +417,83 @@ impl ValueType {
             ValueType::Bool => "bool",
             ValueType::Date => "date",
             ValueType::Timestamp => "timestamp",
+            ValueType::Decimal { .. } => "decimal",
         }
+    }
+
+    /// The largest precision: Parquet's and Arrow's 128-bit decimals.
+    pub const MAX_PRECISION: u8 = 38;
+}
+
+impl std::fmt::Display for ValueType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueType::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl std::str::FromStr for ValueType {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<ValueType, String> {
+        let simple = [
+            ValueType::String,
+            ValueType::Int,
+            ValueType::Float,
+            ValueType::Bool,
+            ValueType::Date,
+            ValueType::Timestamp,
+        ];
+        if let Some(t) = simple.into_iter().find(|t| t.name() == s) {
+            return Ok(t);
+        }
+        let wrong = || {
+            format!(
+                "unknown type {s:?}: expected string, int, float, bool, date, timestamp or \
+                 decimal(P,S) (P digits in all, 1 to {}; S of them after the point)",
+                ValueType::MAX_PRECISION
+            )
+        };
+        let args = s
+            .strip_prefix("decimal(")
+            .and_then(|r| r.strip_suffix(')'))
+            .ok_or_else(wrong)?;
+        let (p, sc) = args.split_once(',').ok_or_else(wrong)?;
+        let precision: u8 = p.trim().parse().map_err(|_| wrong())?;
+        let scale: u8 = sc.trim().parse().map_err(|_| wrong())?;
+        if !(1..=ValueType::MAX_PRECISION).contains(&precision) || scale > precision {
+            return Err(wrong());
+        }
+        Ok(ValueType::Decimal { precision, scale })
+    }
+}
+
+impl<'de> Deserialize<'de> for ValueType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ValueType, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for ValueType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl JsonSchema for ValueType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ValueType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(string|int|float|bool|date|timestamp|decimal\\( *[0-9]+ *, *[0-9]+ *\\))$",
+            "description": "string, int, float, bool, date, timestamp, or decimal(P,S)"
+        })
     }
 }
 

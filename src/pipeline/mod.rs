@@ -20,12 +20,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use indexmap::IndexMap;
 use polars::prelude::*;
 use tracing::info;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitCode, Result};
 use crate::job::lock::{self, Lock, Pin};
 use crate::job::{BadRows, ColumnAction, Job, Privacy, Recoding, Table};
 use crate::progress;
@@ -81,9 +81,66 @@ impl RunOptions {
     }
 }
 
-/// Runs the job; on success the output holds the run date's partitions and report.
+/// Runs the job; on success the output holds the run date's partitions and report. A night
+/// that fails on its input or its privacy (exit codes 3 and 4) leaves the data as it was and
+/// writes `_reports/run_date=….failed.json` (and its page), so the failure is on record beside
+/// the nights that passed.
 pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let started_at = Utc::now();
+    let result = run_night(job, opts, started_at);
+    if let Err(e) = &result
+        && matches!(e.exit_code(), ExitCode::Input | ExitCode::Privacy)
+    {
+        failed_report(job, opts, started_at, e);
+    }
+    result
+}
+
+/// The report of a night that failed, written beside the others (see [`run`]). Writing it
+/// must not hide the failure: a report that cannot be written is a warning in the log.
+fn failed_report(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>, e: &Error) {
+    let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
+    let report = Report {
+        status: "failed",
+        exit_code: e.exit_code() as u8,
+        error: Some(e.to_string()),
+        seconds: (Utc::now() - started_at).as_seconds_f64(),
+        job: job.name.clone(),
+        purpose: job.purpose.clone(),
+        job_file: job.path.display().to_string(),
+        job_sha256: job.sha256.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        run_date: opts.run_date.format("%Y-%m-%d").to_string(),
+        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        key_id: context(job, opts.run_date)
+            .ok()
+            .and_then(|c| c.key.as_ref().map(|k| k.id())),
+        levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
+        levels_pinned_to: None,
+        keep_runs: job.keep_runs,
+        latest: false,
+        pruned: Vec::new(),
+        tables: IndexMap::new(),
+    };
+    let written = serde_json::to_vec_pretty(&report)
+        .map_err(|e| Error::Io {
+            context: "cannot serialize the report",
+            path: output.clone(),
+            source: e.into(),
+        })
+        .and_then(|json| {
+            let page = crate::report::html::render(&report);
+            crate::write::failed_report(&output, opts.run_date, &json, page.as_bytes())
+        });
+    match written {
+        Ok(Some(path)) => info!(report = %path.display(), "wrote the failed night's report"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not write the failed night's report"),
+    }
+}
+
+fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<Report> {
     // Every event of the run carries the job and the run date (in JSON logs, under `span`).
     let _span = tracing::info_span!(
         "run",
@@ -231,6 +288,8 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
         }
     }
     let mut tables = IndexMap::new();
+    // The previous night's report, for the comparison (read under the lock, so it is settled).
+    let previous = crate::report::previous_report(&output, opts.run_date);
     // Where each table was written, for the read-back of the tables that link to it.
     let mut written_to: HashMap<String, PathBuf> = HashMap::new();
     for (p, protected) in planned.iter().zip(decided) {
@@ -261,15 +320,20 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
             "estimating what known facts single out",
             || exposure(p.table, &path, opts.run_date),
         )?;
-        tables.insert(
-            p.table.name.clone(),
-            table_report(p, &protected, file, exposure, written.release),
-        );
+        let mut report = table_report(p, &protected, file, exposure, written.release);
+        report.previous_night = previous
+            .as_ref()
+            .and_then(|(date, r)| crate::report::previous_night(date, r, &p.table.name));
+        tables.insert(p.table.name.clone(), report);
     }
 
     let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
     let prune = staging.beyond_kept(&names, job.keep_runs);
     let report = Report {
+        status: "committed",
+        exit_code: 0,
+        error: None,
+        seconds: (Utc::now() - started_at).as_seconds_f64(),
         job: job.name.clone(),
         purpose: job.purpose.clone(),
         job_file: job.path.display().to_string(),

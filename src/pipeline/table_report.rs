@@ -102,6 +102,13 @@ pub(super) fn table_report(
             facts_suppressed: protected.facts.clone(),
         }),
         max_suppression: t.privacy.map(|p| p.max_suppression),
+        suppressed_share: super::write_table::share(d.rows_suppressed, d.rows_suppressed + d.rows_out),
+        share_of_limit: t
+            .privacy
+            .filter(|p| p.max_suppression > 0.0)
+            .map(|p| super::write_table::share(d.rows_suppressed, d.rows_suppressed + d.rows_out) / p.max_suppression),
+        retention_days: t.retention.as_ref().map(|r| r.days),
+        previous_night: None,
         quasi_identifiers: t.quasi_identifiers().map(|c| c.output.clone()).collect(),
         equivalence_classes: d.equivalence_classes,
         min_class_subjects: d.min_class_subjects,
@@ -143,6 +150,10 @@ pub(super) fn table_report(
             .quasi_identifiers()
             .filter(|_| mondrian.is_none())
             .map(|c| (c.output.clone(), protected.level(c)))
+            .collect(),
+        level_meanings: levels(p, protected)
+            .into_iter()
+            .map(|(c, l)| (c, l.meaning))
             .collect(),
         columns_at_top: columns_at_top(p, protected),
         metric: t

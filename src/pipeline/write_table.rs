@@ -128,7 +128,13 @@ pub(super) fn scanned(c: &crate::job::Column, level: usize) -> bool {
     match &c.action {
         // Numbers too: an IIN or a phone number in a numeric column is still one.
         ColumnAction::Keep(ty) => {
-            matches!(ty, ValueType::String | ValueType::Int | ValueType::Float)
+            matches!(
+                ty,
+                ValueType::String
+                    | ValueType::Int
+                    | ValueType::Float
+                    | ValueType::Decimal { .. }
+            )
         }
         ColumnAction::Generalize(g) => g.output(level) == Output::Text,
         ColumnAction::Drop | ColumnAction::Pseudonymize { .. } => false,

@@ -55,6 +55,15 @@ pub fn render(report: &Report) -> String {
         meta("pruned", &report.pruned.join(", "));
     }
     h.push_str("</dl>\n");
+    if report.status == "failed" {
+        let _ = writeln!(
+            h,
+            "<p class=\"verdict fail\"><b>FAILED</b> (exit code {}): nothing was written; the \
+             previous output is as it was.</p><p class=\"error\">{}</p>",
+            report.exit_code,
+            esc(report.error.as_deref().unwrap_or(""))
+        );
+    }
     for (name, t) in &report.tables {
         table(&mut h, name, t);
     }
@@ -68,7 +77,9 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
         "<section class=\"table\" id=\"table-{0}\"><h2>{0}</h2>",
         esc(name)
     );
+    headline(h, t);
     rows(h, t);
+    previous_night(h, t);
 
     if !t.quasi_identifiers.is_empty() {
         let _ = writeln!(
@@ -77,11 +88,14 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
             n(t.equivalence_classes),
             t.quasi_identifiers
                 .iter()
-                .map(|q| format!(
-                    "<code>{}</code> (level {})",
-                    esc(q),
-                    t.levels.get(q).copied().unwrap_or(0)
-                ))
+                .map(|q| match (t.levels.get(q), t.level_meanings.get(q)) {
+                    (Some(l), Some(m)) => {
+                        format!("<code>{}</code> (level {l} = {})", esc(q), esc(m))
+                    }
+                    (Some(l), None) => format!("<code>{}</code> (level {l})", esc(q)),
+                    // Mondrian: a level a class.
+                    _ => format!("<code>{}</code>", esc(q)),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -104,6 +118,69 @@ fn table(h: &mut String, name: &str, t: &TableReport) {
             .map(|f| esc(f))
             .collect::<Vec<_>>()
             .join(", ")
+    );
+}
+
+/// The verdict a privacy officer reads first: k held, how much of the suppression limit it
+/// took, and the retention applied. A committed table passed (a table that did not is never
+/// written: its night fails, and the failed report says why).
+fn headline(h: &mut String, t: &TableReport) {
+    let mut parts = Vec::new();
+    match t.k {
+        Some(k) => parts.push(format!(
+            "k = {k} holds{} (smallest class: {} people)",
+            t.linked_to
+                .as_ref()
+                .map(|l| format!(" over the join with {}", esc(l)))
+                .unwrap_or_default(),
+            t.min_class_subjects.map_or("no".into(), n)
+        )),
+        None => parts.push("no k-anonymity asked (no privacy section)".into()),
+    }
+    if let Some(limit) = t.max_suppression {
+        parts.push(format!(
+            "suppressed {} of the rows against a {} limit ({} of it used)",
+            pct(t.suppressed_share),
+            pct(limit),
+            pct(t.share_of_limit.unwrap_or(0.0))
+        ));
+    }
+    match t.retention_days {
+        Some(days) => parts.push(format!(
+            "retention: rows older than {} days removed ({})",
+            n(u64::from(days)),
+            n(t.rows_expired)
+        )),
+        None => parts.push("no retention limit on this table".into()),
+    }
+    let _ = writeln!(
+        h,
+        "<p class=\"verdict pass\"><b>PASS</b> {}.</p>",
+        parts.join("; ")
+    );
+}
+
+/// The change since the previous night: rows written, suppressed and classes.
+fn previous_night(h: &mut String, t: &TableReport) {
+    let Some(p) = &t.previous_night else {
+        return;
+    };
+    let change = |now: u64, then: u64| match now.cmp(&then) {
+        std::cmp::Ordering::Equal => "=".to_string(),
+        std::cmp::Ordering::Greater => format!("+{}", n(now - then)),
+        std::cmp::Ordering::Less => format!("−{}", n(then - now)),
+    };
+    let _ = writeln!(
+        h,
+        "<p class=\"previous\">Against the previous night ({}): {} rows written ({}), {} \
+         suppressed ({}), {} classes ({}).</p>",
+        esc(&p.run_date),
+        n(t.rows_out),
+        change(t.rows_out, p.rows_out),
+        n(t.rows_suppressed),
+        change(t.rows_suppressed, p.rows_suppressed),
+        n(t.equivalence_classes),
+        change(t.equivalence_classes, p.equivalence_classes)
     );
 }
 
@@ -527,6 +604,17 @@ fn class_chart(h: &mut String, t: &TableReport) {
     h.push_str("</svg><figcaption>Written classes by number of people (buckets doubling from k).</figcaption></figure>\n");
 }
 
+/// A share as a percentage: two decimals under 10% (suppression is read against limits of a
+/// few percent), one above.
+fn pct(share: f64) -> String {
+    let p = 100.0 * share;
+    if p < 10.0 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
 fn n(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
@@ -569,7 +657,9 @@ dl.meta{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;font-si
 table{border-collapse:collapse;margin:.6em 0}td,th{border-bottom:1px solid #eee;padding:.25em .7em;text-align:left}\
 td.num{text-align:right;font-variant-numeric:tabular-nums}\
 svg.chart rect.bar{fill:#3b6ea5}svg.chart text{font:12px system-ui,sans-serif;fill:#333}\
-p.exposure.exposed{color:#b00020;font-weight:600}figure{margin:.5em 0}figcaption{font-size:.85em;color:#666}code{font-size:.92em}";
+p.exposure.exposed{color:#b00020;font-weight:600}figure{margin:.5em 0}figcaption{font-size:.85em;color:#666}code{font-size:.92em}\
+p.verdict{padding:.5em .8em;border-radius:4px}p.verdict.pass{background:#e6f4ea;color:#0d652d}\
+p.verdict.fail{background:#fce8e6;color:#a50e0e;font-size:1.1em}p.previous{color:#444}";
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,16 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// `committed` (the night's data is in the output) or `failed` (nothing was written; the
+    /// report is `run_date=….failed.json`, with `exit_code` and `error`).
+    pub status: &'static str,
+    pub exit_code: u8,
+    /// The failure, when `failed`: the run's error message (names files, rows and columns,
+    /// never a value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wall time of the run, in seconds.
+    pub seconds: f64,
     pub job: String,
     pub purpose: Option<String>,
     pub job_file: String,
@@ -34,6 +44,16 @@ pub struct Report {
     /// The partitions (`<table>/run_date=…`) this run removed, being beyond `keep_runs`.
     pub pruned: Vec<String>,
     pub tables: IndexMap<String, TableReport>,
+}
+
+/// The previous night's figures of a table, from its report, for the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviousNight {
+    pub run_date: String,
+    pub rows_out: u64,
+    pub rows_suppressed: u64,
+    pub equivalence_classes: u64,
+    pub min_class_subjects: Option<u64>,
 }
 
 /// A quasi-identifier's level and what it means.
@@ -106,6 +126,15 @@ pub struct TableReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub across_nights: Option<crate::pipeline::across_nights::AcrossNights>,
     pub max_suppression: Option<f64>,
+    /// `rows_suppressed` over the rows that reached the check (`rows_suppressed + rows_out`),
+    /// and that share over `max_suppression` (1 = the limit).
+    pub suppressed_share: f64,
+    pub share_of_limit: Option<f64>,
+    /// The retention limit in days (`retention.days`), when the table has one.
+    pub retention_days: Option<u32>,
+    /// The previous committed night of this table in the output (its report), and the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_night: Option<PreviousNight>,
     /// Output names of the quasi-identifiers.
     pub quasi_identifiers: Vec<String>,
     pub equivalence_classes: u64,
@@ -153,6 +182,9 @@ pub struct TableReport {
     pub columns: IndexMap<String, ColumnReport>,
     /// Quasi-identifier output column → its generalization level (0 = the finest).
     pub levels: IndexMap<String, usize>,
+    /// Quasi-identifier output column → what its level means (`macro-region`, `cohorts of
+    /// 20 years`; a hierarchy's `level_names`).
+    pub level_meanings: IndexMap<String, String>,
     /// Quasi-identifiers at their top level, where every value is `*` (a search gave them up
     /// to meet k, or the job fixed them there). Also a warning in the run's log.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -190,4 +222,50 @@ pub struct ColumnReport {
     /// The job's `description` of the column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// The newest committed report of a night before `run_date` in `output`'s `_reports/`, read
+/// for the comparison with the previous night. A report that cannot be read is passed over:
+/// the comparison is a convenience, never a reason to fail a night.
+pub fn previous_report(
+    output: &std::path::Path,
+    run_date: chrono::NaiveDate,
+) -> Option<(String, serde_json::Value)> {
+    let dir = output.join(crate::write::REPORTS_DIR);
+    let this = run_date.format("%Y-%m-%d").to_string();
+    let mut dates: Vec<String> = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| {
+            let d = n.strip_prefix("run_date=")?.strip_suffix(".json")?;
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
+            (*d < *this.as_str()).then(|| d.to_string())
+        })
+        .collect();
+    dates.sort();
+    // A report is a few hundred kilobytes at most; a larger file is not one.
+    const MAX_REPORT: u64 = 64 << 20;
+    dates.into_iter().rev().find_map(|d| {
+        let file = dir.join(format!("run_date={d}.json"));
+        let meta = std::fs::symlink_metadata(&file).ok()?;
+        if !meta.is_file() || meta.len() > MAX_REPORT {
+            return None;
+        }
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
+        Some((d, report))
+    })
+}
+
+/// A table's figures in a previous night's report (see [`previous_report`]).
+pub fn previous_night(run_date: &str, report: &serde_json::Value, table: &str) -> Option<PreviousNight> {
+    let t = report.get("tables")?.get(table)?;
+    let n = |key: &str| t.get(key).and_then(serde_json::Value::as_u64);
+    Some(PreviousNight {
+        run_date: run_date.to_string(),
+        rows_out: n("rows_out")?,
+        rows_suppressed: n("rows_suppressed")?,
+        equivalence_classes: n("equivalence_classes")?,
+        min_class_subjects: n("min_class_subjects"),
+    })
 }

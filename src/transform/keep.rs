@@ -17,6 +17,9 @@ pub fn output_type(ty: ValueType) -> DataType {
         ValueType::Bool => DataType::Boolean,
         ValueType::Date => DataType::Date,
         ValueType::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+        ValueType::Decimal { precision, scale } => {
+            DataType::Decimal(precision as usize, scale as usize)
+        }
     }
 }
 
@@ -54,7 +57,38 @@ pub fn expr(input: Expr, ty: ValueType, tally: Tally) -> Expr {
         ValueType::Timestamp => {
             map_physical::<Int64Type, _>(input, out, tally, crate::method::parse::timestamp_micros)
         }
+        ValueType::Decimal { precision, scale } => decimal(input, precision, scale, tally),
     }
+}
+
+/// Text to `decimal(p,s)` with polars' own parser: digits beyond the scale are rounded, a value
+/// with more integer digits than `p - s` is unreadable. The parsed integers are the decimal's
+/// (scaled) values, so they are taken as they are, not cast (a cast would scale them again).
+fn decimal(input: Expr, precision: u8, scale: u8, tally: Tally) -> Expr {
+    use polars::polars_compute::decimal::str_to_dec128;
+    let (p, s) = (precision as usize, scale as usize);
+    input.map(
+        move |c: Column| {
+            let text = super::as_text(&c)?;
+            let mut bad = 0u64;
+            let values: Int128Chunked = text
+                .iter()
+                .map(|v| {
+                    let v = v.map(str::trim).filter(|v| !v.is_empty())?;
+                    let r = str_to_dec128(v.as_bytes(), p, s, false);
+                    bad += r.is_none() as u64;
+                    r
+                })
+                .collect();
+            tally.add(bad);
+            Ok(values
+                .with_name(c.name().clone())
+                .into_decimal_unchecked(p, s)
+                .into_series()
+                .into_column())
+        },
+        move |_, f| Ok(Field::new(f.name().clone(), DataType::Decimal(p, s))),
+    )
 }
 
 #[cfg(test)]
@@ -90,5 +124,61 @@ mod tests {
         assert_eq!(out.column("s").unwrap().dtype(), &DataType::String);
         assert_eq!(out.column("b").unwrap().dtype(), &DataType::Boolean);
         assert_eq!(out.column("b").unwrap().bool().unwrap().get(4), Some(true));
+    }
+
+    /// Money as decimal(18,2): exact values, polars' parser, unreadable ones null and counted.
+    #[test]
+    fn decimals_are_exact_and_count_what_they_cannot_read() {
+        let df = df!("x" => [
+            Some("12990.00"), Some(" 0.1 "), Some("-0"), Some("7"), Some("abc"),
+            Some("12,5"), Some("123456789012345678"), Some(""), None
+        ])
+        .unwrap();
+        let tally = Tally::default();
+        let ty = ValueType::Decimal { precision: 18, scale: 2 };
+        let out = df
+            .lazy()
+            .select([expr(col("x"), ty, tally.clone()).alias("d")])
+            .collect()
+            .unwrap();
+        let d = out.column("d").unwrap();
+        assert_eq!(d.dtype(), &DataType::Decimal(18, 2));
+        let text: Vec<Option<String>> = d
+            .cast(&DataType::String)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect();
+        let want = [Some("12990.00"), Some("0.10"), Some("0.00"), Some("7.00"), None, None, None, None, None];
+        assert_eq!(text, want.map(|v| v.map(str::to_string)));
+        // "abc", "12,5" and a number with more than 16 integer digits; blanks are missing.
+        assert_eq!(tally.get(), 3);
+        // Sums are exact: 0.1 + 0.2 is 0.30.
+        let sum = df!("x" => ["0.1", "0.2"])
+            .unwrap()
+            .lazy()
+            .select([expr(col("x"), ty, Tally::default()).sum().alias("s")])
+            .collect()
+            .unwrap();
+        let s = sum.column("s").unwrap().cast(&DataType::String).unwrap();
+        assert_eq!(s.str().unwrap().get(0), Some("0.30"));
+    }
+
+    #[test]
+    fn decimal_types_parse_and_print() {
+        for (text, ty) in [
+            ("decimal(18,2)", Some(ValueType::Decimal { precision: 18, scale: 2 })),
+            ("decimal( 38 , 0 )", Some(ValueType::Decimal { precision: 38, scale: 0 })),
+            ("decimal(39,2)", None),
+            ("decimal(2,3)", None),
+            ("decimal(0,0)", None),
+            ("decimal(18)", None),
+            ("float", Some(ValueType::Float)),
+        ] {
+            assert_eq!(text.parse::<ValueType>().ok(), ty, "{text}");
+        }
+        assert_eq!(ValueType::Decimal { precision: 18, scale: 2 }.to_string(), "decimal(18,2)");
     }
 }

@@ -3,6 +3,7 @@ each see the same rows, real types (dates as dates, amounts as floats), the hive
 column `run_date`, and the metadata that says how each column was made."""
 
 import datetime
+import decimal
 import json
 
 import duckdb
@@ -27,7 +28,7 @@ SCHEMAS = {
         "user_id": pa.large_string(),
         "year": pa.date32(),
         "event_type": pa.large_string(),
-        "amount_kzt": pa.float64(),
+        "amount_kzt": pa.decimal128(18, 2),
     },
     "page_views": {
         "month": pa.date32(),
@@ -66,7 +67,7 @@ def test_polars_sees_dates_and_the_partition(output, reports):
         assert df.height == rows_out(reports, table)
         assert sorted(str(d) for d in df["run_date"].unique()) == RUN_DATES
     amounts = pl.scan_parquet(output / "activity" / "**/*.parquet").collect_schema()
-    assert amounts["amount_kzt"] == pl.Float64
+    assert amounts["amount_kzt"] == pl.Decimal(18, 2)
 
 
 def test_pandas_sees_dates_not_strings(output, reports):
@@ -77,7 +78,10 @@ def test_pandas_sees_dates_not_strings(output, reports):
         assert isinstance(first, (datetime.date, pd.Timestamp)), type(first)
         assert not isinstance(first, str)
         assert sorted(df["run_date"].astype(str).unique()) == RUN_DATES
-    assert pd.api.types.is_float_dtype(pd.read_parquet(output / "activity")["amount_kzt"])
+    # Money is exact: Python decimals, summed without float noise.
+    amounts = pd.read_parquet(output / "activity")["amount_kzt"].dropna()
+    assert isinstance(amounts.iloc[0], decimal.Decimal)
+    assert amounts.sum() == sum(amounts.tolist())
 
 
 def test_pandas_reads_one_night_with_real_dates_as_the_readme_says(output, reports):

@@ -48,11 +48,11 @@ def test_the_pandas_snippet_returns_one_night(output, reports, analyst_dir):
     last_line = code.strip().splitlines()[-1]
     by_type = eval(last_line, scope)
     one_night = night(output, "activity").column("amount_kzt").to_pandas().sum()
-    assert by_type.sum() == pytest.approx(one_night)
+    assert by_type.sum() == one_night
     every_night = sum(
         night(output, "activity", d).column("amount_kzt").to_pandas().sum() for d in RUN_DATES
     )
-    assert every_night > 2.5 * one_night
+    assert float(every_night) > 2.5 * float(one_night)
 
 
 def test_the_polars_snippet_reads_the_latest_night(output, reports, analyst_dir):
@@ -78,7 +78,7 @@ def test_the_duckdb_snippet_joins_one_night(output, reports, analyst_dir):
         "SELECT count(*), sum(amount_kzt) FROM a JOIN u USING (user_id)"
     ).fetchone()
     assert events == n
-    assert revenue == pytest.approx(total or 0)
+    assert revenue == (total or 0)
     assert events < sum(night(output, "activity", d).num_rows for d in RUN_DATES) / 2
 
 
