@@ -549,3 +549,67 @@ fn over_the_limit_the_run_stops_naming_the_columns_that_moved() {
         assert!(!err.contains(id.as_str()));
     }
 }
+
+/// `sortable = true` on Mondrian's age: `age_from` beside `age`, each band's lower bound as an
+/// integer (`*` and open-below bands null), so ages sort as numbers; `verify` expects the
+/// column. On a column that is not a band, the job is refused.
+#[test]
+fn sortable_bands_carry_their_lower_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let job = MONDRIAN.replace("as = \"age\", invalid", "as = \"age\", sortable = true, invalid");
+    std::fs::write(d.join("job.toml"), &job).unwrap();
+    std::fs::copy(
+        common::repo().join("jobs/hierarchies/kz_cities.csv"),
+        d.join("kz_cities.csv"),
+    )
+    .unwrap();
+    sample(d, "n1", 1500);
+    run(d, "job.toml", "2026-11-20", "n1", "out").success();
+    let t = read_parquet(&d.join("out/users/run_date=2026-11-20/part-00000.parquet"));
+    let names: Vec<&str> = t.columns.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["user_id", "age", "age_from", "gender", "region"]);
+    assert_eq!(t.dtype("age_from"), &arrow::datatypes::DataType::Int64);
+    let mut labels = BTreeMap::new();
+    for (label, from) in t.column("age").iter().zip(t.column("age_from")) {
+        let label = label.clone().unwrap_or_default();
+        let want = match label.as_str() {
+            "*" | "" => None,
+            l => Some(
+                l.trim_end_matches('+')
+                    .split('-')
+                    .next()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+                    .to_string(),
+            ),
+        };
+        assert_eq!(from, &want, "{label}");
+        labels.insert(label, from.clone());
+    }
+    // Mondrian wrote single ages and ranges: sorted by the bound, not as text.
+    assert!(labels.len() > 3, "{labels:?}");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(d.join("out/_reports/run_date=2026-11-20.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["tables"]["users"]["columns"]["age"]["sort_column"], "age_from");
+    bin()
+        .current_dir(d)
+        .args(["verify", "out", "--job", "job.toml"])
+        .assert()
+        .success();
+
+    std::fs::write(
+        d.join("job.toml"),
+        job.replace(
+            "user_id       = { action = \"pseudonymize\" }",
+            "user_id       = { action = \"pseudonymize\", sortable = true }",
+        ),
+    )
+    .unwrap();
+    run(d, "job.toml", "2026-11-21", "n1", "out")
+        .code(2)
+        .stderr(predicates::str::contains("users.columns.user_id.sortable: applies to band columns"));
+}

@@ -459,7 +459,7 @@ fn leaks(t: &Table, lf: &LazyFrame, label: &str) -> Result<Option<String>, Error
 /// Columns missing from a partition, or there that the job does not write (their names shown
 /// only when they do not look like identifiers).
 fn column_findings(t: &Table, schema: &Schema, label: &str) -> Option<String> {
-    let expected: Vec<&str> = t.outputs().map(|c| c.output.as_str()).collect();
+    let expected: Vec<&str> = t.written_names().collect();
     let unexpected: Vec<String> = schema
         .iter_names()
         .filter(|n| !expected.contains(&n.as_str()))

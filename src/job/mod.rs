@@ -174,6 +174,8 @@ pub struct Column {
     pub invalid: Option<Invalid>,
     /// The job's `description` of the output column, trimmed.
     pub description: Option<String>,
+    /// `sortable`: the companion column with each band's lower bound (`<output>_from`).
+    pub sort_column: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +252,14 @@ impl Table {
         self.columns
             .iter()
             .filter(|c| !matches!(c.action, ColumnAction::Drop))
+    }
+
+    /// Every column name the table writes, in order: each output, followed by its `sortable`
+    /// companion.
+    pub fn written_names(&self) -> impl Iterator<Item = &str> {
+        self.outputs().flat_map(|c| {
+            std::iter::once(c.output.as_str()).chain(c.sort_column.as_deref())
+        })
     }
 
     pub fn quasi_identifiers(&self) -> impl Iterator<Item = &Column> {

@@ -288,6 +288,12 @@ pub struct ColumnSpec {
     /// the report, so the dataset carries its own data dictionary. Never a value of the data.
     #[serde(default)]
     pub description: Option<String>,
+    /// Band labels (`15-19`, `70+`, `*`) sort as text, not as numbers. `sortable = true` writes
+    /// beside the column `<output>_from`, the band's lower bound as an integer (rounded down;
+    /// null for `*` and for a band open below, `<0`), to sort and plot by. For `age`,
+    /// `birth_year` and `bins` columns, and the quasi-identifiers of a Mondrian table.
+    #[serde(default)]
+    pub sortable: Option<bool>,
     /// With `keep`: the output type, `string` (default), `int`, `float`, `bool`, `date`,
     /// `timestamp`, or `decimal(P,S)` for money (exact: sums print `20865702.17`, not
     /// `20865702.16999999`; a value with more than S decimals is unreadable, never rounded). What happens to a value that does not parse is `invalid`'s business.

@@ -437,6 +437,11 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     let search = t.privacy.as_ref().is_some_and(|p| p.search.is_some());
     let columns = table_columns(file, dir, &name, &here, t.columns, search, &fail)?;
     unique_outputs(&columns, &fail)?;
+    let mondrian = t
+        .privacy
+        .as_ref()
+        .is_some_and(|p| p.search == Some(Search::Mondrian));
+    sortable(&columns, mondrian, &fail)?;
     if let Some(subject) = &t.subject {
         check_subject(&columns, subject, &fail)?;
     }
@@ -531,6 +536,42 @@ fn unique_outputs(columns: &[Column], fail: &Fail<'_>) -> Result<()> {
                     "output name `{}` is also used by column `{}`",
                     c.output, other.name
                 ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `sortable` is for band columns, and its companion's name is free.
+fn sortable(columns: &[Column], mondrian: bool, fail: &Fail<'_>) -> Result<()> {
+    const BANDS: [&str; 3] = ["age", "birth_year", "bins"];
+    for c in columns {
+        let Some(companion) = &c.sort_column else {
+            continue;
+        };
+        let at = format!(".columns.{}.sortable", c.name);
+        let band = matches!(&c.action, ColumnAction::Generalize(g) if BANDS.contains(&g.method()));
+        let partitioned = mondrian && c.role == Role::Quasi;
+        if !band && !partitioned {
+            return Err(fail(
+                &at,
+                "applies to band columns: `age`, `birth_year` and `bins`, and the \
+                 quasi-identifiers of a Mondrian table"
+                    .into(),
+            ));
+        }
+        let taken = RESERVED_OUTPUTS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(companion))
+            || columns.iter().any(|o| {
+                !matches!(o.action, ColumnAction::Drop)
+                    && (o.output == *companion
+                        || (o.name != c.name && o.sort_column.as_ref() == Some(companion)))
+            });
+        if taken {
+            return Err(fail(
+                &at,
+                format!("its column `{companion}` is already an output name; rename one (`as`)"),
             ));
         }
     }
@@ -962,9 +1003,11 @@ fn validate_column(
         ColumnAction::Generalize(g) if g.miss() == Miss::Top => Some(Invalid::Top),
         _ => None,
     });
+    let output = c.rename.unwrap_or_else(|| name.clone());
     Ok(Column {
         description,
-        output: c.rename.unwrap_or_else(|| name.clone()),
+        sort_column: (c.sortable == Some(true)).then(|| format!("{output}_from")),
+        output,
         name,
         role: c.role,
         action,

@@ -14,6 +14,7 @@ pub(super) fn column_report(c: &crate::job::Column) -> ColumnReport {
         },
         role: c.role,
         description: c.description.clone(),
+        sort_column: c.sort_column.clone(),
     }
 }
 

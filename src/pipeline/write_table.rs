@@ -23,13 +23,18 @@ pub(super) fn write_table(
         .iter()
         .filter_map(|name| t.column(name))
         .filter(|c| protected.tallies.contains_key(&c.output))
-        .map(|c| {
+        .flat_map(|c| {
             let e = col(c.output.as_str());
-            if scanned(c, protected.level(c)) {
+            let written = if scanned(c, protected.level(c)) {
                 findings.scan(e, &c.output, remembered)
             } else {
                 e
-            }
+            };
+            // `sortable`: the band's lower bound beside it (from the label, after the scan).
+            let companion = c.sort_column.as_deref().map(|name| {
+                transform::lower_bound::expr(col(c.output.as_str())).alias(name)
+            });
+            std::iter::once(written).chain(companion)
         })
         .collect();
     // Rows in the input's order would be a channel of their own: two tables read from one

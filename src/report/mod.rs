@@ -222,6 +222,9 @@ pub struct ColumnReport {
     /// The job's `description` of the column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `sortable`: the companion column holding each band's lower bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_column: Option<String>,
 }
 
 /// The newest committed report of a night before `run_date` in `output`'s `_reports/`, read

@@ -11,6 +11,7 @@
 pub mod generalize;
 pub mod keep;
 pub mod levels;
+pub mod lower_bound;
 pub mod pseudonymize;
 
 use std::sync::Arc;
