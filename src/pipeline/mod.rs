@@ -84,7 +84,8 @@ impl RunOptions {
 /// Runs the job; on success the output holds the run date's partitions and report.
 pub fn run(job: &Job, opts: &RunOptions) -> Result<Report> {
     let started_at = Utc::now();
-    // Every event of the run carries the job and the run date (in JSON logs, under `span`).
+    // Every event of the run carries the job and the run date (in JSON logs, at the top level:
+    // see `crate::logs`).
     let _span = tracing::info_span!(
         "run",
         job = %job.name,
