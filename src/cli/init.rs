@@ -13,21 +13,21 @@
 //! [tables.users]
 //! input = "../exports/users/*.csv"
 //! format = "csv"
-//! # subject = "user_id"  # who a row is about (k counts distinct people): an id, also in activity
-//! unlisted = "error"     # an input column not named below stops the run
+//! # subject = "user_id"   # who a row is about (k counts distinct people): an id, also in activity
+//! unlisted = "error"   # an input column not named below stops the run
 //! …
 //! [tables.users.columns]
-//! # looks like an id (unique in 1000 sampled values, integer-like): probably `pseudonymize` if
-//! #   it is the person (the table's `subject`) or joins another table; else drop
+//! # looks like an id (unique in 1000 sampled values, integer-like): probably `pseudonymize` if it is
+//! #   the person (the table's `subject`) or joins another table; else drop
 //! user_id = { action = "drop" }
-//! # looks like an e-mail address (100% of 1000 sampled values): probably a direct identifier:
-//! #   drop; or `pseudonymize` with `normalize = "email"` if people must be counted or joined by it
+//! # looks like an e-mail address (100% of 1000 sampled values): probably a direct identifier: drop; or
+//! #   `pseudonymize` with `normalize = "email"` if people must be counted or joined by it
 //! email = { action = "drop" }
 //! …
 //! ```
 //! Input paths are written relative to the job file with `--out`, and absolute on standard
-//! output (where the file will be saved is not known). The job's `output` is `out/NAME` beside
-//! the current directory, written the same way. The result validates as it is (`anonymize
+//! output (where the file will be saved is not known). The job's `output` is `out/NAME` in the
+//! current directory, written the same way. The result validates as it is (`anonymize
 //! check` accepts it): no key is needed until a column is pseudonymized, and no privacy
 //! settings until one is a quasi-identifier; both are there, commented, to fill in.
 
