@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod identifiers;
 pub mod job;
+pub mod logs;
 pub mod method;
 pub mod pipeline;
 pub mod progress;

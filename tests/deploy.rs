@@ -78,12 +78,22 @@ fn the_nightly_script_under_cron_reads_its_key_file_and_refuses_without_one() {
     assert!(p.out().join(format!("users/run_date={RUN_DATE}")).exists());
 
     let fresh = Project::small_unlinked();
-    nightly(&fresh)
+    let refused = nightly(&fresh)
         .env("ANONYMIZE_KEY_FILE", fresh.path().join("missing"))
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("cannot read the key file"));
+        .stderr(predicates::str::contains("cannot read the key file"))
+        .get_output()
+        .stderr
+        .clone();
     assert!(!fresh.out().exists());
+    // The script's own refusal is a JSON event like anonymize's: the unit's journal holds
+    // nothing but JSON.
+    let refused = String::from_utf8(refused).unwrap();
+    let event: serde_json::Value = serde_json::from_str(refused.trim_end()).expect(&refused);
+    assert_eq!(event["exit_code"], 2, "{event}");
+    assert_eq!(event["job"], "marketing_research", "{event}");
+    assert!(event["run_date"].is_string(), "{event}");
 }
 
 #[test]

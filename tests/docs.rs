@@ -118,3 +118,37 @@ fn the_readme_reference_names_every_key_of_the_schema_and_no_other() {
         );
     }
 }
+
+/// The README's command list (the first block of "Command line") names every subcommand that
+/// `anonymize --help` lists, and no other: a new command cannot go undocumented.
+#[test]
+fn the_readme_command_list_names_every_subcommand() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let commands = section(&readme, "## Command line");
+    let block = commands
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a command list in Command line");
+    let listed: BTreeSet<String> = block
+        .lines()
+        .filter_map(|l| l.strip_prefix("anonymize "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let out = bin().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let subcommands: BTreeSet<String> = help
+        .split("Commands:\n")
+        .nth(1)
+        .expect("a command list in --help")
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect();
+    assert!(subcommands.contains("init"), "{help}");
+    assert_eq!(listed, subcommands, "README's command list vs --help");
+}

@@ -18,6 +18,8 @@
 //!   birth_date       generalize    birth_year  quasi       birth_cohort       cohorts of 20 years
 //!   ...
 //! ```
+//! With `--log-format json` the plan is one event on standard error (`"event":"plan"`, the
+//! text in `plan`), and standard output stays empty.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -46,6 +48,7 @@ pub struct Args {
 
 pub fn execute(a: Args) -> Result<(), Error> {
     let mut job = Job::load(&a.job)?;
+    crate::logs::set_job(&job.name);
     let lock_path = crate::job::lock::path(&a.job);
     let locked = match crate::job::lock::Lock::load(&a.job)? {
         Some(lock) => {
@@ -97,7 +100,20 @@ pub fn execute(a: Args) -> Result<(), Error> {
             }
         }
     }
-    crate::say!("{}", out.trim_end_matches('\n'))
+    let out = out.trim_end_matches('\n');
+    if crate::logs::json() {
+        // One event holding the plan as text (`jq -r .plan` prints it): JSON logs hold
+        // nothing but JSON.
+        tracing::info!(
+            event = "plan",
+            plan = out,
+            "the plan of job {}: {} tables",
+            job.name,
+            planned.len()
+        );
+        return Ok(());
+    }
+    crate::say!("{out}")
 }
 
 /// What a job file allows but rarely means: a sensitive column that no model protects, and

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod explore;
+pub mod init;
 pub mod keygen;
 pub mod run;
 pub mod sample;
@@ -21,7 +22,8 @@ use crate::error::Error;
     version,
     about = "Turns raw user and activity exports into de-identified, k-anonymous Parquet datasets",
     after_help = "Exit codes: 0 ok; 1 other failure; 2 usage, job file or key error; \
-                  3 input data error; 4 privacy constraint not met.\n\
+                  3 input data error; 4 privacy constraint not met; 75 output busy, try again \
+                  later.\n\
                   Quick start:\n  export ANONYMIZE_KEY=$(anonymize keygen)\n  \
                   anonymize run jobs/marketing_research.toml"
 )]
@@ -51,6 +53,7 @@ pub enum Command {
     Run(run::Args),
     Check(check::Args),
     Explore(explore::Args),
+    Init(init::Args),
     Sample(sample::Args),
     Keygen(keygen::Args),
     Schema(schema::Args),
@@ -58,11 +61,51 @@ pub enum Command {
 }
 
 impl Cli {
+    /// What the logs know before the command runs (the job, by its file's `name`, and the run
+    /// date), set for every event from now on; and what the start event says besides.
+    pub fn log_context(&self) -> crate::logs::Start {
+        let today = || chrono::Local::now().date_naive();
+        let (command, job, run_date, range) = match &self.command {
+            Command::Run(a) => (
+                "run",
+                Some(&a.job),
+                Some(a.run_date.or(a.from).unwrap_or_else(today)),
+                a.from.zip(a.to),
+            ),
+            Command::Check(a) => (
+                "check",
+                Some(&a.job),
+                Some(a.run_date.unwrap_or_else(today)),
+                None,
+            ),
+            Command::Explore(a) => (
+                "explore",
+                Some(&a.job),
+                Some(a.run_date.unwrap_or_else(today)),
+                None,
+            ),
+            Command::Verify(a) => ("verify", Some(&a.job), a.run_date, None),
+            Command::Init(_) => ("init", None, None, None),
+            Command::Sample(_) => ("sample", None, None, None),
+            Command::Keygen(_) => ("keygen", None, None, None),
+            Command::Schema(_) => ("schema", None, None, None),
+        };
+        if let Some(job) = job {
+            crate::logs::set_job(&crate::job::Job::name_for_logs(job));
+        }
+        crate::logs::set_run_date(run_date);
+        crate::logs::Start {
+            command: Some(command),
+            range,
+        }
+    }
+
     pub fn execute(self) -> Result<(), Error> {
         match self.command {
             Command::Run(a) => run::execute(a),
             Command::Check(a) => check::execute(a),
             Command::Explore(a) => explore::execute(a),
+            Command::Init(a) => init::execute(a),
             Command::Sample(a) => sample::execute(a),
             Command::Keygen(a) => keygen::execute(a),
             Command::Schema(a) => schema::execute(a),
@@ -124,8 +167,13 @@ pub fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
         _ => "trace",
     };
     // Our events at the chosen level; polars' own at warnings only, they are not for users.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,anonymize={level}")));
+    let directives = match format {
+        // The start and end events frame a JSON log even with `-q`: the end event carries the
+        // exit code a scheduler's log search looks for.
+        LogFormat::Json => format!("warn,anonymize={level},anonymize::logs=info"),
+        LogFormat::Text => format!("warn,anonymize={level}"),
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -135,11 +183,30 @@ pub fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
         // Colours for people at a terminal; a log file, journald or a pipe gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
+    crate::logs::set_json(format == LogFormat::Json);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        // One flat object a line, job and run date at the top (see `crate::logs`).
+        LogFormat::Json => {
+            builder
+                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                .event_format(crate::logs::JsonLines)
+                .init();
+            crate::logs::log_panics();
+        }
     }
+    crate::logs::route_polars_warnings();
     crate::progress::enable(format == LogFormat::Text && !quiet);
+}
+
+/// Whether the raw arguments ask for JSON logs: when the command line cannot be parsed, its
+/// error is still a JSON event for a scheduler that asked for them.
+pub fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--log-format=json"
+            || (a == "--log-format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 /// A `YYYY-MM-DD` argument.

@@ -18,6 +18,18 @@
 //! ```
 //! It stops at the first date that fails (with that date's exit code); the dates before it
 //! stay committed, so re-running with `--from` at the failed date continues.
+//!
+//! With `--log-format json` standard output stays empty: the summary is events on standard
+//! error, one `"event":"table"` a table and one `"event":"report"` a date, between the start
+//! and end events (see [`crate::logs`]):
+//! ```text
+//! $ anonymize --log-format json run jobs/marketing_research.toml --run-date 2026-11-26 2>&1 | jq -c 'select(.event) | {event, run_date, table, rows_out, report, exit_code}'
+//! {"event":"start","run_date":"2026-11-26","table":null,"rows_out":null,"report":null,"exit_code":null}
+//! {"event":"table","run_date":"2026-11-26","table":"users","rows_out":2950,"report":null,"exit_code":null}
+//! …
+//! {"event":"report","run_date":"2026-11-26","table":null,"rows_out":null,"report":"out/marketing_research/_reports/run_date=2026-11-26.json","exit_code":null}
+//! {"event":"end","run_date":"2026-11-26","table":null,"rows_out":null,"report":null,"exit_code":0}
+//! ```
 
 use std::path::PathBuf;
 
@@ -69,6 +81,7 @@ const MAX_DATES: i64 = 3660;
 
 pub fn execute(a: Args) -> Result<(), Error> {
     let mut job = Job::load(&a.job)?;
+    crate::logs::set_job(&job.name);
     let lock_path = lock::path(&a.job);
     let mut locked = None;
     if !a.pin
@@ -80,6 +93,8 @@ pub fn execute(a: Args) -> Result<(), Error> {
     let dates = run_dates(&a)?;
     let first = dates.first().copied();
     for (i, run_date) in dates.iter().enumerate() {
+        // Each date's events carry that date, the error of a failed one and the end event too.
+        crate::logs::set_run_date(Some(*run_date));
         let opts = RunOptions {
             run_date: *run_date,
             output: a.output.clone(),
@@ -131,7 +146,8 @@ fn run_dates(a: &Args) -> Result<Vec<chrono::NaiveDate>, Error> {
     Ok(from.iter_days().take(days as usize + 1).collect())
 }
 
-/// One run date: the run, then its summary on standard output.
+/// One run date: the run, then its summary: on standard output for a person, or as events
+/// when logs are JSON (a scheduler's journal then holds nothing but JSON).
 fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) -> Result<(), Error> {
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
     let report = match (run(job, opts), locked) {
@@ -143,10 +159,16 @@ fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) ->
         }
         (r, _) => r?,
     };
-    match (&report.levels_pinned_to, pin) {
-        (Some(p), _) => crate::say!("levels pinned in {p}")?,
-        (None, true) => crate::say!("nothing to pin: no table searched its levels")?,
-        (None, false) => {}
+    let json = crate::logs::json();
+    let pinned = match (&report.levels_pinned_to, pin) {
+        (Some(p), _) => Some(format!("levels pinned in {p}")),
+        (None, true) => Some("nothing to pin: no table searched its levels".to_string()),
+        (None, false) => None,
+    };
+    if let Some(line) = &pinned
+        && !json
+    {
+        crate::say!("{line}")?;
     }
     for (name, t) in &report.tables {
         let k = match (t.k, t.min_class_subjects) {
@@ -154,7 +176,7 @@ fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) ->
             (Some(k), None) => format!(", k = {k} holds (no rows left)"),
             (None, _) => String::new(),
         };
-        crate::say!(
+        let line = format!(
             "{name}: {} rows in, {} out ({}{} expired, {} undated, {} suppressed){k}",
             t.rows_in,
             t.rows_out,
@@ -166,11 +188,42 @@ fn run_one(job: &Job, opts: &RunOptions, locked: &Option<PathBuf>, pin: bool) ->
             t.rows_expired,
             t.rows_undated,
             t.rows_suppressed
-        )?;
+        );
+        if json {
+            tracing::info!(
+                event = "table",
+                table = %name,
+                rows_in = t.rows_in,
+                rows_out = t.rows_out,
+                rows_erased = t.rows_erased,
+                rows_expired = t.rows_expired,
+                rows_undated = t.rows_undated,
+                rows_suppressed = t.rows_suppressed,
+                k = t.k,
+                smallest_class = t.min_class_subjects,
+                "{line}"
+            );
+        } else {
+            crate::say!("{line}")?;
+        }
     }
     let reports = output.join(crate::write::REPORTS_DIR);
     let name = crate::write::partition(opts.run_date);
-    crate::say!("report: {}", reports.join(format!("{name}.json")).display())?;
-    crate::say!("page: {}", reports.join(format!("{name}.html")).display())?;
+    let json_report = reports.join(format!("{name}.json"));
+    let page = reports.join(format!("{name}.html"));
+    if json {
+        tracing::info!(
+            event = "report",
+            report = %json_report.display(),
+            page = %page.display(),
+            levels_pinned = report.levels_pinned_to.as_deref(),
+            "report: {}{}",
+            json_report.display(),
+            pinned.map(|p| format!(" ({p})")).unwrap_or_default()
+        );
+    } else {
+        crate::say!("report: {}", json_report.display())?;
+        crate::say!("page: {}", page.display())?;
+    }
     Ok(())
 }

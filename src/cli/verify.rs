@@ -25,6 +25,8 @@
 //! users run_date=2026-11-26: 4797 rows, 82 classes, k = 10 holds (smallest class: 10 people)
 //! activity run_date=2026-11-26: 40441 rows, 336 classes, k = 10 holds (smallest class: 10 people)
 //! ```
+//! With `--log-format json` these lines are events on standard error instead
+//! (`"event":"verified"`, and `"event":"finding"` warnings), and standard output stays empty.
 
 use std::path::{Path, PathBuf};
 
@@ -55,11 +57,28 @@ pub struct Args {
     pub across_nights: bool,
 }
 
+/// One line of the verdict: on standard output, or an event when logs are JSON (a finding a
+/// warning, a partition that holds an info).
+fn tell(line: &str, holds: bool) -> Result<(), Error> {
+    match (crate::logs::json(), holds) {
+        (false, _) => crate::say!("{line}"),
+        (true, true) => {
+            tracing::info!(event = "verified", "{line}");
+            Ok(())
+        }
+        (true, false) => {
+            tracing::warn!(event = "finding", "{line}");
+            Ok(())
+        }
+    }
+}
+
 pub fn execute(a: Args) -> Result<(), Error> {
     let job = Job::load(&a.job)?;
+    crate::logs::set_job(&job.name);
     let mut violations = inventory(&a.dataset, &job)?;
     for v in &violations {
-        crate::say!("{v}")?;
+        tell(v, false)?;
     }
     let mut checked = 0;
     for t in &job.tables {
@@ -74,9 +93,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
                 };
             }
             match outcome {
-                Ok(line) => crate::say!("{line}")?,
+                Ok(line) => tell(&line, true)?,
                 Err(v) => {
-                    crate::say!("{v}")?;
+                    tell(&v, false)?;
                     violations.push(v);
                 }
             }
@@ -86,9 +105,9 @@ pub fn execute(a: Args) -> Result<(), Error> {
         for t in &job.tables {
             for line in across_nights(t, &a.dataset, a.run_date)? {
                 match line {
-                    Ok(line) => crate::say!("{line}")?,
+                    Ok(line) => tell(&line, true)?,
                     Err(v) => {
-                        crate::say!("{v}")?;
+                        tell(&v, false)?;
                         violations.push(v);
                     }
                 }

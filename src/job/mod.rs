@@ -229,6 +229,26 @@ impl Job {
         validate::validate(path, sha256, spec)
     }
 
+    /// The job's name for the logs, before the job is loaded: the file's `name` when it is a
+    /// regular file with one, else the file's name without extension. Why: the start event and
+    /// an error about the job file itself must say which job they are about too. A pipe
+    /// (`run <(vault read …)`) is not read here, or the real load would find it empty.
+    pub fn name_for_logs(path: &Path) -> String {
+        let named = std::fs::metadata(path)
+            .is_ok_and(|m| m.is_file())
+            .then(|| files::read(path, files::Kind::JobFile).ok())
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("name")?.as_str().map(str::to_string))
+            .filter(|n| !n.trim().is_empty());
+        named.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+    }
+
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
     }

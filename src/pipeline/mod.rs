@@ -141,7 +141,8 @@ fn failed_report(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>, e: &Er
 }
 
 fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<Report> {
-    // Every event of the run carries the job and the run date (in JSON logs, under `span`).
+    // Every event of the run carries the job and the run date (in JSON logs, at the top level:
+    // see `crate::logs`).
     let _span = tracing::info_span!(
         "run",
         job = %job.name,

@@ -8,6 +8,7 @@
 //! [`crate::transform::keep`]), not the reader's guess.
 
 pub mod csv_check;
+pub mod profile;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
