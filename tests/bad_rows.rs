@@ -62,6 +62,7 @@ fn ten_good() -> Vec<String> {
     (1..=10).map(good).collect()
 }
 
+/// Every file below `dir` but the lock and a failed night's report (see `Project::snapshot`).
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -70,7 +71,9 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n != ".anonymize.lock") {
+            } else if p.file_name().is_some_and(|n| {
+                n != ".anonymize.lock" && !n.to_string_lossy().contains(".failed.")
+            }) {
                 files.insert(p.clone(), std::fs::read(&p).unwrap());
             }
         }

@@ -191,7 +191,8 @@ impl Project {
             .join("part-00000.parquet")
     }
 
-    /// Every file below the output directory with its bytes.
+    /// Every file below the output but a failed night's report (`….failed.json|html`), the
+    /// one thing a failed run adds: what such a run must leave exactly as it was.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         let mut files = BTreeMap::new();
         let mut stack = vec![self.out()];
@@ -203,7 +204,7 @@ impl Project {
                 let p = e.unwrap().path();
                 if p.is_dir() {
                     stack.push(p);
-                } else {
+                } else if !p.to_string_lossy().contains(".failed.") {
                     files.insert(p.clone(), std::fs::read(&p).unwrap());
                 }
             }
