@@ -167,5 +167,9 @@ def test_every_file_describes_itself(output, reports):
         "action": "generalize",
         "method": "birth_year",
         "role": "quasi",
+        "description": "birth year range, such as 1980-1999",
     }
+    # Its description is its field's metadata too: the dataset is its own data dictionary.
+    field = pq.read_schema(files(output, "users")[0]).field("birth_cohort")
+    assert field.metadata[b"description"] == b"birth year range, such as 1980-1999"
     assert users["user_id"]["action"] == "pseudonymize"
