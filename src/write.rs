@@ -62,7 +62,10 @@ fn described(schema: &Schema, descriptions: &[(String, String)]) -> ArrowSchema 
         .iter_fields()
         .map(|f| {
             let field = f.to_arrow(CompatLevel::oldest());
-            match descriptions.iter().find(|(name, _)| name == f.name().as_str()) {
+            match descriptions
+                .iter()
+                .find(|(name, _)| name == f.name().as_str())
+            {
                 Some((_, d)) => {
                     let mut metadata = (*field.metadata.clone().unwrap_or_default()).clone();
                     metadata.insert("description".into(), d.as_str().into());
@@ -323,6 +326,7 @@ impl Staging {
         page: &[u8],
         prune_these: &[String],
     ) -> Result<Pruned> {
+        refuse_links(&self.output, tables)?;
         for (name, bytes) in [(REPORT_STAGED[0], report), (REPORT_STAGED[1], page)] {
             let staged = self.root.join(name);
             fs::write(&staged, bytes).map_err(Error::io("cannot write the report", &staged))?;
@@ -470,14 +474,29 @@ pub fn failed_report(
         Err(Error::Busy { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
+    refuse_links(output, &[])?;
     let dir = output.join(REPORTS_DIR);
     crate::scratch::create_published_dirs(&dir, "cannot create the reports folder")?;
     let date = partition(run_date);
     let mut json = None;
     for (bytes, ext) in [(report, "json"), (page, "html")] {
         let target = dir.join(format!("{date}.failed.{ext}"));
-        let tmp = dir.join(format!(".{date}.failed.{ext}.{}", std::process::id()));
-        fs::write(&tmp, bytes).map_err(Error::io("cannot write the report", &tmp))?;
+        // A new file of a name no one can guess: a link planted in the folder is never
+        // followed, and a leftover of a killed run is removed by the next (see `recover`).
+        let tmp = dir.join(format!("{FAILED_TMP_PREFIX}{:016x}", rand::random::<u64>()));
+        let written = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, bytes));
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::Io {
+                context: "cannot write the report",
+                path: tmp,
+                source: e,
+            });
+        }
         sync_file(&tmp)?;
         crate::scratch::publish(&tmp)?;
         fs::rename(&tmp, &target).map_err(Error::io("cannot write the report", &target))?;
@@ -485,6 +504,31 @@ pub fn failed_report(
     }
     sync_dir(&dir);
     Ok(json)
+}
+
+/// The temporary files of [`failed_report`] in `_reports/`.
+const FAILED_TMP_PREFIX: &str = ".anonymize-failed-report-";
+
+/// Refuses an output whose own folders (`_reports`, `_latest`, each table's) are symbolic
+/// links, and each of `tables`' partitions too: a run moves and deletes inside them, and must
+/// not do it somewhere else. (Recovery refuses such journals for the same reason.)
+fn refuse_links(output: &Path, tables: &[String]) -> Result<()> {
+    let is_link = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    let mut paths = vec![output.join(REPORTS_DIR), output.join(LATEST_DIR)];
+    for t in tables {
+        paths.push(output.join(t));
+        for night in nights(&output.join(t)) {
+            paths.push(output.join(t).join(night));
+        }
+    }
+    match paths.into_iter().find(|p| is_link(p)) {
+        Some(link) => Err(Error::Job(format!(
+            "{} is a symbolic link; the folders of an output are its own (a run moves and \
+             deletes in them): replace the link with the folder",
+            link.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The `_latest` file of a table.
@@ -728,6 +772,20 @@ fn check_journal(output: &Path, staging: &Path, moves: &[Move]) -> Result<()> {
 /// run made are touched (see [`is_ours`]), and only after their journal's every path is checked
 /// (see [`check_journal`]). Only called with the output's lock held, so no live run owns them.
 pub fn recover(output: &Path) -> Result<()> {
+    // What a failed night's report left when killed before its rename: our name, a file.
+    let reports = output.join(REPORTS_DIR);
+    if fs::symlink_metadata(&reports).is_ok_and(|m| m.is_dir()) {
+        for e in fs::read_dir(&reports).into_iter().flatten().flatten() {
+            let stale = e
+                .file_name()
+                .to_string_lossy()
+                .starts_with(FAILED_TMP_PREFIX)
+                && e.file_type().is_ok_and(|t| t.is_file());
+            if stale {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
     let entries =
         fs::read_dir(output).map_err(Error::io("cannot read the output directory", output))?;
     for e in entries.flatten() {

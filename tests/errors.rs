@@ -198,11 +198,20 @@ fn k_that_cannot_be_met_exits_4_names_the_drivers_and_writes_nothing() {
     assert_untouched(&p, &snap);
     // Only the failed night's report was added, and it says why, naming no value.
     let failed: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(p.out().join(format!("_reports/run_date={RUN_DATE}.failed.json"))).unwrap(),
+        &std::fs::read(
+            p.out()
+                .join(format!("_reports/run_date={RUN_DATE}.failed.json")),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(failed["status"], "failed");
-    assert!(failed["error"].as_str().unwrap().contains("tables.users: k = 50"));
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("tables.users: k = 50")
+    );
 
     // A fresh output directory is not even created.
     let fresh = p.path().join("fresh");

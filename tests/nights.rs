@@ -557,7 +557,10 @@ fn over_the_limit_the_run_stops_naming_the_columns_that_moved() {
 fn sortable_bands_carry_their_lower_bound() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let job = MONDRIAN.replace("as = \"age\", invalid", "as = \"age\", sortable = true, invalid");
+    let job = MONDRIAN.replace(
+        "as = \"age\", invalid",
+        "as = \"age\", sortable = true, invalid",
+    );
     std::fs::write(d.join("job.toml"), &job).unwrap();
     std::fs::copy(
         common::repo().join("jobs/hierarchies/kz_cities.csv"),
@@ -594,7 +597,10 @@ fn sortable_bands_carry_their_lower_bound() {
         &std::fs::read(d.join("out/_reports/run_date=2026-11-20.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(report["tables"]["users"]["columns"]["age"]["sort_column"], "age_from");
+    assert_eq!(
+        report["tables"]["users"]["columns"]["age"]["sort_column"],
+        "age_from"
+    );
     bin()
         .current_dir(d)
         .args(["verify", "out", "--job", "job.toml"])
@@ -611,5 +617,7 @@ fn sortable_bands_carry_their_lower_bound() {
     .unwrap();
     run(d, "job.toml", "2026-11-21", "n1", "out")
         .code(2)
-        .stderr(predicates::str::contains("users.columns.user_id.sortable: applies to band columns"));
+        .stderr(predicates::str::contains(
+            "users.columns.user_id.sortable: applies to band columns",
+        ));
 }

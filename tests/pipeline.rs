@@ -354,24 +354,41 @@ fn output_has_proper_types_and_describes_itself() {
         "month of registration (its first day)"
     );
     // The night's figures are in every file, equal to the report's; levels with meanings.
-    for (table, file) in [("users", &users), ("activity", &activity), ("page_views", &page_views)] {
+    for (table, file) in [
+        ("users", &users),
+        ("activity", &activity),
+        ("page_views", &page_views),
+    ] {
         let figures: serde_json::Value =
             serde_json::from_str(&file.metadata["anonymize.figures"]).unwrap();
         let t = &report["tables"][table];
-        for key in ["rows_in", "rows_expired", "rows_suppressed", "rows_out", "k", "equivalence_classes"] {
+        for key in [
+            "rows_in",
+            "rows_expired",
+            "rows_suppressed",
+            "rows_out",
+            "k",
+            "equivalence_classes",
+        ] {
             assert_eq!(figures[key], t[key], "{table}.{key}");
         }
         let share = t["rows_suppressed"].as_f64().unwrap()
             / (t["rows_suppressed"].as_f64().unwrap() + t["rows_out"].as_f64().unwrap());
         assert!((figures["suppressed_share"].as_f64().unwrap() - share).abs() < 1e-12);
         for (column, level) in t["levels"].as_object().unwrap() {
-            assert_eq!(&figures["levels"][column]["level"], level, "{table}.{column}");
+            assert_eq!(
+                &figures["levels"][column]["level"], level,
+                "{table}.{column}"
+            );
         }
     }
     let figures: serde_json::Value =
         serde_json::from_str(&users.metadata["anonymize.figures"]).unwrap();
     assert_eq!(figures["levels"]["macro_region"]["meaning"], "macro-region");
-    assert_eq!(figures["levels"]["birth_cohort"]["meaning"], "cohorts of 20 years");
+    assert_eq!(
+        figures["levels"]["birth_cohort"]["meaning"],
+        "cohorts of 20 years"
+    );
 }
 
 #[test]

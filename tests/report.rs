@@ -192,11 +192,15 @@ fn headlines_previous_nights_and_failed_nights() {
             / (t["rows_suppressed"].as_f64().unwrap() + t["rows_out"].as_f64().unwrap());
         assert!((t["suppressed_share"].as_f64().unwrap() - share).abs() < 1e-12);
         assert!(
-            (t["share_of_limit"].as_f64().unwrap() - share / t["max_suppression"].as_f64().unwrap())
-                .abs()
+            (t["share_of_limit"].as_f64().unwrap()
+                - share / t["max_suppression"].as_f64().unwrap())
+            .abs()
                 < 1e-9
         );
-        assert!(section.contains("<p class=\"verdict pass\"><b>PASS</b> k = 3 holds"), "{name}");
+        assert!(
+            section.contains("<p class=\"verdict pass\"><b>PASS</b> k = 3 holds"),
+            "{name}"
+        );
         assert!(section.contains("against a 30.0% limit"), "{name}");
         if t["retention_days"].is_null() {
             assert!(section.contains("no retention limit"), "{name}");
@@ -217,7 +221,10 @@ fn headlines_previous_nights_and_failed_nights() {
         // The same export a night later: the previous night's figures, and the change.
         let before = &t["previous_night"];
         assert_eq!(before["run_date"], RUN_DATE);
-        let (now, then) = (t["rows_out"].as_i64().unwrap(), before["rows_out"].as_i64().unwrap());
+        let (now, then) = (
+            t["rows_out"].as_i64().unwrap(),
+            before["rows_out"].as_i64().unwrap(),
+        );
         let change = match now - then {
             0 => "=".to_string(),
             d if d > 0 => format!("+{d}"),
@@ -227,7 +234,10 @@ fn headlines_previous_nights_and_failed_nights() {
             section.contains(&format!("Against the previous night ({RUN_DATE}): ")),
             "{name}"
         );
-        assert!(section.contains(&format!("rows written ({change})")), "{name}: {change}");
+        assert!(
+            section.contains(&format!("rows written ({change})")),
+            "{name}: {change}"
+        );
     }
 
     // A night that cannot meet k: exit 4, no data, a failed report on record.
@@ -252,8 +262,8 @@ fn headlines_previous_nights_and_failed_nights() {
     assert_eq!(failed["exit_code"], 4);
     assert!(failed["error"].as_str().unwrap().contains("k = 100000"));
     assert!(!p.out().join("_reports/run_date=2026-11-22.json").exists());
-    let page = std::fs::read_to_string(p.out().join("_reports/run_date=2026-11-22.failed.html"))
-        .unwrap();
+    let page =
+        std::fs::read_to_string(p.out().join("_reports/run_date=2026-11-22.failed.html")).unwrap();
     assert!(page.contains("<b>FAILED</b> (exit code 4)"));
     p.edit_job(|j| j.replace("k = 100000", "k = 3"));
     p.verify().assert().success();
@@ -273,7 +283,10 @@ fn headlines_previous_nights_and_failed_nights() {
     }
     for (html, colour) in [
         (second, [0xe6, 0xf4, 0xea]),
-        (p.out().join("_reports/run_date=2026-11-22.failed.html"), [0xfc, 0xe8, 0xe6]),
+        (
+            p.out().join("_reports/run_date=2026-11-22.failed.html"),
+            [0xfc, 0xe8, 0xe6],
+        ),
     ] {
         let png = p.path().join("shot.png");
         let out = std::process::Command::new("bash")
@@ -282,7 +295,11 @@ fn headlines_previous_nights_and_failed_nights() {
             .arg(&png)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let banner = pixels_of(&png, colour);
         assert!(banner > 5_000, "{}: {banner} banner pixels", html.display());
     }

@@ -684,15 +684,28 @@ fn urls_are_written_as_templates() {
 /// A phone number or an IIN stored as a number in a kept numeric column stops the run.
 #[test]
 fn identifiers_in_numeric_columns_stop_the_run() {
-    for (value, pattern) in [("77011234567", "phone number"), ("900101300017", "IIN/BIN")] {
-        let p = Project::small_unlinked();
-        plant_activity(&p, "amount_kzt", &[value; 200]);
-        p.run(KEY)
-            .assert()
-            .code(4)
-            .stderr(predicate::str::contains(format!("`amount_kzt`: {pattern}")))
-            .stderr(predicate::str::contains(value).not());
-        assert!(!p.output_file("activity").exists() && !p.output_file("users").exists());
+    // The unlinked job keeps amounts as floats; the shipped job as decimal(18,2), and a
+    // decimal(12,0) has no fraction at all: each type is scanned (regression: decimals were not).
+    for ty in ["float", "decimal(18,2)", "decimal(12,0)"] {
+        for (value, pattern) in [("77011234567", "phone number"), ("900101300017", "IIN/BIN")] {
+            let p = Project::small_unlinked();
+            p.edit_job(|j| {
+                j.replace(
+                    "amount_kzt = { action = \"keep\", type = \"float\"",
+                    &format!("amount_kzt = {{ action = \"keep\", type = \"{ty}\""),
+                )
+            });
+            plant_activity(&p, "amount_kzt", &[value; 200]);
+            p.run(KEY)
+                .assert()
+                .code(4)
+                .stderr(predicate::str::contains(format!("`amount_kzt`: {pattern}")))
+                .stderr(predicate::str::contains(value).not());
+            assert!(
+                !p.output_file("activity").exists() && !p.output_file("users").exists(),
+                "{ty}"
+            );
+        }
     }
 }
 
@@ -1117,4 +1130,43 @@ fn k_of_one_is_warned_about() {
         .assert()
         .success()
         .stderr(predicate::str::contains("k = 1 protects no one"));
+}
+
+/// Regression (review): a `_latest` or `_reports` that is a symbolic link was followed, and a
+/// run wrote and deleted in the folder it pointed to. Such an output is refused (exit 2), and a
+/// failed night writes no report through the link.
+#[test]
+fn links_among_the_outputs_folders_are_refused() {
+    use std::os::unix::fs::symlink;
+    let p = Project::small_unlinked();
+    p.run(KEY).assert().success();
+    let elsewhere = p.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("users.parquet"), "not ours").unwrap();
+    let latest = p.out().join("_latest");
+    std::fs::remove_dir_all(&latest).unwrap();
+    symlink(&elsewhere, &latest).unwrap();
+    p.run_on(KEY, "2026-11-21")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a symbolic link"));
+    assert_eq!(
+        std::fs::read(elsewhere.join("users.parquet")).unwrap(),
+        b"not ours"
+    );
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 1);
+    assert!(!p.out().join("users/run_date=2026-11-21").exists());
+
+    // `_reports` as a link: a night that fails on its input writes nothing through it.
+    std::fs::remove_file(&latest).unwrap();
+    let reports = p.out().join("_reports");
+    let moved = p.path().join("reports-elsewhere");
+    std::fs::rename(&reports, &moved).unwrap();
+    symlink(&moved, &reports).unwrap();
+    let before = std::fs::read_dir(&moved).unwrap().count();
+    p.run_on(KEY, "2026-11-22")
+        .args(["--input", "users=nowhere/*.csv"])
+        .assert()
+        .code(3);
+    assert_eq!(std::fs::read_dir(&moved).unwrap().count(), before);
 }

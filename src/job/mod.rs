@@ -277,9 +277,8 @@ impl Table {
     /// Every column name the table writes, in order: each output, followed by its `sortable`
     /// companion.
     pub fn written_names(&self) -> impl Iterator<Item = &str> {
-        self.outputs().flat_map(|c| {
-            std::iter::once(c.output.as_str()).chain(c.sort_column.as_deref())
-        })
+        self.outputs()
+            .flat_map(|c| std::iter::once(c.output.as_str()).chain(c.sort_column.as_deref()))
     }
 
     pub fn quasi_identifiers(&self) -> impl Iterator<Item = &Column> {

@@ -296,7 +296,9 @@ pub struct ColumnSpec {
     pub sortable: Option<bool>,
     /// With `keep`: the output type, `string` (default), `int`, `float`, `bool`, `date`,
     /// `timestamp`, or `decimal(P,S)` for money (exact: sums print `20865702.17`, not
-    /// `20865702.16999999`; a value with more than S decimals is unreadable, never rounded). What happens to a value that does not parse is `invalid`'s business.
+    /// `20865702.16999999`; digits beyond S are rounded half to even by polars' parser, a value
+    /// with more than P − S integer digits is unreadable). What happens to a value that does
+    /// not parse is `invalid`'s business.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
     /// A value the column's method cannot read (a typed `keep`, a generalizing method, or a
@@ -306,7 +308,8 @@ pub struct ColumnSpec {
     /// `invalid_values` (a retention column's row is then undated, and removed); `top`, for
     /// `hierarchy` only, writes the hierarchy's top level and counts the value in
     /// `unmapped_values`. Default: `top` for `hierarchy` (a new village must not stop the
-    /// night: it is generalized away and counted), `bad_row` for every other method.
+    /// night: it is generalized away and counted), except on a `sensitive` column, and
+    /// `bad_row` for every other method.
     #[serde(default)]
     pub invalid: Option<Invalid>,
     /// With `pseudonymize`: the canonical form a value takes before it is hashed, so that
@@ -411,7 +414,10 @@ pub enum ValueType {
     Date,
     Timestamp,
     /// `decimal(precision,scale)`: 1 ≤ precision ≤ 38, scale ≤ precision.
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
 }
 
 impl ValueType {

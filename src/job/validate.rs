@@ -998,9 +998,13 @@ fn validate_column(
         }
         Some(d) => Some(d.to_string()),
     };
-    // A hierarchy sends what its file lacks to the top by default (see `ColumnSpec::invalid`).
+    // A hierarchy sends what its file lacks to the top by default (see `ColumnSpec::invalid`),
+    // except a sensitive column's: there `*` would count as one more distinct value for the
+    // models, where it may well hide a listed one (a typo of `Астана`).
     let invalid = c.invalid.or(match &action {
-        ColumnAction::Generalize(g) if g.miss() == Miss::Top => Some(Invalid::Top),
+        ColumnAction::Generalize(g) if g.miss() == Miss::Top && c.role != Role::Sensitive => {
+            Some(Invalid::Top)
+        }
         _ => None,
     });
     let output = c.rename.unwrap_or_else(|| name.clone());
@@ -1101,7 +1105,8 @@ mod tests {
                file = "h.csv"
                level = 1
                levels = [0, 1]
-               delimiter = ";""#,
+               delimiter = ";"
+               level_names = ["a"]"#,
         )
         .unwrap();
         let keys = given_params(&every);

@@ -113,9 +113,8 @@ fn failed_report(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>, e: &Er
         run_date: opts.run_date.format("%Y-%m-%d").to_string(),
         started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        key_id: context(job, opts.run_date)
-            .ok()
-            .and_then(|c| c.key.as_ref().map(|k| k.id())),
+        // Not read again for this: a key file may be a pipe, read once.
+        key_id: None,
         levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
         levels_pinned_to: None,
         keep_runs: job.keep_runs,
@@ -276,6 +275,19 @@ fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<
         None => None,
     };
     let staging = Staging::create(&output, opts.run_date)?;
+    // Under the lock: a newer night committed since the check at the start would prune this
+    // one as soon as it is written.
+    if let Some(keep) = job.keep_runs {
+        let names: Vec<String> = job.tables.iter().map(|t| t.name.clone()).collect();
+        if crate::write::older_than_kept(&output, &names, opts.run_date, keep) {
+            return Err(Error::Busy {
+                context: "keep_runs: newer nights were committed while this run read its input, \
+                          and this night would now be pruned as soon as it is written; nothing \
+                          was written",
+                path: output.clone(),
+            });
+        }
+    }
     // Now that the output is locked (and what a killed run left is recovered), the earlier
     // nights must still be the ones the check read.
     for (table, read) in &read_nights {

@@ -31,9 +31,10 @@ pub(super) fn write_table(
                 e
             };
             // `sortable`: the band's lower bound beside it (from the label, after the scan).
-            let companion = c.sort_column.as_deref().map(|name| {
-                transform::lower_bound::expr(col(c.output.as_str())).alias(name)
-            });
+            let companion = c
+                .sort_column
+                .as_deref()
+                .map(|name| transform::lower_bound::expr(col(c.output.as_str())).alias(name));
             std::iter::once(written).chain(companion)
         })
         .collect();
@@ -135,10 +136,7 @@ pub(super) fn scanned(c: &crate::job::Column, level: usize) -> bool {
         ColumnAction::Keep(ty) => {
             matches!(
                 ty,
-                ValueType::String
-                    | ValueType::Int
-                    | ValueType::Float
-                    | ValueType::Decimal { .. }
+                ValueType::String | ValueType::Int | ValueType::Float | ValueType::Decimal { .. }
             )
         }
         ColumnAction::Generalize(g) => g.output(level) == Output::Text,

@@ -96,7 +96,18 @@ impl Remembered {
 /// The first identifier-like number of a numeric column (integral values whose digits are an
 /// IIN, a phone or a card number), by pattern name.
 fn numbers_found(c: &Column) -> Option<&'static str> {
-    if c.dtype().is_float() {
+    if let DataType::Decimal(_, scale) = c.dtype() {
+        // A decimal is an integer scaled by 10^scale: `900101300017.00` is the IIN's digits
+        // followed by zeros. Integral values are checked by their whole part.
+        let unit = 10i128.checked_pow(u32::try_from(*scale).ok()?)?;
+        c.decimal()
+            .ok()?
+            .physical()
+            .iter()
+            .flatten()
+            .filter(|v| v % unit == 0)
+            .find_map(|v| crate::identifiers::integer_pattern(v / unit))
+    } else if c.dtype().is_float() {
         let f = c.cast(&DataType::Float64).ok()?;
         f.f64()
             .ok()?
@@ -117,7 +128,7 @@ fn numbers_found(c: &Column) -> Option<&'static str> {
 /// once), identifier-like numbers in numeric columns, remembered values whole or in a URL.
 pub fn column_findings(c: &Column, remembered: &Remembered) -> BTreeSet<&'static str> {
     let mut found = BTreeSet::new();
-    if c.dtype().is_integer() || c.dtype().is_float() {
+    if c.dtype().is_integer() || c.dtype().is_float() || c.dtype().is_decimal() {
         found.extend(numbers_found(c));
     } else if let Ok(text) = c.str() {
         // Columns repeat their values (devices, regions): check each once a batch.

@@ -261,7 +261,11 @@ pub fn previous_report(
 }
 
 /// A table's figures in a previous night's report (see [`previous_report`]).
-pub fn previous_night(run_date: &str, report: &serde_json::Value, table: &str) -> Option<PreviousNight> {
+pub fn previous_night(
+    run_date: &str,
+    report: &serde_json::Value,
+    table: &str,
+) -> Option<PreviousNight> {
     let t = report.get("tables")?.get(table)?;
     let n = |key: &str| t.get(key).and_then(serde_json::Value::as_u64);
     Some(PreviousNight {

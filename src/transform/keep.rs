@@ -135,7 +135,10 @@ mod tests {
         ])
         .unwrap();
         let tally = Tally::default();
-        let ty = ValueType::Decimal { precision: 18, scale: 2 };
+        let ty = ValueType::Decimal {
+            precision: 18,
+            scale: 2,
+        };
         let out = df
             .lazy()
             .select([expr(col("x"), ty, tally.clone()).alias("d")])
@@ -151,7 +154,17 @@ mod tests {
             .iter()
             .map(|v| v.map(str::to_string))
             .collect();
-        let want = [Some("12990.00"), Some("0.10"), Some("0.00"), Some("7.00"), None, None, None, None, None];
+        let want = [
+            Some("12990.00"),
+            Some("0.10"),
+            Some("0.00"),
+            Some("7.00"),
+            None,
+            None,
+            None,
+            None,
+            None,
+        ];
         assert_eq!(text, want.map(|v| v.map(str::to_string)));
         // "abc", "12,5" and a number with more than 16 integer digits; blanks are missing.
         assert_eq!(tally.get(), 3);
@@ -169,8 +182,20 @@ mod tests {
     #[test]
     fn decimal_types_parse_and_print() {
         for (text, ty) in [
-            ("decimal(18,2)", Some(ValueType::Decimal { precision: 18, scale: 2 })),
-            ("decimal( 38 , 0 )", Some(ValueType::Decimal { precision: 38, scale: 0 })),
+            (
+                "decimal(18,2)",
+                Some(ValueType::Decimal {
+                    precision: 18,
+                    scale: 2,
+                }),
+            ),
+            (
+                "decimal( 38 , 0 )",
+                Some(ValueType::Decimal {
+                    precision: 38,
+                    scale: 0,
+                }),
+            ),
             ("decimal(39,2)", None),
             ("decimal(2,3)", None),
             ("decimal(0,0)", None),
@@ -179,6 +204,13 @@ mod tests {
         ] {
             assert_eq!(text.parse::<ValueType>().ok(), ty, "{text}");
         }
-        assert_eq!(ValueType::Decimal { precision: 18, scale: 2 }.to_string(), "decimal(18,2)");
+        assert_eq!(
+            ValueType::Decimal {
+                precision: 18,
+                scale: 2
+            }
+            .to_string(),
+            "decimal(18,2)"
+        );
     }
 }

@@ -67,8 +67,8 @@ mod tests {
 
     #[test]
     fn labels_sort_by_their_bound() {
-        let df = df!("band" => [Some("*"), Some("15-19"), Some("16"), Some("100-119"), None])
-            .unwrap();
+        let df =
+            df!("band" => [Some("*"), Some("15-19"), Some("16"), Some("100-119"), None]).unwrap();
         let out = df
             .lazy()
             .select([expr(col("band")).alias("from")])

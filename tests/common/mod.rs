@@ -293,7 +293,15 @@ pub fn read_parquet(path: &Path) -> Table {
     let field_metadata = schema
         .fields()
         .iter()
-        .map(|f| (f.name().clone(), f.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+        .map(|f| {
+            (
+                f.name().clone(),
+                f.metadata()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )
+        })
         .collect();
     let columns: Vec<(String, DataType)> = schema
         .fields()
