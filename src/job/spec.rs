@@ -341,6 +341,11 @@ pub struct ColumnSpec {
     /// to the job file.
     #[serde(default)]
     pub file: Option<PathBuf>,
+    /// With `hierarchy`: a name for each column of its file, finest first, shown beside the
+    /// level numbers (`explore`): `["city", "region", "macro-region", "*"]`. Default: the
+    /// value, how many groups each level holds, and `*`.
+    #[serde(default)]
+    pub level_names: Option<Vec<String>>,
     /// With a generalizing method: the level to generalize to (0 is the finest), which pins it.
     /// Built-in levels: `age` 1, 5, 10, 20 years, `*`; `truncate` hour, day, month, year, `*`
     /// (no week: weeks straddle months, so they do not nest); `ip_prefix` /32, /24, /16, /8, `*` (IPv6 /128, /64, /48, /32, `*`); `bins` the edge

@@ -163,6 +163,14 @@ impl Generalize for AgeLevels {
         }
     }
 
+    fn level_name(&self, level: usize) -> String {
+        match self.bands.widths.get(level) {
+            Some(1) => "years".into(),
+            Some(b) => format!("{b}-year"),
+            None => "*".into(),
+        }
+    }
+
     fn shared(&self) -> Option<String> {
         let as_of = (self.as_of == AsOf::Year).then(|| "as of January 1".to_string());
         let parts: Vec<String> = self

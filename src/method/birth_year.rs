@@ -79,6 +79,14 @@ impl Generalize for Cohorts {
         }
     }
 
+    fn level_name(&self, level: usize) -> String {
+        match self.bands.widths.get(level) {
+            Some(1) => "year".into(),
+            Some(b) => format!("{b}-year"),
+            None => "*".into(),
+        }
+    }
+
     fn output(&self, level: usize) -> Output {
         self.bands.output(level)
     }

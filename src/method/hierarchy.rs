@@ -119,9 +119,17 @@ impl Hierarchy {
     pub fn top(&self) -> &str {
         &self.top
     }
+
+    /// How many different values `level` holds.
+    pub fn distinct(&self, level: usize) -> usize {
+        let values: std::collections::HashSet<&str> =
+            self.rows.values().map(|r| r[level].as_str()).collect();
+        values.len()
+    }
 }
 
-/// `method = "hierarchy"`: `file` (and its `delimiter`, default `;`); its columns are the levels.
+/// `method = "hierarchy"`: `file` (and its `delimiter`, default `;`); its columns are the levels,
+/// named by `level_names` when the job gives them.
 pub struct HierarchyMethod;
 
 impl Method for HierarchyMethod {
@@ -130,7 +138,7 @@ impl Method for HierarchyMethod {
     }
 
     fn keys(&self) -> &'static [&'static str] {
-        &["file", "delimiter"]
+        &["file", "delimiter", "level_names"]
     }
 
     fn build(&self, p: &Params<'_>) -> Result<Generalizer, String> {
@@ -144,7 +152,37 @@ impl Method for HierarchyMethod {
                 .ok_or_else(|| format!("`delimiter` must be one ASCII character, got {d:?}"))?,
         };
         let hierarchy = Hierarchy::load(&file, delimiter)?;
-        Ok(Arc::new(HierarchyLevels { file, hierarchy }))
+        let names = match p.level_names {
+            None => (0..hierarchy.levels())
+                .map(|l| match l {
+                    0 => "the value".to_string(),
+                    l if l + 1 == hierarchy.levels() => "*".to_string(),
+                    l => match hierarchy.distinct(l) {
+                        1 => "1 group".to_string(),
+                        n => format!("{n} groups"),
+                    },
+                })
+                .collect(),
+            Some(names) => {
+                if names.len() != hierarchy.levels() {
+                    return Err(format!(
+                        "`level_names` names each of the hierarchy's {} levels (the columns of \
+                         its file), finest first; it has {}",
+                        hierarchy.levels(),
+                        names.len()
+                    ));
+                }
+                if names.iter().any(|n| n.trim().is_empty()) {
+                    return Err("`level_names` holds an empty name".into());
+                }
+                names.to_vec()
+            }
+        };
+        Ok(Arc::new(HierarchyLevels {
+            file,
+            hierarchy,
+            names,
+        }))
     }
 }
 
@@ -153,6 +191,9 @@ impl Method for HierarchyMethod {
 pub struct HierarchyLevels {
     pub file: PathBuf,
     pub hierarchy: Hierarchy,
+    /// A name for each level: the job's `level_names`, or the value, how many groups a level
+    /// holds, and `*` at the top.
+    names: Vec<String>,
 }
 
 impl Generalize for HierarchyLevels {
@@ -166,6 +207,10 @@ impl Generalize for HierarchyLevels {
 
     fn describe(&self, level: usize) -> String {
         format!("level {level} of {}", super::file_name(&self.file))
+    }
+
+    fn level_name(&self, level: usize) -> String {
+        self.names.get(level).cloned().unwrap_or_else(|| "*".into())
     }
 
     fn digest(&self) -> Option<&str> {
@@ -236,6 +281,36 @@ mod tests {
         assert_eq!(h.lookup("Конаев", 1), Some("Алматинская область"));
         assert_eq!(h.lookup("Конаев", 3), Some("*"));
         assert_eq!(h.lookup("Atlantis", 1), None);
+    }
+
+    /// Levels are named by `level_names`, one a column of the file; without them, by the
+    /// value, how many groups a level holds, and `*`.
+    #[test]
+    fn level_names_name_every_column_or_count_its_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cities.csv");
+        std::fs::write(&file, CITIES).unwrap();
+        let build = |names: Option<&[String]>| {
+            HierarchyMethod.build(&Params {
+                file: Some(file.clone()),
+                level_names: names,
+                ..Params::default()
+            })
+        };
+        let counted = build(None).unwrap();
+        let names: Vec<String> = (0..4).map(|l| counted.level_name(l)).collect();
+        assert_eq!(names, ["the value", "2 groups", "1 group", "*"]);
+        let given: Vec<String> = ["city", "region", "macro-region", "*"]
+            .map(String::from)
+            .into();
+        let named = build(Some(&given)).unwrap();
+        assert_eq!(named.level_name(2), "macro-region");
+        // The names do not change what a pin records.
+        assert_eq!(named.describe(2), counted.describe(2));
+        let e = build(Some(&given[..3])).unwrap_err();
+        assert!(e.contains("4 levels") && e.contains("it has 3"), "{e}");
+        let blank: Vec<String> = ["city", " ", "macro-region", "*"].map(String::from).into();
+        assert!(build(Some(&blank)).unwrap_err().contains("empty name"));
     }
 
     #[test]

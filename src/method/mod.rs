@@ -90,6 +90,7 @@ pub struct Params<'a> {
     /// `file`, resolved against the job file's folder.
     pub file: Option<PathBuf>,
     pub delimiter: Option<&'a str>,
+    pub level_names: Option<&'a [String]>,
     /// Whether `level` or `levels` is given.
     pub level_given: bool,
     /// Whether the job picks from the method's built-in levels (`level`, `levels`, or a
@@ -170,6 +171,12 @@ pub trait Generalize: Debug + Send + Sync {
     /// What `level` does, in a few words, for `check`, pins and the report: `band 10`,
     /// `to month`, `* (everything)`.
     fn describe(&self, level: usize) -> String;
+
+    /// A short name for `level`, shown beside its number (`explore` prints `birth_cohort 3
+    /// (20-year)`): what the level's values are, in a word or two, where
+    /// [`Generalize::describe`] says what the level does and is the wording a pin records (so it
+    /// cannot change without making pins stale). `*` for the top of a ladder.
+    fn level_name(&self, level: usize) -> String;
 
     /// The level a column without `level` takes when its table does not search it. Most
     /// methods have none, so the job must choose; `url` keeps its level 0 (the path, which is

@@ -19,6 +19,15 @@ pub fn at_top(c: &Column, level: usize) -> bool {
     matches!(&c.action, ColumnAction::Generalize(g) if g.everything(level))
 }
 
+/// A short name for the column's `level`, shown beside its number (`explore`): the method's
+/// ([`crate::method::Generalize::level_name`]), or `the value` for a column kept as it is.
+pub fn name(c: &Column, level: usize) -> String {
+    match &c.action {
+        ColumnAction::Generalize(g) => g.level_name(level),
+        _ => "the value".into(),
+    }
+}
+
 /// The column's finest value as text, aliased to its output name. For a searched column it is
 /// the method's raw material (an age in years, a timestamp, an address, a number, the value a
 /// hierarchy looks up); for a pinned one, simply its output.
