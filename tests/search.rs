@@ -409,3 +409,64 @@ fn explore_names_levels_aligns_its_tables_and_its_json_chooses_what_the_run_writ
         }
     }
 }
+
+/// Postal codes, some with a leading zero, three people a code: six codes in two regions.
+const POSTAL: [&str; 6] = ["050123", "050124", "050131", "050132", "160101", "160102"];
+
+/// The `prefix` method (issue 16): searched (`search = "optimal"`), pinned with `level`, kept at
+/// `length` alone, named in `explore`; its leading zeros stay at every level.
+#[test]
+fn a_prefix_ladder_is_searched_pinned_and_explored() {
+    let mut csv = String::from("id,postal,region,area\n");
+    for (i, code) in POSTAL.iter().cycle().take(18).enumerate() {
+        csv.push_str(&format!("p{i:02},{code},{code},{code}\n"));
+    }
+    let dir = tiny(
+        "postal = { action = \"generalize\", method = \"prefix\", length = 6, role = \"quasi\" }\n\
+         region = { action = \"generalize\", method = \"prefix\", length = 6, level = 2 }\n\
+         area = { action = \"generalize\", method = \"prefix\", length = 3 }",
+        &csv,
+        5,
+    );
+    tiny_run(&dir).success();
+    let t = read_parquet(
+        &dir.path()
+            .join(format!("out/t/run_date={RUN_DATE}/part-00000.parquet")),
+    );
+    assert_eq!(t.rows, 18, "nothing suppressed");
+    // Six characters make classes of three people, under k = 5; five make classes of six.
+    let report = report_in(&dir.path().join("out"));
+    assert_eq!(report["tables"]["t"]["levels"]["postal"], 1);
+    for i in 0..t.rows {
+        let id = t.column("id")[i].clone().unwrap();
+        let own = POSTAL[id[1..].parse::<usize>().unwrap() % 6];
+        assert_eq!(t.column("postal")[i].as_deref(), Some(&own[..5]), "{id}");
+        assert_eq!(t.column("region")[i].as_deref(), Some(&own[..4]), "{id}");
+        assert_eq!(t.column("area")[i].as_deref(), Some(&own[..3]), "{id}");
+    }
+    // explore names the prefix's levels, down to `*`.
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["explore", "job.toml", "--k", "5,15", "--suppression", "0"])
+        .args(["--run-date", RUN_DATE])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let shown = String::from_utf8_lossy(&out);
+    assert!(shown.contains("| 1 (5 characters) "), "{shown}");
+    // At k = 15 `0` (12 people) and `1` (6) do not hold: only `*` does.
+    assert!(shown.contains("| 6 (*) "), "{shown}");
+    // `prefix` needs `length`; the message names the column.
+    let job = std::fs::read_to_string(dir.path().join("job.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        job.replace("method = \"prefix\", length = 3", "method = \"prefix\""),
+    )
+    .unwrap();
+    tiny_run(&dir)
+        .code(2)
+        .stderr(predicate::str::contains("tables.t.columns.area"))
+        .stderr(predicate::str::contains("needs `length`"));
+}

@@ -274,7 +274,8 @@ pub enum MetricName {
 pub struct ColumnSpec {
     /// `drop`, `keep`, `pseudonymize` or `generalize`.
     pub action: Action,
-    /// With `generalize`: `age`, `truncate`, `ip_prefix`, `bins`, `hierarchy`, `url`, `user_agent`.
+    /// With `generalize`: `age`, `birth_year`, `truncate`, `ip_prefix`, `bins`, `hierarchy`,
+    /// `prefix`, `url`, `user_agent`.
     #[serde(default)]
     pub method: Option<Method>,
     /// `quasi` (a quasi-identifier for k-anonymity), `sensitive`, or `insensitive` (default).
@@ -310,6 +311,8 @@ pub struct ColumnSpec {
     pub scope: Option<Scope>,
     /// With `pseudonymize`: hex characters of the pseudonym, an even number from 16 to 64.
     /// Default 32 (128 bits: collision-free at any realistic scale, half the size of 64).
+    /// With `prefix` (required): the characters a code keeps at level 0, from 1 to 32; each
+    /// level keeps one fewer, and the last is `*` (`length = 6`: `050123`, `05012`, … `0`, `*`).
     #[serde(default)]
     pub length: Option<usize>,
     /// With `age`: band width in years; with `birth_year`: cohort width in years (`1980-1989`).
@@ -349,7 +352,8 @@ pub struct ColumnSpec {
     /// With a generalizing method: the level to generalize to (0 is the finest), which pins it.
     /// Built-in levels: `age` 1, 5, 10, 20 years, `*`; `truncate` hour, day, month, year, `*`
     /// (no week: weeks straddle months, so they do not nest); `ip_prefix` /32, /24, /16, /8, `*` (IPv6 /128, /64, /48, /32, `*`); `bins` the edge
-    /// lists, `*`; `hierarchy` the file's columns.
+    /// lists, `*`; `hierarchy` the file's columns; `prefix` `length` characters, one fewer at
+    /// each level, `*`.
     #[serde(default)]
     pub level: Option<usize>,
     /// With a generalizing method: `[min, max]`, the levels the search may choose from.

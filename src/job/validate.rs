@@ -936,6 +936,7 @@ fn validate_column(
                 file: c.file.as_ref().map(|rel| clean(&dir.join(rel))),
                 delimiter: c.delimiter.as_deref(),
                 level_names: c.level_names.as_deref(),
+                length: c.length,
                 level_given: c.level.is_some() || c.levels.is_some(),
                 picks_levels: c.level.is_some()
                     || c.levels.is_some()

@@ -21,6 +21,7 @@ pub mod birth_year;
 pub mod hierarchy;
 pub mod ip_prefix;
 pub mod parse;
+pub mod prefix;
 pub mod truncate;
 pub mod url;
 pub mod user_agent;
@@ -39,6 +40,7 @@ pub static METHODS: &[&dyn Method] = &[
     &ip_prefix::IpPrefix,
     &bins::Bins,
     &hierarchy::HierarchyMethod,
+    &prefix::Prefix,
     &url::Url,
     &user_agent::UserAgent,
 ];
@@ -91,6 +93,8 @@ pub struct Params<'a> {
     pub file: Option<PathBuf>,
     pub delimiter: Option<&'a str>,
     pub level_names: Option<&'a [String]>,
+    /// `length` (prefix: the characters kept at level 0).
+    pub length: Option<usize>,
     /// Whether `level` or `levels` is given.
     pub level_given: bool,
     /// Whether the job picks from the method's built-in levels (`level`, `levels`, or a
