@@ -326,7 +326,10 @@ fn mondrian_run_verifies_and_loses_far_less_than_full_domain() {
                 "k = {k} {models}: full-domain loss {:.4}, Mondrian {:.4}",
                 loss[0], loss[1]
             );
-            assert!(loss[1] < 0.7 * loss[0], "k = {k} {models}: {loss:?}");
+            // 0.42 to 0.72 of the full-domain loss (0.127 against 0.303 at k = 5 without a
+            // model, 0.296 against 0.409 at k = 10 with 2-diversity): age climbs its hierarchy
+            // (issue 16), where ranges of Mondrian's own lost 0.100 against 0.303.
+            assert!(loss[1] < 0.75 * loss[0], "k = {k} {models}: {loss:?}");
         }
     }
 }

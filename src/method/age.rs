@@ -171,6 +171,11 @@ impl Generalize for AgeLevels {
         }
     }
 
+    // Ages are quantities: Mondrian may write any range of them (`31-35`).
+    fn ranges(&self) -> bool {
+        true
+    }
+
     fn shared(&self) -> Option<String> {
         let as_of = (self.as_of == AsOf::Year).then(|| "as of January 1".to_string());
         let parts: Vec<String> = self

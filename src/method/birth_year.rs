@@ -87,6 +87,11 @@ impl Generalize for Cohorts {
         }
     }
 
+    // Birth years are quantities: Mondrian may write any range of them (`1983-1987`).
+    fn ranges(&self) -> bool {
+        true
+    }
+
     fn output(&self, level: usize) -> Output {
         self.bands.output(level)
     }

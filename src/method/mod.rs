@@ -208,6 +208,15 @@ pub trait Generalize: Debug + Send + Sync {
         self.output(level) == Output::Star
     }
 
+    /// Whether Mondrian may label a class with a range of the finest values (`31-35`) when they
+    /// all read as numbers, rather than climbing the levels. Only quantities: ages and birth
+    /// years. A ladder that names its coarser values (a hierarchy, a prefix) is climbed as it
+    /// is, and a code that looks like a number is not one: a range of postal codes means
+    /// nothing, and `160101-160110` reads as an IIN to the leak scan.
+    fn ranges(&self) -> bool {
+        false
+    }
+
     /// Whether a blank value is read (looked up) rather than missing. Missing values stay null
     /// without reaching [`Generalize::apply`] and are not counted.
     fn reads_blank(&self) -> bool {

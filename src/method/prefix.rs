@@ -4,7 +4,9 @@
 //! Codes are built from the left: a postal code's first digits name the region, a phone
 //! number's the operator or area, an account class's the family. Cutting from the right keeps
 //! what analysts group by and drops what narrows down to a street or a line. The value stays
-//! text at every level, so leading zeros stay.
+//! text at every level, so leading zeros stay, and Mondrian climbs the ladder instead of cutting
+//! the codes as numbers: a range of codes means nothing, and `160101-160110` reads as an IIN to
+//! the leak scan.
 //!
 //! The levels for `length = N`, defined once here and documented in the README:
 //! - level `l` from 0 to N − 1 keeps the first N − l characters: with `length = 6`, `050123` is
