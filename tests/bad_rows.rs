@@ -421,7 +421,7 @@ fn hierarchy_gaps_ragged_hierarchies_and_broken_job_files() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "`level_names` names 2 levels; the hierarchy h.csv has 3",
+            "`level_names` names each of the hierarchy's 3 levels",
         ));
 
     hierarchy.push_str("10.0.99.1;*\n");

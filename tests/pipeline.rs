@@ -385,10 +385,7 @@ fn output_has_proper_types_and_describes_itself() {
     let figures: serde_json::Value =
         serde_json::from_str(&users.metadata["anonymize.figures"]).unwrap();
     assert_eq!(figures["levels"]["macro_region"]["meaning"], "macro-region");
-    assert_eq!(
-        figures["levels"]["birth_cohort"]["meaning"],
-        "cohorts of 20 years"
-    );
+    assert_eq!(figures["levels"]["birth_cohort"]["meaning"], "20-year");
 }
 
 #[test]

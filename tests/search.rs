@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use common::*;
 use predicates::prelude::*;
@@ -56,7 +56,7 @@ fn search_on_sample_exports_holds_k_in_people_and_pins() {
         .success()
         .stdout(predicate::str::contains("table users:"))
         .stdout(predicate::str::contains("table activity:"))
-        .stdout(predicate::str::contains("age_band="));
+        .stdout(predicate::str::contains("| age_band "));
 
     p.run(KEY).arg("--pin").assert().success();
     let report = p.report();
@@ -290,5 +290,183 @@ fn a_column_searched_to_its_top_is_named() {
         .stdout
         .clone();
     let shown = String::from_utf8_lossy(&out);
-    assert!(shown.contains("macro_region=3(*)"), "{shown}");
+    assert!(
+        shown.contains("| macro_region ") && shown.contains("| 3 (*) "),
+        "{shown}"
+    );
+}
+
+/// `explore` as its user reads it (issue 16): each level with its name beside its number, one
+/// aligned table a table (every line of it as wide as the others), and `--format json` with
+/// the same content, whose chosen candidate (the job's k and limit) is the row the text marks
+/// and the levels the run then writes.
+#[test]
+fn explore_names_levels_aligns_its_tables_and_its_json_chooses_what_the_run_writes() {
+    let p = searching_project();
+    let explore = |format: &str| -> String {
+        let out = bin()
+            .current_dir(p.path())
+            .env("ANONYMIZE_KEY", KEY)
+            .args(["explore", "jobs/marketing_research.toml"])
+            .args(["--k", "5,10", "--suppression", "0.05", "--format", format])
+            .args(["--run-date", RUN_DATE])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let text = explore("text");
+    // Names beside numbers: the age ladder's bands, the city hierarchy's groups or `*`.
+    let age = regex::Regex::new(r"\| [0-4] \((years|5-year|10-year|20-year|\*)\) +\|").unwrap();
+    assert!(age.is_match(&text), "{text}");
+    let city = regex::Regex::new(r"\| [1-3] \((\d+ groups|\*)\) +\|").unwrap();
+    assert!(city.is_match(&text), "{text}");
+    // Aligned: within a table, every line of the grid is as wide as the header (the names are
+    // ASCII here, so characters are display columns).
+    let grids: Vec<Vec<&str>> = text
+        .split("\n\n")
+        .map(|block| block.lines().filter(|l| l.starts_with('|')).collect())
+        .filter(|grid: &Vec<&str>| !grid.is_empty())
+        .collect();
+    assert_eq!(grids.len(), 2, "users and activity: {text}");
+    for grid in &grids {
+        let widths: BTreeSet<usize> = grid.iter().map(|l| l.chars().count()).collect();
+        assert_eq!(widths.len(), 1, "ragged:\n{}", grid.join("\n"));
+        assert_eq!(grid.len(), 4, "header, rule and a row a k: {grid:?}");
+    }
+
+    let json: serde_json::Value = serde_json::from_str(&explore("json")).expect("JSON");
+    p.run(KEY).assert().success();
+    let report = p.report();
+    let tables = json["tables"].as_array().unwrap();
+    let names: Vec<&str> = tables
+        .iter()
+        .map(|t| t["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["users", "activity"]);
+    for (t, grid) in tables.iter().zip(&grids) {
+        let name = t["table"].as_str().unwrap();
+        let candidates = t["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 2, "{name}");
+        let chosen: Vec<&serde_json::Value> =
+            candidates.iter().filter(|c| c["chosen"] == true).collect();
+        assert_eq!(chosen.len(), 1, "{name}: one candidate is the job's");
+        let chosen = chosen[0];
+        assert_eq!(
+            (&chosen["k"], &chosen["max_suppression"]),
+            (&t["k"], &t["max_suppression"])
+        );
+        // The run writes the chosen levels.
+        let levels: BTreeMap<String, u64> = chosen["levels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(c, l)| (c.clone(), l["level"].as_u64().unwrap()))
+            .collect();
+        let ran: BTreeMap<String, u64> = report["tables"][name]["levels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(c, l)| (c.clone(), l.as_u64().unwrap()))
+            .collect();
+        assert!(!ran.is_empty());
+        assert_eq!(levels, ran, "{name}: explore's choice and the run's");
+        // The text marks the same row, with the same levels and names.
+        let row = grid
+            .iter()
+            .find(|l| l.contains("| yes "))
+            .expect("a chosen row");
+        for l in chosen["levels"].as_object().unwrap().values() {
+            let shown = if l["top"] == true {
+                "*"
+            } else {
+                l["name"].as_str().unwrap()
+            };
+            let cell = format!("| {} ({shown}) ", l["level"]);
+            assert!(row.contains(&cell), "{name}: {cell} not in {row}");
+        }
+        // Every column's levels are named, and the column list matches the levels'.
+        let columns: Vec<&str> = t["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["column"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            columns,
+            chosen["levels"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>()
+        );
+        for c in t["columns"].as_array().unwrap() {
+            for l in c["levels"].as_array().unwrap() {
+                assert!(!l["name"].as_str().unwrap().is_empty(), "{c}");
+            }
+        }
+    }
+}
+
+/// Postal codes, some with a leading zero, three people a code: six codes in two regions.
+const POSTAL: [&str; 6] = ["050123", "050124", "050131", "050132", "160101", "160102"];
+
+/// The `prefix` method (issue 16): searched (`search = "optimal"`), pinned with `level`, kept at
+/// `length` alone, named in `explore`; its leading zeros stay at every level.
+#[test]
+fn a_prefix_ladder_is_searched_pinned_and_explored() {
+    let mut csv = String::from("id,postal,region,area\n");
+    for (i, code) in POSTAL.iter().cycle().take(18).enumerate() {
+        csv.push_str(&format!("p{i:02},{code},{code},{code}\n"));
+    }
+    let dir = tiny(
+        "postal = { action = \"generalize\", method = \"prefix\", length = 6, role = \"quasi\" }\n\
+         region = { action = \"generalize\", method = \"prefix\", length = 6, level = 2 }\n\
+         area = { action = \"generalize\", method = \"prefix\", length = 3 }",
+        &csv,
+        5,
+    );
+    tiny_run(&dir).success();
+    let t = read_parquet(
+        &dir.path()
+            .join(format!("out/t/run_date={RUN_DATE}/part-00000.parquet")),
+    );
+    assert_eq!(t.rows, 18, "nothing suppressed");
+    // Six characters make classes of three people, under k = 5; five make classes of six.
+    let report = report_in(&dir.path().join("out"));
+    assert_eq!(report["tables"]["t"]["levels"]["postal"], 1);
+    for i in 0..t.rows {
+        let id = t.column("id")[i].clone().unwrap();
+        let own = POSTAL[id[1..].parse::<usize>().unwrap() % 6];
+        assert_eq!(t.column("postal")[i].as_deref(), Some(&own[..5]), "{id}");
+        assert_eq!(t.column("region")[i].as_deref(), Some(&own[..4]), "{id}");
+        assert_eq!(t.column("area")[i].as_deref(), Some(&own[..3]), "{id}");
+    }
+    // explore names the prefix's levels, down to `*`.
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["explore", "job.toml", "--k", "5,15", "--suppression", "0"])
+        .args(["--run-date", RUN_DATE])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let shown = String::from_utf8_lossy(&out);
+    assert!(shown.contains("| 1 (5 characters) "), "{shown}");
+    // At k = 15 `0` (12 people) and `1` (6) do not hold: only `*` does.
+    assert!(shown.contains("| 6 (*) "), "{shown}");
+    // `prefix` needs `length`; the message names the column.
+    let job = std::fs::read_to_string(dir.path().join("job.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        job.replace("method = \"prefix\", length = 3", "method = \"prefix\""),
+    )
+    .unwrap();
+    tiny_run(&dir)
+        .code(2)
+        .stderr(predicate::str::contains("tables.t.columns.area"))
+        .stderr(predicate::str::contains("needs `length`"));
 }

@@ -274,7 +274,8 @@ pub enum MetricName {
 pub struct ColumnSpec {
     /// `drop`, `keep`, `pseudonymize` or `generalize`.
     pub action: Action,
-    /// With `generalize`: `age`, `truncate`, `ip_prefix`, `bins`, `hierarchy`, `url`, `user_agent`.
+    /// With `generalize`: `age`, `birth_year`, `truncate`, `ip_prefix`, `bins`, `hierarchy`,
+    /// `prefix`, `url`, `user_agent`.
     #[serde(default)]
     pub method: Option<Method>,
     /// `quasi` (a quasi-identifier for k-anonymity), `sensitive`, or `insensitive` (default).
@@ -327,6 +328,8 @@ pub struct ColumnSpec {
     pub scope: Option<Scope>,
     /// With `pseudonymize`: hex characters of the pseudonym, an even number from 16 to 64.
     /// Default 32 (128 bits: collision-free at any realistic scale, half the size of 64).
+    /// With `prefix` (required): the characters a code keeps at level 0, from 1 to 32; each
+    /// level keeps one fewer, and the last is `*` (`length = 6`: `050123`, `05012`, … `0`, `*`).
     #[serde(default)]
     pub length: Option<usize>,
     /// With `age`: band width in years; with `birth_year`: cohort width in years (`1980-1989`).
@@ -358,10 +361,17 @@ pub struct ColumnSpec {
     /// to the job file.
     #[serde(default)]
     pub file: Option<PathBuf>,
+    /// With `hierarchy`: a name for each column of its file, finest first, shown beside the
+    /// level numbers in `explore`, the report and the files' metadata:
+    /// `["city as typed", "city", "macro-region", "*"]`. Default: the value, how many groups
+    /// each level holds, and `*`.
+    #[serde(default)]
+    pub level_names: Option<Vec<String>>,
     /// With a generalizing method: the level to generalize to (0 is the finest), which pins it.
     /// Built-in levels: `age` 1, 5, 10, 20 years, `*`; `truncate` hour, day, month, year, `*`
     /// (no week: weeks straddle months, so they do not nest); `ip_prefix` /32, /24, /16, /8, `*` (IPv6 /128, /64, /48, /32, `*`); `bins` the edge
-    /// lists, `*`; `hierarchy` the file's columns.
+    /// lists, `*`; `hierarchy` the file's columns; `prefix` `length` characters, one fewer at
+    /// each level, `*`.
     #[serde(default)]
     pub level: Option<usize>,
     /// With a generalizing method: `[min, max]`, the levels the search may choose from.
@@ -370,11 +380,6 @@ pub struct ColumnSpec {
     /// With `hierarchy`: the hierarchy file's delimiter. Default `;`.
     #[serde(default)]
     pub delimiter: Option<String>,
-    /// With `hierarchy`: a name for each level, from level 0 (the value) to the top, such as
-    /// `["city as exported", "city", "macro-region", "*"]`. The report, the file's metadata,
-    /// `check` and `explore` show a level by its name. Default: `level N of FILE`.
-    #[serde(default)]
-    pub level_names: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -878,10 +878,10 @@ fn given_params(c: &ColumnSpec) -> Vec<&'static str> {
     note("v6", c.v6.is_some());
     note("edges", c.edges.is_some());
     note("file", c.file.is_some());
+    note("level_names", c.level_names.is_some());
     note("level", c.level.is_some());
     note("levels", c.levels.is_some());
     note("delimiter", c.delimiter.is_some());
-    note("level_names", c.level_names.is_some());
     given
 }
 
@@ -977,6 +977,7 @@ fn validate_column(
                 file: c.file.as_ref().map(|rel| clean(&dir.join(rel))),
                 delimiter: c.delimiter.as_deref(),
                 level_names: c.level_names.as_deref(),
+                length: c.length,
                 level_given: c.level.is_some() || c.levels.is_some(),
                 picks_levels: c.level.is_some()
                     || c.levels.is_some()
@@ -1103,10 +1104,10 @@ mod tests {
                v6 = 48
                edges = [1.0]
                file = "h.csv"
+               level_names = ["a"]
                level = 1
                levels = [0, 1]
-               delimiter = ";"
-               level_names = ["a"]"#,
+               delimiter = ";""#,
         )
         .unwrap();
         let keys = given_params(&every);

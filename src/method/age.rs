@@ -163,6 +163,19 @@ impl Generalize for AgeLevels {
         }
     }
 
+    fn level_name(&self, level: usize) -> String {
+        match self.bands.widths.get(level) {
+            Some(1) => "years".into(),
+            Some(b) => format!("{b}-year"),
+            None => "*".into(),
+        }
+    }
+
+    // Ages are quantities: Mondrian may write any range of them (`31-35`).
+    fn ranges(&self) -> bool {
+        true
+    }
+
     fn shared(&self) -> Option<String> {
         let as_of = (self.as_of == AsOf::Year).then(|| "as of January 1".to_string());
         let parts: Vec<String> = self

@@ -127,6 +127,15 @@ impl Generalize for BinLevels {
         }
     }
 
+    // How many bins the values fall in (one below the first edge, one from the last on): the
+    // level's granularity, where its edges may be too long to show beside a number.
+    fn level_name(&self, level: usize) -> String {
+        match self.edge_sets.get(level) {
+            Some(edges) => format!("{} bins", edges.len() + 1),
+            None => "*".into(),
+        }
+    }
+
     fn output(&self, level: usize) -> Output {
         if level < self.edge_sets.len() {
             Output::Text

@@ -79,6 +79,19 @@ impl Generalize for Cohorts {
         }
     }
 
+    fn level_name(&self, level: usize) -> String {
+        match self.bands.widths.get(level) {
+            Some(1) => "year".into(),
+            Some(b) => format!("{b}-year"),
+            None => "*".into(),
+        }
+    }
+
+    // Birth years are quantities: Mondrian may write any range of them (`1983-1987`).
+    fn ranges(&self) -> bool {
+        true
+    }
+
     fn output(&self, level: usize) -> Output {
         self.bands.output(level)
     }

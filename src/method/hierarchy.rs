@@ -119,9 +119,34 @@ impl Hierarchy {
     pub fn top(&self) -> &str {
         &self.top
     }
+
+    /// How many different values `level` holds.
+    pub fn distinct(&self, level: usize) -> usize {
+        let values: std::collections::HashSet<&str> =
+            self.rows.values().map(|r| r[level].as_str()).collect();
+        values.len()
+    }
+
+    /// Whether every listed value is a quantity: a plain number of at most four digits, no
+    /// leading zero (`17`, `90`, `-3`, `2.5`), as Adult's ages are. Mondrian may write ranges of
+    /// those; longer numbers and zero-padded ones are codes (postal codes, phone area codes),
+    /// whose ranges mean nothing and may read as identifiers.
+    pub fn quantities(&self) -> bool {
+        fn quantity(v: &str) -> bool {
+            let digits = v.strip_prefix('-').unwrap_or(v);
+            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+            !whole.is_empty()
+                && whole.len() <= 4
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.bytes().all(|b| b.is_ascii_digit())
+                && (whole == "0" || !whole.starts_with('0'))
+        }
+        !self.rows.is_empty() && self.rows.keys().all(|v| quantity(v))
+    }
 }
 
-/// `method = "hierarchy"`: `file` (and its `delimiter`, default `;`); its columns are the levels.
+/// `method = "hierarchy"`: `file` (and its `delimiter`, default `;`); its columns are the levels,
+/// named by `level_names` when the job gives them.
 pub struct HierarchyMethod;
 
 impl Method for HierarchyMethod {
@@ -145,20 +170,30 @@ impl Method for HierarchyMethod {
         };
         let hierarchy = Hierarchy::load(&file, delimiter)?;
         let names = match p.level_names {
-            None => None,
-            Some(names) if names.len() != hierarchy.levels() => {
-                return Err(format!(
-                    "`level_names` names {} levels; the hierarchy {} has {} (the value, then \
-                     each column above it)",
-                    names.len(),
-                    super::file_name(&file),
-                    hierarchy.levels()
-                ));
+            None => (0..hierarchy.levels())
+                .map(|l| match l {
+                    0 => "the value".to_string(),
+                    l if l + 1 == hierarchy.levels() => "*".to_string(),
+                    l => match hierarchy.distinct(l) {
+                        1 => "1 group".to_string(),
+                        n => format!("{n} groups"),
+                    },
+                })
+                .collect(),
+            Some(names) => {
+                if names.len() != hierarchy.levels() {
+                    return Err(format!(
+                        "`level_names` names each of the hierarchy's {} levels (the columns of \
+                         its file), finest first; it has {}",
+                        hierarchy.levels(),
+                        names.len()
+                    ));
+                }
+                if names.iter().any(|n| n.trim().is_empty()) {
+                    return Err("`level_names` holds an empty name".into());
+                }
+                names.to_vec()
             }
-            Some(names) if names.iter().any(|n| n.trim().is_empty()) => {
-                return Err("`level_names`: a level's name must not be empty".into());
-            }
-            Some(names) => Some(names.iter().map(|n| n.trim().to_string()).collect()),
         };
         Ok(Arc::new(HierarchyLevels {
             file,
@@ -173,8 +208,9 @@ impl Method for HierarchyMethod {
 pub struct HierarchyLevels {
     pub file: PathBuf,
     pub hierarchy: Hierarchy,
-    /// `level_names`, one a level.
-    pub names: Option<Vec<String>>,
+    /// A name for each level: the job's `level_names`, or the value, how many groups a level
+    /// holds, and `*` at the top.
+    names: Vec<String>,
 }
 
 impl Generalize for HierarchyLevels {
@@ -186,11 +222,18 @@ impl Generalize for HierarchyLevels {
         self.hierarchy.levels()
     }
 
+    // The wording pins record (lock files): names are `level_name`'s business.
     fn describe(&self, level: usize) -> String {
-        match self.names.as_ref().and_then(|n| n.get(level)) {
-            Some(name) => name.clone(),
-            None => format!("level {level} of {}", super::file_name(&self.file)),
-        }
+        format!("level {level} of {}", super::file_name(&self.file))
+    }
+
+    fn level_name(&self, level: usize) -> String {
+        self.names.get(level).cloned().unwrap_or_else(|| "*".into())
+    }
+
+    // A hierarchy of quantities (ages) may be cut into ranges; one of codes is climbed.
+    fn ranges(&self) -> bool {
+        self.hierarchy.quantities()
     }
 
     fn digest(&self) -> Option<&str> {
@@ -261,6 +304,48 @@ mod tests {
         assert_eq!(h.lookup("Конаев", 1), Some("Алматинская область"));
         assert_eq!(h.lookup("Конаев", 3), Some("*"));
         assert_eq!(h.lookup("Atlantis", 1), None);
+    }
+
+    /// Levels are named by `level_names`, one a column of the file; without them, by the
+    /// value, how many groups a level holds, and `*`.
+    #[test]
+    fn quantities_are_short_plain_numbers_and_codes_are_not() {
+        let ages = Hierarchy::parse(b"17;15-19;*\n90;90+;*\n0;0-4;*\n", b';').unwrap();
+        assert!(ages.quantities());
+        let codes = Hierarchy::parse(b"050123;05;*\n160101;16;*\n", b';').unwrap();
+        assert!(!codes.quantities());
+        let padded = Hierarchy::parse(b"017;01;*\n", b';').unwrap();
+        assert!(!padded.quantities());
+        let cities = Hierarchy::parse(CITIES.as_bytes(), b';').unwrap();
+        assert!(!cities.quantities());
+    }
+
+    #[test]
+    fn level_names_name_every_column_or_count_its_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cities.csv");
+        std::fs::write(&file, CITIES).unwrap();
+        let build = |names: Option<&[String]>| {
+            HierarchyMethod.build(&Params {
+                file: Some(file.clone()),
+                level_names: names,
+                ..Params::default()
+            })
+        };
+        let counted = build(None).unwrap();
+        let names: Vec<String> = (0..4).map(|l| counted.level_name(l)).collect();
+        assert_eq!(names, ["the value", "2 groups", "1 group", "*"]);
+        let given: Vec<String> = ["city", "region", "macro-region", "*"]
+            .map(String::from)
+            .into();
+        let named = build(Some(&given)).unwrap();
+        assert_eq!(named.level_name(2), "macro-region");
+        // The names do not change what a pin records.
+        assert_eq!(named.describe(2), counted.describe(2));
+        let e = build(Some(&given[..3])).unwrap_err();
+        assert!(e.contains("4 levels") && e.contains("it has 3"), "{e}");
+        let blank: Vec<String> = ["city", " ", "macro-region", "*"].map(String::from).into();
+        assert!(build(Some(&blank)).unwrap_err().contains("empty name"));
     }
 
     #[test]

@@ -99,6 +99,13 @@ impl Generalize for PrefixLevels {
         }
     }
 
+    fn level_name(&self, level: usize) -> String {
+        match self.steps.get(level) {
+            Some((a, b)) => format!("/{a}, /{b}"),
+            None => "*".into(),
+        }
+    }
+
     fn output(&self, level: usize) -> Output {
         if level < self.steps.len() {
             Output::Text

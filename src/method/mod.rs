@@ -21,6 +21,7 @@ pub mod birth_year;
 pub mod hierarchy;
 pub mod ip_prefix;
 pub mod parse;
+pub mod prefix;
 pub mod truncate;
 pub mod url;
 pub mod user_agent;
@@ -39,6 +40,7 @@ pub static METHODS: &[&dyn Method] = &[
     &ip_prefix::IpPrefix,
     &bins::Bins,
     &hierarchy::HierarchyMethod,
+    &prefix::Prefix,
     &url::Url,
     &user_agent::UserAgent,
 ];
@@ -90,8 +92,9 @@ pub struct Params<'a> {
     /// `file`, resolved against the job file's folder.
     pub file: Option<PathBuf>,
     pub delimiter: Option<&'a str>,
-    /// `level_names` (hierarchies): a name a level.
     pub level_names: Option<&'a [String]>,
+    /// `length` (prefix: the characters kept at level 0).
+    pub length: Option<usize>,
     /// Whether `level` or `levels` is given.
     pub level_given: bool,
     /// Whether the job picks from the method's built-in levels (`level`, `levels`, or a
@@ -173,6 +176,12 @@ pub trait Generalize: Debug + Send + Sync {
     /// `to month`, `* (everything)`.
     fn describe(&self, level: usize) -> String;
 
+    /// A short name for `level`, shown beside its number (`explore` prints `birth_cohort 3
+    /// (20-year)`): what the level's values are, in a word or two, where
+    /// [`Generalize::describe`] says what the level does and is the wording a pin records (so it
+    /// cannot change without making pins stale). `*` for the top of a ladder.
+    fn level_name(&self, level: usize) -> String;
+
     /// The level a column without `level` takes when its table does not search it. Most
     /// methods have none, so the job must choose; `url` keeps its level 0 (the path, which is
     /// what `method = "url"` meant before it had a ladder), so that older job files still run.
@@ -197,6 +206,16 @@ pub trait Generalize: Debug + Send + Sync {
     /// Whether `level` makes every value one (`*`): the column then carries nothing.
     fn everything(&self, level: usize) -> bool {
         self.output(level) == Output::Star
+    }
+
+    /// Whether Mondrian may label a class with a range of the finest values (`31-35`) when they
+    /// all read as numbers, rather than climbing the levels. Only quantities: ages and birth
+    /// years, and a hierarchy of short plain numbers (Adult's ages: see
+    /// [`hierarchy::Hierarchy::quantities`]). A ladder of codes (a prefix, a hierarchy of postal
+    /// codes) is climbed as it is: a code that looks like a number is not one, a range of
+    /// postal codes means nothing, and `160101-160110` reads as an IIN to the leak scan.
+    fn ranges(&self) -> bool {
+        false
     }
 
     /// Whether a blank value is read (looked up) rather than missing. Missing values stay null

@@ -113,6 +113,14 @@ impl Generalize for TruncateLevels {
         }
     }
 
+    // The top is null for every row: dates have no `*`.
+    fn level_name(&self, level: usize) -> String {
+        match self.steps.get(level) {
+            Some(to) => to.name().into(),
+            None => "null".into(),
+        }
+    }
+
     fn output(&self, level: usize) -> Output {
         match self.steps.get(level) {
             Some(TruncateTo::Hour) => Output::Timestamp,

@@ -180,6 +180,16 @@ impl Generalize for Url {
         .into()
     }
 
+    fn level_name(&self, level: usize) -> String {
+        match level {
+            0 => "path",
+            1 => "first segment",
+            2 => "host",
+            _ => "*",
+        }
+        .into()
+    }
+
     fn output(&self, _: usize) -> Output {
         Output::Text
     }

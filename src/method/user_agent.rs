@@ -60,6 +60,10 @@ impl Generalize for UserAgent {
         "browser / OS / device".into()
     }
 
+    fn level_name(&self, _: usize) -> String {
+        "browser / OS / device".into()
+    }
+
     fn output(&self, _: usize) -> Output {
         Output::Text
     }

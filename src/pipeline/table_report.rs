@@ -32,7 +32,7 @@ pub(super) fn levels(p: &Planned, protected: &Protected) -> IndexMap<String, cra
                 c.output.clone(),
                 crate::report::Level {
                     level,
-                    meaning: transform::levels::meaning(c, level),
+                    meaning: transform::levels::name(c, level),
                 },
             )
         })

@@ -21,6 +21,10 @@ pub struct Dimension {
     pub map: Vec<Vec<u32>>,
     /// `labels[level][code]`: the value a code stands for, for reports and `explore`.
     pub labels: Vec<Vec<String>>,
+    /// Whether Mondrian may label a class with a range of the finest values when they read as
+    /// numbers (see [`crate::method::Generalize::ranges`]); otherwise it climbs the levels.
+    /// [`dimension`] allows it; the table's base forbids it for a column whose method does not.
+    pub ranges: bool,
 }
 
 impl Dimension {
@@ -154,6 +158,7 @@ pub fn dimension(
             max: levels - 1,
             map,
             labels,
+            ranges: true,
         },
         code_of_value,
     ))

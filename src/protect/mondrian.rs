@@ -21,9 +21,13 @@
 //! rows (values up to it go left; when it is the largest value, that value alone goes right).
 //!
 //! Rules that go beyond the paper, chosen to keep the result simple and predictable:
-//! - A dimension is numeric when all its non-missing finest labels parse as finite numbers and
-//!   there are at least two distinct ones (its hierarchy, if any, is then not used); every
-//!   other dimension is categorical and climbs its own hierarchy ([`Dimension::map`]).
+//! - A dimension is numeric when its column's method allows ranges ([`Dimension::ranges`]:
+//!   ages, birth years, kept values), all its non-missing finest labels parse as finite numbers
+//!   and there are at least two distinct ones; every other dimension is categorical and climbs
+//!   its own levels ([`Dimension::map`]). A hierarchy or a prefix is always climbed, never cut
+//!   into ranges, even when its values look like numbers: its ladder names every coarser value
+//!   the engineer allows, and a range of codes (`160101-160110`) means nothing and can read
+//!   as an identifier.
 //! - A missing number is a category of its own that is never inside a range: a partition
 //!   holding missing and present values is first split into the two, when that is allowed;
 //!   when it is not, the numbers are split at their median with the missing values on the
@@ -129,7 +133,7 @@ fn kind(dim: &Dimension) -> Kind {
     let mut values: Vec<f64> = parsed.iter().flatten().copied().collect();
     values.sort_by(f64::total_cmp);
     values.dedup();
-    if numeric && values.len() >= 2 {
+    if dim.ranges && numeric && values.len() >= 2 {
         let rank: Vec<u32> = parsed
             .iter()
             .map(|p| match p {
@@ -811,6 +815,42 @@ mod tests {
         let p = partition(&small, &goal(2)).unwrap();
         assert_eq!(labels(&p), ["*"]);
         assert!((p.loss - 1.0).abs() < 1e-12);
+    }
+
+    /// Postal codes through a prefix ladder: numbers to look at, but a dimension that allows no
+    /// ranges climbs its levels. Regression: they were cut as numbers, which lost their leading
+    /// zeros (`50140-50147`), and a range such as `160101-160110` reads as an IIN to the leak
+    /// scan (tests/mondrian.rs runs that one).
+    #[test]
+    fn codes_without_ranges_climb_their_ladder() {
+        let codes: Vec<Option<String>> = ["050140", "050147", "050210", "050215"]
+            .iter()
+            .map(|v| Some(v.to_string()))
+            .collect();
+        let ladder = |ranges: bool| {
+            let (mut dim, _) = dimension("postal", 4, &codes, |v, level| {
+                let v = v?;
+                Some(match level {
+                    0 => v.to_string(),
+                    1 => v[..5].to_string(),
+                    2 => v[..4].to_string(),
+                    _ => "*".into(),
+                })
+            })
+            .expect("a dimension");
+            dim.ranges = ranges;
+            dim
+        };
+        let entries: &[(&[u32], u64)] = &[(&[0], 1), (&[1], 1), (&[2], 1), (&[3], 1)];
+        let as_numbers = partition(&base(vec![ladder(true)], entries), &goal(2)).unwrap();
+        assert_eq!(labels(&as_numbers), ["50140-50147", "50210-50215"]);
+        let climbed = partition(&base(vec![ladder(false)], entries), &goal(2)).unwrap();
+        assert_eq!(labels(&climbed), ["05014", "05021"]);
+        // Each covers two of the four codes: 1/3 a row.
+        assert!((climbed.loss - 1.0 / 3.0).abs() < 1e-12, "{}", climbed.loss);
+        // Under k = 3 neither `0501` nor `0502` holds: `*`.
+        let p = partition(&base(vec![ladder(false)], entries), &goal(3)).unwrap();
+        assert_eq!(labels(&p), ["*"]);
     }
 
     #[test]

@@ -16,6 +16,16 @@ use crate::error::{Error, Result};
 use crate::job::{Privacy, Table};
 use crate::transform::levels;
 
+/// Whether Mondrian may write ranges of the column's finest values: a method's own answer (ages,
+/// birth years, a hierarchy of quantities; never a prefix or a hierarchy of codes), and yes for
+/// a kept value, a number as the export has it.
+fn ranges(c: &crate::job::Column) -> bool {
+    match &c.action {
+        crate::job::ColumnAction::Generalize(g) => g.ranges(),
+        _ => true,
+    }
+}
+
 /// The search's base: one dimension per quasi-identifier, in the table's order, whose level 0
 /// is the column's lowest allowed level.
 pub fn base(t: &Table, counts: &Counts) -> Result<Base> {
@@ -68,10 +78,11 @@ fn base_with_people(t: &Table, counts: &Counts) -> Result<(Base, FinestValues, V
         }
         let min = c.levels.min;
         let levels = c.levels.max - min + 1;
-        let (dim, code_of_value) = dimension(&c.output, levels, &values, |v, i| {
+        let (mut dim, code_of_value) = dimension(&c.output, levels, &values, |v, i| {
             levels::label(c, v, min + i)
         })
         .map_err(|e| Error::Job(format!("tables.{}.columns.{}: {e}", t.name, c.name)))?;
+        dim.ranges = ranges(c);
         for (row, &vi) in value_of_row.iter().enumerate() {
             codes[row * qis.len() + d] = code_of_value[vi as usize];
         }

@@ -60,7 +60,7 @@ pub struct PreviousNight {
 #[derive(Debug, Clone, Serialize)]
 pub struct Level {
     pub level: usize,
-    /// What the values are at that level (`macro-region`, `cohorts of 20 years`).
+    /// What the values are at that level, as `explore` names it (`macro-region`, `20-year`).
     pub meaning: String,
 }
 

@@ -19,12 +19,12 @@ pub fn at_top(c: &Column, level: usize) -> bool {
     matches!(&c.action, ColumnAction::Generalize(g) if g.everything(level))
 }
 
-/// What the column's values are at `level`, in a few words (`cohorts of 20 years`, a
-/// hierarchy's `level_names`): for the report and the file's metadata.
-pub fn meaning(c: &Column, level: usize) -> String {
+/// A short name for the column's `level`, shown beside its number (`explore`): the method's
+/// ([`crate::method::Generalize::level_name`]), or `the value` for a column kept as it is.
+pub fn name(c: &Column, level: usize) -> String {
     match &c.action {
-        ColumnAction::Generalize(g) => g.describe(level),
-        _ => "the value as exported".into(),
+        ColumnAction::Generalize(g) => g.level_name(level),
+        _ => "the value".into(),
     }
 }
 
