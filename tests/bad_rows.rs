@@ -398,11 +398,17 @@ fn hierarchy_gaps_ragged_hierarchies_and_broken_job_files() {
 
     // A sensitive column keeps the strict default: `*` would count as one more value for the
     // models, where it may hide a listed one.
-    std::fs::write(dir.path().join("job.toml"), with_hierarchy(", role = \"sensitive\"")).unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        with_hierarchy(", role = \"sensitive\""),
+    )
+    .unwrap();
     run_in(dir.path())
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("a value the hierarchy h.csv does not list"));
+        .stderr(predicate::str::contains(
+            "a value the hierarchy h.csv does not list",
+        ));
     for extra in ["", ", invalid = \"top\""] {
         std::fs::write(dir.path().join("job.toml"), with_hierarchy(extra)).unwrap();
         run_in(dir.path()).assert().success();
