@@ -589,14 +589,14 @@ fn linked_levels_are_searched_together_and_pinned() {
 fn run_scoped_pseudonyms_join_within_a_night_only() {
     let p = Project::small();
     p.edit_job(|j| {
-        j.replace(
-            "user_id       = { action = \"pseudonymize\" }",
-            "user_id       = { action = \"pseudonymize\", scope = \"run\" }",
-        )
-        .replace(
-            "user_id    = { action = \"pseudonymize\" }",
-            "user_id    = { action = \"pseudonymize\", scope = \"run\" }",
-        )
+        let edited = j.replace(
+            "{ action = \"pseudonymize\", description",
+            "{ action = \"pseudonymize\", scope = \"run\", description",
+        );
+        // Both tables' subjects (a replacement that silently missed let this test pass on
+        // job-scoped pseudonyms).
+        assert_eq!(edited.matches("scope = \"run\"").count(), 2);
+        edited
     });
     let ids = |date: &str, table: &str| -> HashSet<String> {
         read_parquet(
@@ -635,10 +635,13 @@ fn run_scoped_pseudonyms_join_within_a_night_only() {
 
     // One table's subject under the night's key and the other's under the job's: no join.
     p.edit_job(|j| {
-        j.replace(
-            "user_id    = { action = \"pseudonymize\", scope = \"run\" }",
-            "user_id    = { action = \"pseudonymize\" }",
-        )
+        let edited = j.replacen(
+            "user_id    = { action = \"pseudonymize\", scope = \"run\",",
+            "user_id    = { action = \"pseudonymize\",",
+            1,
+        );
+        assert_ne!(edited, j);
+        edited
     });
     let out = p.check().assert().code(2).get_output().stderr.clone();
     let err = String::from_utf8_lossy(&out);

@@ -104,23 +104,9 @@ fn failed_report(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>, e: &Er
         status: "failed",
         exit_code: e.exit_code() as u8,
         error: Some(e.to_string()),
-        seconds: (Utc::now() - started_at).as_seconds_f64(),
-        job: job.name.clone(),
-        purpose: job.purpose.clone(),
-        job_file: job.path.display().to_string(),
-        job_sha256: job.sha256.clone(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        run_date: opts.run_date.format("%Y-%m-%d").to_string(),
-        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         // Not read again for this: a key file may be a pipe, read once.
         key_id: None,
-        levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
-        levels_pinned_to: None,
-        keep_runs: job.keep_runs,
-        latest: false,
-        pruned: Vec::new(),
-        tables: IndexMap::new(),
+        ..report_of(job, opts, started_at)
     };
     let written = serde_json::to_vec_pretty(&report)
         .map_err(|e| Error::Io {
@@ -136,6 +122,32 @@ fn failed_report(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>, e: &Er
         Ok(Some(path)) => info!(report = %path.display(), "wrote the failed night's report"),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "could not write the failed night's report"),
+    }
+}
+
+/// A night's report as far as the job and the options say: committed, no tables yet, times up
+/// to now. [`run_night`] and [`failed_report`] fill in the rest.
+fn report_of(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Report {
+    Report {
+        status: "committed",
+        exit_code: 0,
+        error: None,
+        seconds: (Utc::now() - started_at).as_seconds_f64(),
+        job: job.name.clone(),
+        purpose: job.purpose.clone(),
+        job_file: job.path.display().to_string(),
+        job_sha256: job.sha256.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        run_date: opts.run_date.format("%Y-%m-%d").to_string(),
+        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        key_id: None,
+        levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
+        levels_pinned_to: None,
+        keep_runs: job.keep_runs,
+        latest: false,
+        pruned: Vec::new(),
+        tables: IndexMap::new(),
     }
 }
 
@@ -343,29 +355,16 @@ fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<
     let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
     let prune = staging.beyond_kept(&names, job.keep_runs);
     let report = Report {
-        status: "committed",
-        exit_code: 0,
-        error: None,
-        seconds: (Utc::now() - started_at).as_seconds_f64(),
-        job: job.name.clone(),
-        purpose: job.purpose.clone(),
-        job_file: job.path.display().to_string(),
-        job_sha256: job.sha256.clone(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        run_date: opts.run_date.format("%Y-%m-%d").to_string(),
-        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         key_id: ctx.key.as_ref().map(|k| k.id()),
-        levels_pinned_by: opts.lock.as_ref().map(|p| p.display().to_string()),
         levels_pinned_to: opts
             .pin
             .as_ref()
             .filter(|_| pin.is_some())
             .map(|j| lock::path(j).display().to_string()),
-        keep_runs: job.keep_runs,
         latest: staging.becomes_latest(&names),
         pruned: prune.clone(),
         tables,
+        ..report_of(job, opts, started_at)
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Io {
         context: "cannot serialize the report",
