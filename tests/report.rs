@@ -20,6 +20,16 @@ fn project() -> Project {
     p
 }
 
+/// A table's section of the page.
+fn table_section<'a>(html: &'a str, table: &str) -> &'a str {
+    html.split(&format!("id=\"table-{table}\""))
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap()
+}
+
 fn page(p: &Project) -> PathBuf {
     p.out().join(format!("_reports/run_date={RUN_DATE}.html"))
 }
@@ -39,13 +49,7 @@ fn the_page_sits_beside_the_json_report_and_needs_nothing_else() {
     for (name, t) in report["tables"].as_object().unwrap() {
         assert!(html.contains(&format!("<section class=\"table\" id=\"table-{name}\">")));
         // One bar a class-size bucket, as in the JSON.
-        let section = html
-            .split(&format!("id=\"table-{name}\""))
-            .nth(1)
-            .unwrap()
-            .split("</section>")
-            .next()
-            .unwrap();
+        let section = table_section(&html, name);
         let buckets = t["class_sizes"].as_array().unwrap();
         assert!(!buckets.is_empty());
         assert_eq!(
@@ -181,13 +185,7 @@ fn headlines_previous_nights_and_failed_nights() {
     assert_eq!(report["status"], "committed");
     assert_eq!(report["exit_code"], 0);
     for (name, t) in report["tables"].as_object().unwrap() {
-        let section = html
-            .split(&format!("id=\"table-{name}\""))
-            .nth(1)
-            .unwrap()
-            .split("</section>")
-            .next()
-            .unwrap();
+        let section = table_section(&html, name);
         let share = t["rows_suppressed"].as_f64().unwrap()
             / (t["rows_suppressed"].as_f64().unwrap() + t["rows_out"].as_f64().unwrap());
         assert!((t["suppressed_share"].as_f64().unwrap() - share).abs() < 1e-12);
