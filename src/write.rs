@@ -382,8 +382,17 @@ impl Staging {
                     "cannot create the output directory",
                 )?;
                 if m.had_previous {
-                    fs::rename(&target, self.output.join(&m.aside))
-                        .map_err(Error::io("cannot move the old output aside", &target))?;
+                    // A file (a report, a `_latest` link) keeps its name throughout: the old
+                    // one gets a second name aside, and the rename below replaces it in one
+                    // step, so a reader never finds it missing. A partition (a folder) cannot
+                    // be renamed over, so it is moved aside first.
+                    let aside = self.output.join(&m.aside);
+                    if fs::symlink_metadata(&target).is_ok_and(|t| t.is_file()) {
+                        fs::hard_link(&target, &aside)
+                    } else {
+                        fs::rename(&target, &aside)
+                    }
+                    .map_err(Error::io("cannot move the old output aside", &target))?;
                 }
                 fs::rename(self.output.join(&m.staged), &target)
                     .map_err(Error::io("cannot move the new output into place", &target))?;
@@ -925,7 +934,12 @@ mod tests {
                     if done == killed_after {
                         break 'replay;
                     }
-                    fs::rename(&target, o.join(&m.aside)).unwrap();
+                    // As the commit does: a file gets a second name, a folder moves.
+                    if target.is_file() {
+                        fs::hard_link(&target, o.join(&m.aside)).unwrap();
+                    } else {
+                        fs::rename(&target, o.join(&m.aside)).unwrap();
+                    }
                     done += 1;
                 }
                 if done == killed_after {
