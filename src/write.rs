@@ -776,6 +776,19 @@ fn check_journal(output: &Path, staging: &Path, moves: &[Move]) -> Result<()> {
     Ok(())
 }
 
+/// [`recover`] at the start of a run, under the output's lock, released at once: the run then
+/// reads the earlier nights as recovery leaves them, rather than finding them changed when it
+/// takes the lock to commit (exit 75 and a wasted pass). A held lock is exit 75 at once.
+pub fn recover_before_reading(output: &Path) -> Result<()> {
+    // An output no run has locked has no killed commit to recover (and a run that fails
+    // before it writes must leave such a folder without even a lock file).
+    if !fs::symlink_metadata(output.join(LOCK_FILE)).is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
+    let _lock = lock_output(output)?;
+    recover(output)
+}
+
 /// Cleans up after runs that were killed: a staging directory with a commit journal is a
 /// commit cut short, undone first; then the staging directory is removed. Only directories a
 /// run made are touched (see [`is_ours`]), and only after their journal's every path is checked

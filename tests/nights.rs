@@ -621,3 +621,48 @@ fn sortable_bands_carry_their_lower_bound() {
             "users.columns.user_id.sortable: applies to band columns",
         ));
 }
+
+/// Regression (review): after a commit killed half-way, the next run read the earlier nights
+/// with the killed night's partition still in place, then found them changed once recovery had
+/// undone it (exit 75, a wasted pass). Recovery now comes first, and the next night runs.
+#[test]
+fn a_night_after_a_killed_commit_recovers_first_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("job.toml"), MONDRIAN).unwrap();
+    std::fs::copy(
+        common::repo().join("jobs/hierarchies/kz_cities.csv"),
+        d.join("kz_cities.csv"),
+    )
+    .unwrap();
+    sample(d, "n1", 1500);
+    run(d, "job.toml", "2026-11-20", "n1", "out").success();
+    // The 21st's commit, killed after its first rename: its partition is in place, its
+    // journal in its staging directory.
+    let out = d.join("out");
+    let staging = ".anonymize-staging-2026-11-21-1-0000000000000000";
+    std::fs::create_dir_all(out.join(staging)).unwrap();
+    std::fs::write(out.join(staging).join(".made-by-anonymize"), staging).unwrap();
+    let half = out.join("users/run_date=2026-11-21");
+    std::fs::create_dir_all(&half).unwrap();
+    std::fs::copy(
+        out.join("users/run_date=2026-11-20/part-00000.parquet"),
+        half.join("part-00000.parquet"),
+    )
+    .unwrap();
+    let journal = serde_json::json!([{
+        "staged": format!("{staging}/users/run_date=2026-11-21"),
+        "target": "users/run_date=2026-11-21",
+        "aside": format!("{staging}/.previous/users"),
+        "had_previous": false,
+    }]);
+    std::fs::write(out.join(staging).join("COMMIT.json"), journal.to_string()).unwrap();
+
+    run(d, "job.toml", "2026-11-22", "n1", "out").success();
+    assert!(!half.exists(), "the killed night was not undone");
+    assert!(!out.join(staging).exists());
+    assert!(
+        out.join("users/run_date=2026-11-22/part-00000.parquet")
+            .exists()
+    );
+}

@@ -163,6 +163,7 @@ fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<
     let output = opts.output.clone().unwrap_or_else(|| job.output.clone());
     // Before anything is read: a wrong output stops the run at once.
     crate::write::check_output(&output, opts.output_claim)?;
+    crate::write::recover_before_reading(&output)?;
     if let Some(keep) = job.keep_runs {
         let names: Vec<String> = job.tables.iter().map(|t| t.name.clone()).collect();
         if crate::write::older_than_kept(&output, &names, opts.run_date, keep) {
