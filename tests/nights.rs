@@ -36,6 +36,16 @@ registered_at = { action = "drop" }
 
 const QIS: [&str; 3] = ["age", "gender", "region"];
 
+/// `job` as `dir/job.toml`, with the hierarchy it names beside it.
+fn job_in(dir: &Path, job: &str) {
+    std::fs::write(dir.join("job.toml"), job).unwrap();
+    std::fs::copy(
+        common::repo().join("jobs/hierarchies/kz_cities.csv"),
+        dir.join("kz_cities.csv"),
+    )
+    .unwrap();
+}
+
 /// `anonymize sample` of `users` people into `dir/name` (the same seed and end date: a larger
 /// sample holds the smaller one's people, unchanged, and more).
 fn sample(dir: &Path, name: &str, users: u64) {
@@ -157,12 +167,7 @@ fn smallest(sizes: &BTreeMap<String, usize>) -> usize {
 fn mondrian_nights_hold_k_together_only_with_the_check() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("job.toml"), MONDRIAN).unwrap();
-    std::fs::copy(
-        common::repo().join("jobs/hierarchies/kz_cities.csv"),
-        d.join("kz_cities.csv"),
-    )
-    .unwrap();
+    job_in(d, MONDRIAN);
     sample(d, "n1", 1500);
     sample(d, "n2", 1700); // 200 people register between the nights
     run(d, "job.toml", "2026-11-20", "n1", "out").success();
@@ -411,12 +416,7 @@ fn pinned_birth_cohorts_pass_seven_growing_nights_untouched() {
             "file = \"kz_cities.csv\", level = 2, role",
         );
     assert!(job.contains("birth_year") && job.contains("level = 2, role"));
-    std::fs::write(d.join("job.toml"), &job).unwrap();
-    std::fs::copy(
-        common::repo().join("jobs/hierarchies/kz_cities.csv"),
-        d.join("kz_cities.csv"),
-    )
-    .unwrap();
+    job_in(d, &job);
     let start = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     for i in 0..7u64 {
         let users = 1000 + 100 * i;
@@ -561,12 +561,7 @@ fn sortable_bands_carry_their_lower_bound() {
         "as = \"age\", invalid",
         "as = \"age\", sortable = true, invalid",
     );
-    std::fs::write(d.join("job.toml"), &job).unwrap();
-    std::fs::copy(
-        common::repo().join("jobs/hierarchies/kz_cities.csv"),
-        d.join("kz_cities.csv"),
-    )
-    .unwrap();
+    job_in(d, &job);
     sample(d, "n1", 1500);
     run(d, "job.toml", "2026-11-20", "n1", "out").success();
     let t = read_parquet(&d.join("out/users/run_date=2026-11-20/part-00000.parquet"));
@@ -629,12 +624,7 @@ fn sortable_bands_carry_their_lower_bound() {
 fn a_night_after_a_killed_commit_recovers_first_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("job.toml"), MONDRIAN).unwrap();
-    std::fs::copy(
-        common::repo().join("jobs/hierarchies/kz_cities.csv"),
-        d.join("kz_cities.csv"),
-    )
-    .unwrap();
+    job_in(d, MONDRIAN);
     sample(d, "n1", 1500);
     run(d, "job.toml", "2026-11-20", "n1", "out").success();
     // The 21st's commit, killed after its first rename: its partition is in place, its
