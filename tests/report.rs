@@ -111,17 +111,7 @@ fn headless_chromium_renders_the_charts() {
     }
     let p = project();
     let png = p.path().join("report.png");
-    let out = std::process::Command::new("bash")
-        .arg(repo().join("scripts/report-screenshot.sh"))
-        .arg(page(&p))
-        .arg(&png)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    screenshot(&page(&p), &png);
     let bars = pixels_of(&png, [0x3b, 0x6e, 0xa5]);
     // Two tables, several bars each, tens of pixels wide and up to 160 high.
     assert!(bars > 5_000, "{bars} bar pixels");
@@ -140,6 +130,21 @@ fn headless_chromium_renders_the_charts() {
     assert!(
         (16..120).contains(&margin),
         "{margin} px below the page's last line"
+    );
+}
+
+/// `scripts/report-screenshot.sh PAGE PNG`, as a person runs it.
+fn screenshot(page: &Path, png: &Path) {
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("scripts/report-screenshot.sh"))
+        .arg(page)
+        .arg(png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
@@ -287,17 +292,7 @@ fn headlines_previous_nights_and_failed_nights() {
         ),
     ] {
         let png = p.path().join("shot.png");
-        let out = std::process::Command::new("bash")
-            .arg(repo().join("scripts/report-screenshot.sh"))
-            .arg(&html)
-            .arg(&png)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        screenshot(&html, &png);
         let banner = pixels_of(&png, colour);
         assert!(banner > 5_000, "{}: {banner} banner pixels", html.display());
     }

@@ -164,16 +164,17 @@ fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<
     // Before anything is read: a wrong output stops the run at once.
     crate::write::check_output(&output, opts.output_claim)?;
     crate::write::recover_before_reading(&output)?;
-    if let Some(keep) = job.keep_runs {
-        let names: Vec<String> = job.tables.iter().map(|t| t.name.clone()).collect();
-        if crate::write::older_than_kept(&output, &names, opts.run_date, keep) {
-            return Err(Error::Job(format!(
-                "{}: keep_runs: the output already has {keep} nights newer than this run date, \
-                 so its night would be pruned as soon as it is written; nothing was done (raise \
-                 keep_runs to back-fill it)",
-                job.path.display()
-            )));
-        }
+    // The job's tables, in order: what the run writes, links as latest and prunes.
+    let names: Vec<String> = job.tables.iter().map(|t| t.name.clone()).collect();
+    if let Some(keep) = job.keep_runs
+        && crate::write::older_than_kept(&output, &names, opts.run_date, keep)
+    {
+        return Err(Error::Job(format!(
+            "{}: keep_runs: the output already has {keep} nights newer than this run date, so \
+             its night would be pruned as soon as it is written; nothing was done (raise \
+             keep_runs to back-fill it)",
+            job.path.display()
+        )));
     }
     let ctx = context(job, opts.run_date)?;
     let mut planned = plan(job, opts)?;
@@ -290,16 +291,15 @@ fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<
     let staging = Staging::create(&output, opts.run_date)?;
     // Under the lock: a newer night committed since the check at the start would prune this
     // one as soon as it is written.
-    if let Some(keep) = job.keep_runs {
-        let names: Vec<String> = job.tables.iter().map(|t| t.name.clone()).collect();
-        if crate::write::older_than_kept(&output, &names, opts.run_date, keep) {
-            return Err(Error::Busy {
-                context: "keep_runs: newer nights were committed while this run read its input, \
-                          and this night would now be pruned as soon as it is written; nothing \
-                          was written",
-                path: output.clone(),
-            });
-        }
+    if let Some(keep) = job.keep_runs
+        && crate::write::older_than_kept(&output, &names, opts.run_date, keep)
+    {
+        return Err(Error::Busy {
+            context: "keep_runs: newer nights were committed while this run read its input, and \
+                      this night would now be pruned as soon as it is written; nothing was \
+                      written",
+            path: output.clone(),
+        });
     }
     // Now that the output is locked (and what a killed run left is recovered), the earlier
     // nights must still be the ones the check read.
@@ -353,7 +353,6 @@ fn run_night(job: &Job, opts: &RunOptions, started_at: DateTime<Utc>) -> Result<
         tables.insert(p.table.name.clone(), report);
     }
 
-    let names: Vec<String> = planned.iter().map(|p| p.table.name.clone()).collect();
     let prune = staging.beyond_kept(&names, job.keep_runs);
     let report = Report {
         key_id: ctx.key.as_ref().map(|k| k.id()),

@@ -103,14 +103,11 @@ pub(super) fn table_report(
             facts_suppressed: protected.facts.clone(),
         }),
         max_suppression: t.privacy.map(|p| p.max_suppression),
-        suppressed_share: super::write_table::share(
-            d.rows_suppressed,
-            d.rows_suppressed + d.rows_out,
-        ),
-        share_of_limit: t.privacy.filter(|p| p.max_suppression > 0.0).map(|p| {
-            super::write_table::share(d.rows_suppressed, d.rows_suppressed + d.rows_out)
-                / p.max_suppression
-        }),
+        suppressed_share: d.suppressed_share(),
+        share_of_limit: t
+            .privacy
+            .filter(|p| p.max_suppression > 0.0)
+            .map(|p| d.suppressed_share() / p.max_suppression),
         retention_days: t.retention.as_ref().map(|r| r.days),
         previous_night: None,
         quasi_identifiers: t.quasi_identifiers().map(|c| c.output.clone()).collect(),

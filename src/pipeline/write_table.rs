@@ -187,7 +187,7 @@ pub(super) fn metadata(
         rows_suppressed: d.rows_suppressed,
         rows_out: d.rows_out,
         subjects_out: d.subjects_out,
-        suppressed_share: share(d.rows_suppressed, d.rows_suppressed + d.rows_out),
+        suppressed_share: d.suppressed_share(),
         k: t.privacy.map(|p| p.k),
         max_suppression: t.privacy.map(|p| p.max_suppression),
         equivalence_classes: d.equivalence_classes,
@@ -220,15 +220,6 @@ pub(super) fn metadata(
             serde_json::to_string(&figures).unwrap_or_default(),
         ),
     ]
-}
-
-/// `part` over `whole`, 0 when there is nothing.
-pub(super) fn share(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
 }
 
 /// Each output column's `description`, for its Parquet field's metadata.

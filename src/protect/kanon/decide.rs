@@ -44,6 +44,17 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// `rows_suppressed` over the rows that reached the check (`rows_suppressed + rows_out`),
+    /// the share `max_suppression` limits; 0 when no row did.
+    pub fn suppressed_share(&self) -> f64 {
+        let reached = self.rows_suppressed + self.rows_out;
+        if reached == 0 {
+            0.0
+        } else {
+            self.rows_suppressed as f64 / reached as f64
+        }
+    }
+
     /// The rows of `staged` (the staged rows, with their class columns) that the decision
     /// keeps: the suppressed classes left out, as the counts named them.
     pub fn kept(&self, staged: LazyFrame) -> LazyFrame {
