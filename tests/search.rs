@@ -102,6 +102,68 @@ fn search_on_sample_exports_holds_k_in_people_and_pins() {
         report["tables"]["users"]["levels"]
     );
     assert!(again["tables"]["users"]["nodes_checked"].is_null());
+    // Its figures are measured on what it wrote (issue 16: they were null): the same data at
+    // the same levels gives the search's own figures, a lock's level above the job's floor
+    // (birth cohorts searched from 1) and the link's suppression (activity) included.
+    for table in ["users", "activity"] {
+        for figure in ["loss", "entropy", "discernibility", "avg_class_size"] {
+            let (searched, pinned) = (
+                report["tables"][table][figure].as_f64(),
+                again["tables"][table][figure].as_f64(),
+            );
+            let (Some(searched), Some(pinned)) = (searched, pinned) else {
+                panic!("{table}.{figure}: searched {searched:?}, pinned {pinned:?}");
+            };
+            assert!(
+                (searched - pinned).abs() <= 1e-9 * searched.abs().max(1.0),
+                "{table}.{figure}: searched {searched}, pinned {pinned}"
+            );
+        }
+    }
+    assert!(report["tables"]["users"]["loss"].as_f64().unwrap() > 0.0);
+}
+
+/// A table whose levels the job fixes (no search) reports its loss too: every column at its
+/// floor loses nothing, so the loss is the suppressed rows' share.
+#[test]
+fn fixed_levels_report_their_loss() {
+    let mut csv = String::from("id,zone\n");
+    for i in 0..40 {
+        // Ten zones of three people and one of ten: the ten small ones go at k = 5.
+        let zone = if i < 30 { i / 3 } else { 99 };
+        csv.push_str(&format!("{i},{zone}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("job.toml"),
+        "name = \"fixed\"\noutput = \"out\"\n[tables.t]\ninput = \"d.csv\"\nsubject = \"id\"\n\
+         [tables.t.privacy]\nk = 5\nmax_suppression = 0.9\n[tables.t.columns]\n\
+         id = { action = \"keep\" }\nzone = { action = \"keep\", role = \"quasi\" }\n",
+    )
+    .unwrap();
+    tiny_run(&dir).success();
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            dir.path()
+                .join(format!("out/_reports/run_date={RUN_DATE}.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let t = &report["tables"]["t"];
+    assert_eq!(t["rows_suppressed"].as_u64(), Some(30), "{t}");
+    assert!(
+        (t["loss"].as_f64().unwrap() - 30.0 / 40.0).abs() < 1e-12,
+        "{t}"
+    );
+    assert_eq!(t["avg_class_size"].as_f64(), Some(10.0), "{t}");
+    // One class of 10 written, 30 rows suppressed at 40 each.
+    assert_eq!(
+        t["discernibility"].as_f64(),
+        Some(100.0 + 30.0 * 40.0),
+        "{t}"
+    );
 }
 
 /// A small table of its own, searched: (job columns, CSV text).
@@ -241,6 +303,17 @@ fn the_lock_pins_searched_columns_with_their_meaning_and_before_the_commit() {
     .unwrap();
     tiny_run(&dir)
         .code(2)
+        .stderr(predicate::str::contains("the lock no longer fits the job"));
+
+    // A table turned to Mondrian takes no level a column: the lock is stale too.
+    std::fs::write(
+        dir.path().join("job.toml"),
+        job.replace("search = \"optimal\"", "search = \"mondrian\""),
+    )
+    .unwrap();
+    tiny_run(&dir)
+        .code(2)
+        .stderr(predicate::str::contains("now uses `search = \"mondrian\"`"))
         .stderr(predicate::str::contains("the lock no longer fits the job"));
 }
 

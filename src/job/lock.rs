@@ -110,6 +110,15 @@ impl Lock {
                 .iter_mut()
                 .find(|t| &t.name == table)
                 .ok_or_else(|| stale(format!("table `{table}` is not in the job")))?;
+            // Mondrian reads the quasi-identifiers from their floors and gives each class its
+            // own levels: one level a column does not apply.
+            if t.privacy
+                .is_some_and(|p| p.recoding == super::Recoding::Mondrian)
+            {
+                return Err(stale(format!(
+                    "table `{table}` now uses `search = \"mondrian\"`"
+                )));
+            }
             for (column, pin) in columns {
                 let c = t
                     .columns
@@ -137,7 +146,11 @@ impl Lock {
                         pin.level, c.levels.min, c.levels.max
                     )));
                 }
-                c.levels = LevelRange::pinned(pin.level);
+                // The job's floor stays: the night's loss counts from it, as the search did.
+                c.levels = LevelRange {
+                    floor: c.levels.floor,
+                    ..LevelRange::pinned(pin.level)
+                };
             }
         }
         Ok(())

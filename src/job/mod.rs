@@ -182,6 +182,11 @@ pub struct Column {
 pub struct LevelRange {
     pub min: usize,
     pub max: usize,
+    /// The lowest level the job lets the column take, which the loss counts from: `min` of
+    /// the job's `levels = [min, max]`, kept when a lock pins the column (so a pinned night's
+    /// loss is the one the search measured for the same levels); the level itself when the job
+    /// fixes it with `level`.
+    pub floor: usize,
 }
 
 impl LevelRange {
@@ -189,6 +194,16 @@ impl LevelRange {
         LevelRange {
             min: level,
             max: level,
+            floor: level,
+        }
+    }
+
+    /// A searched range, `min` to `max` inclusive.
+    pub fn searched(min: usize, max: usize) -> LevelRange {
+        LevelRange {
+            min,
+            max,
+            floor: min,
         }
     }
 

@@ -1065,12 +1065,12 @@ fn level_range(
                         .into(),
                 ));
             }
-            Ok(LevelRange {
-                min: check(min, "levels")?,
-                max: check(max, "levels")?,
-            })
+            Ok(LevelRange::searched(
+                check(min, "levels")?,
+                check(max, "levels")?,
+            ))
         }
-        (None, None) if search && c.role == Role::Quasi => Ok(LevelRange { min: 0, max: top }),
+        (None, None) if search && c.role == Role::Quasi => Ok(LevelRange::searched(0, top)),
         (None, None) if top == 0 => Ok(LevelRange::pinned(0)),
         (None, None) => match g.default_level() {
             Some(l) => Ok(LevelRange::pinned(l)),

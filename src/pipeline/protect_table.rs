@@ -25,6 +25,9 @@ pub(super) struct Protected {
     pub(super) search: Option<(NodeReport, Outcome)>,
     /// Mondrian's partitioning, when the table was partitioned instead.
     pub(super) mondrian: Option<MondrianSummary>,
+    /// The figures of levels the night did not search (pinned or fixed), measured on what it
+    /// writes with the search's measure (see [`measure_levels`]).
+    pub(super) measured: Option<NodeReport>,
     /// Bad rows left out.
     pub(super) skipped: Skipped,
     /// The kept rows, transformed, as the first pass staged them (see [`crate::stage`]); read
@@ -61,6 +64,8 @@ fn staged_rows(staged: &Path, removed: Option<&DataFrame>, table: &str) -> Resul
 /// A table ready to stage: its levels chosen, its staging planned (see [`stage_all`]).
 pub(super) struct ToStage {
     chosen: Chosen,
+    /// Whether the night measures levels it did not search (see [`measure_levels`]).
+    measure: bool,
     tallies: IndexMap<String, ColumnTallies>,
     subject: Option<Expr>,
     /// Taken by [`stage_all`].
@@ -85,13 +90,19 @@ pub(super) fn prepare(
     // k = 1 suppresses nothing and still yields the subject counts.
     let privacy = t.privacy.unwrap_or_else(Privacy::none);
     let chosen = choose_levels(p, ctx, &privacy, joint)?;
-    let (columns, side, tallies) = stage_columns(
-        p,
-        ctx,
-        remembered,
-        &chosen.levels,
-        chosen.recoding.is_some(),
-    );
+    // Levels neither searched nor partitioned are measured from the staged rows.
+    let measure = t.privacy.is_some()
+        && chosen.search.is_none()
+        && chosen.recoding.is_none()
+        && t.quasi_identifiers().next().is_some();
+    let finest = if chosen.recoding.is_some() {
+        Finest::Every
+    } else if measure {
+        Finest::AboveTheFloor
+    } else {
+        Finest::None
+    };
+    let (columns, side, tallies) = stage_columns(p, ctx, remembered, &chosen.levels, finest);
     // Skipped rows are marked in every pass. Without skipping, only unreadable retention dates
     // are (they cost nothing extra): the methods count every other unreadable value anyway,
     // and a count above zero stops the run here, so a good night pays nothing for the check.
@@ -105,6 +116,7 @@ pub(super) fn prepare(
     let input = scan_with_state(p, ctx, bad_rows::skips(t))?;
     Ok(ToStage {
         chosen,
+        measure,
         tallies,
         subject,
         stage: Some((input, plan)),
@@ -184,6 +196,7 @@ pub(super) fn protect(
                 recoding,
                 mondrian,
             },
+        measure,
         tallies,
         subject,
         staged,
@@ -365,6 +378,23 @@ pub(super) fn protect(
         );
         across = Some(figures);
     }
+    let measured = if measure {
+        Some(step(
+            t,
+            "measure",
+            "measuring the loss of the levels",
+            || {
+                let written = Written {
+                    staged: &staged,
+                    removed: removed.as_ref(),
+                    decision: &decision,
+                };
+                measure_levels(p, written, &levels, &privacy, subject.is_some())
+            },
+        )?)
+    } else {
+        None
+    };
     counts.release();
     Ok(Protected {
         counts,
@@ -374,12 +404,147 @@ pub(super) fn protect(
         levels,
         search,
         mondrian,
+        measured,
         skipped,
         staged,
         removed,
         tallies,
         facts,
     })
+}
+
+/// What a table's night writes: its staged rows (with their finest values), less what k^m and
+/// the nights removed and what the decision suppresses.
+struct Written<'a> {
+    staged: &'a Path,
+    removed: Option<&'a DataFrame>,
+    decision: &'a Decision,
+}
+
+/// The loss and the other metrics of levels the night did not search (a lock's or the job's),
+/// measured on what is written, with the search's own measure: each quasi-identifier counted
+/// from its floor (its output, or the raw value staged beside it when a lock pinned it above
+/// its floor) over every kept row of the night, and each suppressed row (by k, the models, a
+/// link, k^m or the nights) a whole loss. A pinned night's loss is then the one the search
+/// reported on the night that chose its levels, as long as nothing but k and the models
+/// suppressed there.
+fn measure_levels(
+    p: &Planned,
+    written: Written,
+    levels: &HashMap<String, usize>,
+    privacy: &Privacy,
+    subject: bool,
+) -> Result<NodeReport> {
+    let t = p.table;
+    let what = format!("tables.{}: measuring the loss", t.name);
+    let engine = |e| Error::engine(what.clone())(e);
+    let qis: Vec<&crate::job::Column> = t.quasi_identifiers().collect();
+    let value = |d: usize, c: &crate::job::Column| {
+        let from = if transform::levels::from_raw(c) {
+            protect::recode::finest_column(d)
+        } else {
+            c.output.clone()
+        };
+        col(from.as_str()).cast(DataType::String)
+    };
+    let mut values: Vec<(String, Expr)> = qis
+        .iter()
+        .enumerate()
+        .map(|(d, c)| (c.output.clone(), value(d, c)))
+        .collect();
+    if !privacy.models.is_empty() {
+        values.extend(
+            t.sensitive()
+                .map(|c| (c.output.clone(), col(c.output.as_str()))),
+        );
+    }
+    // Every row that reached the check, counted as the search's base counts them: each
+    // column's domain and the entropy come from them. The staged rows are the kept ones; the
+    // subject is staged as its fingerprint.
+    let every =
+        stage::scan(written.staged, &t.name)?.with_column(lit(retention::KEPT).alias(STATE));
+    let counts = kanon::count(
+        every,
+        &values,
+        subject.then(|| col(protect::SUBJECT)),
+        &[],
+        &t.name,
+    )?;
+    let (base, finest) = optimize::base_with_values(t, &counts)?;
+    drop(counts);
+    let node: Vec<usize> = qis
+        .iter()
+        .map(|c| levels.get(&c.name).copied().unwrap_or(c.levels.min) - c.levels.floor)
+        .collect();
+    let mut searcher = protect::search::Searcher::new(&base);
+    let mut r = searcher.measure(&node, &Goal::of(privacy));
+
+    // What is written, by class and finest values.
+    let name = |what: &str| format!("__anonymize_measure_{what}");
+    let rows = name("rows");
+    let class: Vec<Expr> = protect::CLASS_KEYS.iter().map(|k| col(*k)).collect();
+    let mut keys = class.clone();
+    keys.extend(
+        qis.iter()
+            .enumerate()
+            .map(|(d, c)| value(d, c).alias(name(&d.to_string()))),
+    );
+    let groups = written
+        .decision
+        .kept(staged_rows(written.staged, written.removed, &t.name)?)
+        .group_by(keys)
+        .agg([len().cast(DataType::UInt64).alias(rows.as_str())])
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
+        .map_err(engine)?;
+    let group_rows: Vec<u64> = groups
+        .column(&rows)
+        .and_then(|c| c.u64().map(|c| c.into_no_null_iter().collect()))
+        .map_err(engine)?;
+    let mut lm_kept = 0.0;
+    for (d, values) in finest.iter().enumerate() {
+        let code: HashMap<Option<&str>, u32> = values
+            .iter()
+            .map(|(v, code)| (v.as_deref(), *code))
+            .collect();
+        let column = groups.column(&name(&d.to_string())).map_err(engine)?;
+        for (v, n) in column.str().map_err(engine)?.iter().zip(&group_rows) {
+            let c0 = *code.get(&v).ok_or_else(|| {
+                Error::Privacy(format!("{what}: a written value the night did not count"))
+            })?;
+            let c = base.dims[d].map[node[d]][c0 as usize];
+            lm_kept += *n as f64 * searcher.cell_loss(d, node[d], c);
+        }
+    }
+    let by_class = groups
+        .lazy()
+        .group_by(class)
+        .agg([col(rows.as_str()).sum().cast(DataType::Float64)])
+        .collect()
+        .map_err(engine)?;
+    let class_rows: Vec<f64> = by_class
+        .column(&rows)
+        .and_then(|c| c.f64().map(|c| c.into_no_null_iter().collect()))
+        .map_err(engine)?;
+    let total: u64 = base.rows.iter().sum();
+    let kept: u64 = group_rows.iter().sum();
+    let suppressed = total.saturating_sub(kept);
+    let cells = total as f64 * qis.len() as f64;
+    r.rows_suppressed = suppressed;
+    r.equivalence_classes = class_rows.len() as u64;
+    r.loss = if cells > 0.0 {
+        (lm_kept + suppressed as f64 * qis.len() as f64) / cells
+    } else {
+        0.0
+    };
+    r.discernibility =
+        class_rows.iter().map(|n| n * n).sum::<f64>() + suppressed as f64 * total as f64;
+    r.avg_class_size = if class_rows.is_empty() {
+        0.0
+    } else {
+        kept as f64 / class_rows.len() as f64
+    };
+    Ok(r)
 }
 
 /// The columns a person's fact is made of, as a message names them: the table's
@@ -476,16 +641,28 @@ fn choose_levels(
     })
 }
 
+/// Which quasi-identifiers' finest values (their base, see [`transform::levels::base_expr`])
+/// are staged beside the outputs, as [`protect::recode::finest_column`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finest {
+    None,
+    /// Mondrian maps each row to its partition by them.
+    Every,
+    /// Those a lock pinned above their floor, which the night's loss counts from (the others'
+    /// base is their output).
+    AboveTheFloor,
+}
+
 /// Every output column at its level, in the input's column order (whatever the job file's
-/// order), each counting its unreadable values; with Mondrian, the quasi-identifiers' finest
-/// values beside them; and the side expressions through which the leak scan remembers the values
-/// of dropped and pseudonymized columns.
+/// order), each counting its unreadable values; the quasi-identifiers' finest values that
+/// `finest` asks for beside them; and the side expressions through which the leak scan
+/// remembers the values of dropped and pseudonymized columns.
 fn stage_columns(
     p: &Planned,
     ctx: &Context,
     remembered: &Remembered,
     levels: &HashMap<String, usize>,
-    mondrian: bool,
+    finest: Finest,
 ) -> (Vec<Expr>, Vec<Expr>, IndexMap<String, ColumnTallies>) {
     let t = p.table;
     let mut tallies = IndexMap::new();
@@ -499,10 +676,15 @@ fn stage_columns(
             tallies.insert(c.output.clone(), tally);
         }
     }
-    // Mondrian maps rows to partitions by their quasi-identifiers' finest values: staged
-    // beside the outputs, dropped when the rows are relabelled.
-    if mondrian {
-        for (d, c) in t.quasi_identifiers().enumerate() {
+    // Staged beside the outputs, never written (the write selects the outputs; Mondrian drops
+    // them when it relabels the rows).
+    for (d, c) in t.quasi_identifiers().enumerate() {
+        let staged = match finest {
+            Finest::None => false,
+            Finest::Every => true,
+            Finest::AboveTheFloor => transform::levels::from_raw(c),
+        };
+        if staged {
             if let Some(e) = transform::levels::base_expr(c, ctx) {
                 columns.push(e.alias(protect::recode::finest_column(d).as_str()));
             }

@@ -62,7 +62,12 @@ pub(super) fn table_report(
     let t = p.table;
     let tallies = &protected.tallies;
     let (counts, d) = (&protected.counts, &protected.decision);
-    let best = protected.search.as_ref().map(|(best, _)| best);
+    // The searched optimum, or the levels a lock or the job fixed, measured the same way.
+    let measured = protected
+        .search
+        .as_ref()
+        .map(|(best, _)| best)
+        .or(protected.measured.as_ref());
     let mondrian = protected.mondrian.as_ref();
     let max_risk = d
         .min_class_subjects
@@ -163,10 +168,10 @@ pub(super) fn table_report(
             .map(|p| p.metric),
         recoding: t.privacy.map(|p| p.recoding.name()),
         partitions: mondrian.map(|m| m.partitions),
-        loss: best.map(|b| b.loss).or(mondrian.map(|m| m.loss)),
-        entropy: best.map(|b| b.entropy),
-        discernibility: best.map(|b| b.discernibility),
-        avg_class_size: best.map(|b| b.avg_class_size),
+        loss: measured.map(|b| b.loss).or(mondrian.map(|m| m.loss)),
+        entropy: measured.map(|b| b.entropy),
+        discernibility: measured.map(|b| b.discernibility),
+        avg_class_size: measured.map(|b| b.avg_class_size),
         nodes_checked: outcome.map(|o| o.nodes_checked),
         lattice_nodes: outcome.map(|o| o.lattice_nodes),
         search_seconds: outcome.map(|o| o.seconds).or(mondrian.map(|m| m.seconds)),

@@ -76,12 +76,15 @@ fn base_with_people(t: &Table, counts: &Counts) -> Result<(Base, FinestValues, V
             });
             value_of_row.push(i);
         }
-        let min = c.levels.min;
-        let levels = c.levels.max - min + 1;
+        // From the floor, which the loss counts from; the search chooses from `min` up (the
+        // same level unless a lock pinned the column above its floor).
+        let floor = c.levels.floor;
+        let levels = c.levels.max - floor + 1;
         let (mut dim, code_of_value) = dimension(&c.output, levels, &values, |v, i| {
-            levels::label(c, v, min + i)
+            levels::label(c, v, floor + i)
         })
         .map_err(|e| Error::Job(format!("tables.{}.columns.{}: {e}", t.name, c.name)))?;
+        dim.min = c.levels.min - floor;
         dim.ranges = ranges(c);
         for (row, &vi) in value_of_row.iter().enumerate() {
             codes[row * qis.len() + d] = code_of_value[vi as usize];
@@ -254,7 +257,7 @@ pub fn choose_joint(
     let absolute = |t: &Table, r: &NodeReport| -> Vec<usize> {
         t.quasi_identifiers()
             .zip(&r.levels)
-            .map(|(c, l)| c.levels.min + l)
+            .map(|(c, l)| c.levels.floor + l)
             .collect()
     };
     let linked = linked
@@ -344,7 +347,7 @@ pub fn choose(
     let levels = t
         .quasi_identifiers()
         .zip(&best.levels)
-        .map(|(c, l)| c.levels.min + l)
+        .map(|(c, l)| c.levels.floor + l)
         .collect();
     Ok((levels, best, outcome))
 }

@@ -588,6 +588,13 @@ impl<'a> Searcher<'a> {
         super::allowed_rows(goal.max_suppression, self.pre.total_rows)
     }
 
+    /// One node's figures for `goal`, its models included: what a night whose levels were not
+    /// searched (pinned or fixed) reports, measured exactly as a search would have.
+    pub fn measure(&mut self, levels: &[usize], goal: &Goal) -> NodeReport {
+        self.models = goal.models;
+        self.evaluate(levels, goal.k)
+    }
+
     /// The optimal node for `goal`.
     pub fn search(&mut self, goal: &Goal) -> Result<Outcome, String> {
         let started = Instant::now();

@@ -189,8 +189,10 @@ pub struct TableReport {
     /// to meet k, or the job fixed them there). Also a warning in the run's log.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub columns_at_top: Vec<String>,
-    /// When the table searched its levels: the metric it minimized and the chosen node's
-    /// utility (Iyengar's loss 0–1, ARX's non-uniform entropy, discernibility, rows per class).
+    /// When the table searched its levels: the metric it minimized. The utility of its levels
+    /// (Iyengar's loss 0–1, ARX's non-uniform entropy, discernibility, rows per class): the
+    /// search's chosen node, or, at pinned or fixed levels, the same measured on what the night
+    /// wrote (Mondrian: its loss only).
     pub metric: Option<crate::job::MetricName>,
     pub loss: Option<f64>,
     pub entropy: Option<f64>,

@@ -28,12 +28,19 @@ pub fn name(c: &Column, level: usize) -> String {
     }
 }
 
-/// The column's finest value as text, aliased to its output name. For a searched column it is
-/// the method's raw material (an age in years, a timestamp, an address, a number, the value a
-/// hierarchy looks up); for a pinned one, simply its output.
+/// Whether the column's base is the method's raw material rather than its output: when its
+/// levels run above its floor (searched, or pinned by a lock above the job's lowest level).
+pub fn from_raw(c: &Column) -> bool {
+    c.levels.floor < c.levels.max
+}
+
+/// The column's finest value as text, aliased to its output name. For a column whose levels
+/// run above its floor (searched, or pinned above it by a lock) it is the method's raw material
+/// (an age in years, a timestamp, an address, a number, the value a hierarchy looks up); for
+/// one fixed at its floor, simply its output.
 pub fn base_expr(c: &Column, ctx: &Context) -> Option<Expr> {
     let g = match &c.action {
-        ColumnAction::Generalize(g) if searched(c) => g,
+        ColumnAction::Generalize(g) if from_raw(c) => g,
         _ => {
             let out = super::column_expr(c, ctx, &super::ColumnTallies::default())?;
             return Some(out.cast(DataType::String).alias(c.output.as_str()));
@@ -46,7 +53,7 @@ pub fn base_expr(c: &Column, ctx: &Context) -> Option<Expr> {
 /// exactly as the output will hold it: `None` where the output is null.
 pub fn label(c: &Column, base: Option<&str>, level: usize) -> Option<String> {
     let g = match &c.action {
-        ColumnAction::Generalize(g) if searched(c) => g,
+        ColumnAction::Generalize(g) if from_raw(c) => g,
         _ => return base.map(str::to_string),
     };
     let mut out = String::new();
