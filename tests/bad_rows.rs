@@ -388,13 +388,30 @@ fn hierarchy_gaps_ragged_hierarchies_and_broken_job_files() {
     rows.push("u98,x@mail.kz,2026-11-01T10:00:00Z,192.168.7.7,1.0,1990-01-01".into());
     let dir = project(&with_hierarchy(", invalid = \"bad_row\""), &csv_with(&rows));
     std::fs::write(dir.path().join("h.csv"), &hierarchy).unwrap();
+    // `error` is the strict opt-in's other name; it stops the night the same way.
+    for strict in ["bad_row", "error"] {
+        let text = with_hierarchy(&format!(", invalid = \"{strict}\""));
+        std::fs::write(dir.path().join("job.toml"), text).unwrap();
+        run_in(dir.path())
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(
+                "t.csv: line 12, column `ip`: a value the hierarchy h.csv does not list",
+            ))
+            .stderr(predicate::str::contains("192.168.7.7").not());
+    }
+    // ... and cannot be asked of a table that skips bad rows.
+    let skipping = with_hierarchy(", invalid = \"error\"").replace(
+        "[tables.t.columns]",
+        "on_bad_row = \"skip\"\nmax_bad_rows = 0.5\n[tables.t.columns]",
+    );
+    assert!(skipping.contains("on_bad_row"), "{skipping}");
+    std::fs::write(dir.path().join("job.toml"), skipping).unwrap();
     run_in(dir.path())
         .assert()
-        .code(3)
-        .stderr(predicate::str::contains(
-            "t.csv: line 12, column `ip`: a value the hierarchy h.csv does not list",
-        ))
-        .stderr(predicate::str::contains("192.168.7.7").not());
+        .code(2)
+        .stderr(predicate::str::contains("tables.t.columns.ip.invalid"))
+        .stderr(predicate::str::contains("skips bad rows"));
 
     // A sensitive column keeps the strict default: `*` would count as one more value for the
     // models, where it may hide a listed one.

@@ -368,7 +368,7 @@ fn details(c: &crate::job::Column) -> String {
     let note = match c.invalid {
         Some(Invalid::Null) => "unreadable → null",
         Some(Invalid::Top) => "unlisted → top level",
-        Some(Invalid::BadRow) | None => return d,
+        Some(Invalid::BadRow | Invalid::Error) | None => return d,
     };
     if !d.is_empty() {
         d.push_str("; ");

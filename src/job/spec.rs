@@ -130,6 +130,9 @@ pub enum Invalid {
     /// With `hierarchy`: a value the file does not list goes to its top level and is counted
     /// (`unmapped_values` in the report).
     Top,
+    /// Strict: the night stops at such a value (exit 3, its file, row and column named). The
+    /// same as `bad_row` in a table that does not skip bad rows, and refused in one that does.
+    Error,
 }
 
 /// `scope` of a pseudonymized column: which pseudonyms join.

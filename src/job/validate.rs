@@ -435,6 +435,12 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     }
 
     let search = t.privacy.as_ref().is_some_and(|p| p.search.is_some());
+    // `invalid = "error"` asks for a night that stops: a table that skips bad rows cannot.
+    let strict: Option<String> = t
+        .columns
+        .iter()
+        .find(|(_, c)| c.invalid == Some(Invalid::Error))
+        .map(|(name, _)| name.clone());
     let columns = table_columns(file, dir, &name, &here, t.columns, search, &fail)?;
     unique_outputs(&columns, &fail)?;
     let mondrian = t
@@ -451,6 +457,15 @@ fn validate_table(file: &str, dir: &Path, name: String, t: TableSpec) -> Result<
     };
     check_invalid(&columns, retention.as_ref(), &fail)?;
     let bad_rows = bad_rows(t.on_bad_row, t.max_bad_rows, &fail)?;
+    if let (Some(c), BadRows::Skip { .. }) = (&strict, &bad_rows) {
+        return Err(fail(
+            &format!(".columns.{c}.invalid"),
+            "`error` stops the night at a value the column cannot read, but the table skips bad \
+             rows (`on_bad_row = \"skip\"`): write `invalid = \"bad_row\"` to skip those rows \
+             too, or stop skipping"
+                .into(),
+        ));
+    }
     let link = t.privacy.as_ref().and_then(|p| p.link.clone());
     let privacy = privacy(file, &here, &columns, t.privacy, &fail)?;
     if let Some(p) = &privacy {
@@ -1002,7 +1017,12 @@ fn validate_column(
     // A hierarchy sends what its file lacks to the top by default (see `ColumnSpec::invalid`),
     // except a sensitive column's: there `*` would count as one more distinct value for the
     // models, where it may well hide a listed one (a typo of `Астана`).
-    let invalid = c.invalid.or(match &action {
+    // `error` is `bad_row` in a table that stops at bad rows (checked above).
+    let strict = |i: Invalid| match i {
+        Invalid::Error => Invalid::BadRow,
+        other => other,
+    };
+    let invalid = c.invalid.map(strict).or(match &action {
         ColumnAction::Generalize(g) if g.miss() == Miss::Top && c.role != Role::Sensitive => {
             Some(Invalid::Top)
         }
