@@ -80,13 +80,15 @@ fn unlisted_input_column_names_file_and_column() {
     assert!(!t.values.contains_key("cookie_id"));
 }
 
-/// `check` (and the run) name every unlisted and every missing column of a file at once, so
-/// that the job is mended in one go.
+/// `check` (and the run) name every unlisted and every missing column at once, of every file
+/// of every table, so that the job is mended in one go: files with the same problem in one
+/// line.
 #[test]
 fn every_unlisted_and_missing_column_is_named_at_once() {
     let (p, snap) = project_with_output();
     p.edit_job(|j| {
         let edited = j
+            .replacen("gender        = {", "gender_at_birth = {", 1)
             .replace("cookie_id  = { action = \"drop\" }\n", "")
             .replace("carrier    = { action = \"keep\", role = \"quasi\" }\n", "")
             .replace(
@@ -98,11 +100,26 @@ fn every_unlisted_and_missing_column_is_named_at_once() {
     });
     let out = p.check().assert().code(3).get_output().stderr.clone();
     let err = String::from_utf8_lossy(&out);
-    for name in ["`cookie_id`", "`carrier`", "`loyalty_tier`", "`segment`"] {
+    for name in [
+        "`cookie_id`",
+        "`carrier`",
+        "`loyalty_tier`",
+        "`segment`",
+        "`gender`",
+        "`gender_at_birth`",
+        "users.csv",
+    ] {
         assert!(err.contains(name), "{name} not named: {err}");
     }
     assert!(
         err.contains("have no action") && err.contains("are not in the input"),
+        "{err}"
+    );
+    // The seven activity files share one problem: one line names them.
+    let activity: Vec<&str> = err.lines().filter(|l| l.contains("`cookie_id`")).collect();
+    assert_eq!(activity.len(), 1, "{err}");
+    assert!(
+        activity[0].contains("activity-2020.csv") && activity[0].contains("4 more files"),
         "{err}"
     );
     p.run(KEY).assert().code(3);

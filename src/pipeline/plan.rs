@@ -35,7 +35,8 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
             )));
         }
     }
-    job.tables
+    let planned: Vec<Result<Planned>> = job
+        .tables
         .iter()
         .map(|table| {
             let pattern = opts
@@ -69,8 +70,31 @@ pub fn plan<'a>(job: &'a Job, opts: &RunOptions) -> Result<Vec<Planned<'a>>> {
                 released_elsewhere: Vec::new(),
             })
         })
-        .collect::<Result<Vec<_>>>()
-        .map(released_elsewhere)
+        .collect();
+    Ok(released_elsewhere(every_table(planned)?))
+}
+
+/// Every table's plan, or what is wrong with each table that failed, told together (exit code
+/// of the first): `check` names every file and column to mend in one run.
+fn every_table(planned: Vec<Result<Planned<'_>>>) -> Result<Vec<Planned<'_>>> {
+    let (ok, failed): (Vec<_>, Vec<_>) = planned.into_iter().partition(Result::is_ok);
+    let mut errors = failed.into_iter().filter_map(Result::err);
+    let Some(first) = errors.next() else {
+        return Ok(ok.into_iter().filter_map(Result::ok).collect());
+    };
+    let rest: Vec<String> = errors.map(|e| e.to_string()).collect();
+    // Only what the job and the inputs get wrong is told together; a failing disk is itself.
+    if rest.is_empty() || !matches!(first, Error::Job(_) | Error::Input(_)) {
+        return Err(first);
+    }
+    let all = std::iter::once(first.to_string())
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(match first {
+        Error::Job(_) => Error::Job(all),
+        _ => Error::Input(all),
+    })
 }
 
 /// Fills [`Planned::released_elsewhere`]: the same input is the same resolved pattern.

@@ -157,6 +157,9 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
 
     let mut first: Option<Vec<String>> = None;
     let mut first_types: Option<Schema> = None;
+    // Every file's column problems, told together (files with the same problem in one line):
+    // an engineer mends the job once, not once a file.
+    let mut problems: Vec<(String, Vec<&Path>)> = Vec::new();
     for file in &files {
         let types = match format {
             Format::Parquet => Some(parquet_schema(file)?),
@@ -171,7 +174,13 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
                 matches!(table.bad_rows, BadRows::Skip { .. }),
             )?,
         };
-        check_columns(table, file, &columns)?;
+        if let Some(problem) = check_columns(table, &columns) {
+            match problems.iter_mut().find(|(p, _)| *p == problem) {
+                Some((_, files)) => files.push(file),
+                None => problems.push((problem, vec![file])),
+            }
+            continue;
+        }
         if let Some(types) = types {
             // Parquet columns carry types; files of one table must agree on them, or the engine
             // fails half-way through with a message that names neither file nor column.
@@ -213,6 +222,15 @@ pub fn discover(table: &Table, pattern: &str) -> Result<Source> {
             }
         }
     }
+    if !problems.is_empty() {
+        return Err(Error::Input(
+            problems
+                .iter()
+                .map(|(problem, files)| format!("{}: {problem}", files_named(files)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+    }
     Ok(Source {
         columns: first.unwrap_or_default(),
         read: files.clone(),
@@ -232,8 +250,26 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// Every input column must have an action, and every column the job names must be there.
-fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
+/// Files with one problem, as a message names them: the first three, and how many more.
+fn files_named(files: &[&Path]) -> String {
+    const SHOWN: usize = 3;
+    let mut out: Vec<String> = files
+        .iter()
+        .take(SHOWN)
+        .map(|f| f.display().to_string())
+        .collect();
+    if files.len() > SHOWN {
+        out.push(format!("{} more files", files.len() - SHOWN));
+    }
+    match out.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => out.concat(),
+    }
+}
+
+/// Every input column must have an action, and every column the job names must be there: what
+/// is wrong with a file's header, if anything (its name aside).
+fn check_columns(table: &Table, columns: &[String]) -> Option<String> {
     let name = &table.name;
     // A header's names are safe to print, but a file without a header row (or read with the
     // wrong format or delimiter) has data where its names should be. Names are printed only
@@ -255,18 +291,13 @@ fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
     let mut seen = HashSet::new();
     for c in columns {
         if c.starts_with("__anonymize") {
-            return Err(Error::Input(format!(
-                "{}: {} uses a name reserved for the tool (`__anonymize…`)",
-                file.display(),
+            return Some(format!(
+                "{} uses a name reserved for the tool (`__anonymize…`)",
                 show(c)
-            )));
+            ));
         }
         if !seen.insert(c.as_str()) {
-            return Err(Error::Input(format!(
-                "{}: {} appears twice in the header",
-                file.display(),
-                show(c)
-            )));
+            return Some(format!("{} appears twice in the header", show(c)));
         }
     }
     // Every unlisted and every missing column in one message: an engineer mends the job once.
@@ -318,14 +349,7 @@ fn check_columns(table: &Table, file: &Path, columns: &[String]) -> Result<()> {
             if missing.len() == 1 { "is" } else { "are" },
         ));
     }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Input(format!(
-        "{}: {}",
-        file.display(),
-        problems.join("; and ")
-    )))
+    (!problems.is_empty()).then(|| problems.join("; and "))
 }
 
 /// The column names of one file.
